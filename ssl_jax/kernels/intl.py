@@ -47,6 +47,30 @@ def trace_loss(t, axis="batch"):
   return jnp.sum((var - 1.0) ** 2)
 
 
+def intl_loss_terms(views, target=None, iters=4, axis="batch", trade_off=None,
+                    eps=1e-8):
+  """The two INTL terms and their weight: (mean nmse, mean trace term, β).
+
+  The loss is ``mse + β * trace``; see ``intl_loss`` for the arguments.
+  """
+  views = jnp.asarray(views, jnp.float32)
+  num_views, n, d = views.shape
+  beta = intl_trade_off(n, d, axis) if trade_off is None else trade_off
+  t = jax.vmap(lambda z: iter_norm(z, iters, axis, eps))(views)
+  tl = jax.vmap(lambda x: trace_loss(x, axis))
+  mse = jax.vmap(normalized_mse, in_axes=(0, None))
+  if target is None:
+    if num_views < 2:
+      raise ValueError(f"INTL without a target needs >= 2 views, got {num_views}")
+    anchor, queries = t[0], t[1:]
+    traces = tl(queries) + tl(anchor[None])
+  else:
+    anchor = iter_norm(jax.lax.stop_gradient(target), iters, axis, eps)
+    queries = t
+    traces = tl(queries)
+  return jnp.mean(mse(queries, anchor)), jnp.mean(traces), beta
+
+
 def intl_loss(views, target=None, iters=4, axis="batch", trade_off=None,
               eps=1e-8):
   """INTL loss over V views of one batch.
@@ -62,20 +86,5 @@ def intl_loss(views, target=None, iters=4, axis="batch", trade_off=None,
   Returns:
     float32 scalar loss.
   """
-  views = jnp.asarray(views, jnp.float32)
-  num_views, n, d = views.shape
-  beta = intl_trade_off(n, d, axis) if trade_off is None else trade_off
-  whiten = jax.vmap(lambda z: iter_norm(z, iters, axis, eps))
-  tl = jax.vmap(lambda t: trace_loss(t, axis))
-  t = whiten(views)
-  mse = jax.vmap(normalized_mse, in_axes=(0, None))
-  if target is None:
-    if num_views < 2:
-      raise ValueError(f"INTL without a target needs >= 2 views, got {num_views}")
-    anchor, queries = t[0], t[1:]
-    traces = tl(queries) + tl(anchor[None])
-  else:
-    anchor = iter_norm(jax.lax.stop_gradient(target), iters, axis, eps)
-    queries = t
-    traces = tl(queries)
-  return jnp.mean(mse(queries, anchor) + beta * traces)
+  mse, trace, beta = intl_loss_terms(views, target, iters, axis, trade_off, eps)
+  return mse + beta * trace

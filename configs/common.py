@@ -1,0 +1,72 @@
+"""Defaults shared by every config; each config file edits a copy and locks it.
+
+Derived quantities (total steps, warm-up steps, peak learning rate, INTL's
+β) are computed at run time from these keys and never stored.
+"""
+import ml_collections
+from ml_collections.config_dict import placeholder
+
+
+def base_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.job = "pretrain"
+
+  c.method = ml_collections.ConfigDict()
+  c.method.name = "intl"
+
+  c.model = ml_collections.ConfigDict()
+  c.model.name = "resnet50"
+  c.model.width = 1.0          # multiplier on the 64-channel base width
+  c.model.stem = "imagenet"    # "imagenet" (7x7/2 + max-pool) or "cifar" (3x3/1)
+
+  c.data = ml_collections.ConfigDict()
+  c.data.name = "imagenet2012"
+  c.data.root = placeholder(str)  # tfds data_dir; None: $TFDS_DATA_DIR or ~/tensorflow_datasets
+  c.data.views = "intl_imagenet"  # augmentation preset (ssl_jax/data/views.py)
+  c.data.image_size = 32          # synthetic only: side of the generated images
+  c.data.seed = 0                 # synthetic only: dataset seed
+  c.data.num_examples = placeholder(int)  # synthetic only: train size (test: 1/5); None: 10000
+  c.data.shuffle_buffer = 16384   # streamed datasets only
+
+  c.train = ml_collections.ConfigDict()
+  c.train.batch_size = 256        # global batch over all devices and hosts
+  c.train.epochs = 100
+  c.train.total_steps = placeholder(int)  # overrides epochs when set
+  c.train.seed = 0
+  c.train.precision = "float32"   # "bfloat16": backbone and heads in bf16, kernels in fp32
+  c.train.log_every = 50
+
+  c.optim = ml_collections.ConfigDict()
+  c.optim.name = "sgd"
+  c.optim.base_lr = 0.5           # peak lr = base_lr * batch_size / 256
+  c.optim.weight_decay = 1e-5
+  c.optim.momentum = 0.9
+  c.optim.warmup_epochs = 2.0
+  c.optim.end_lr_ratio = 0.001    # final lr as a fraction of the peak
+  c.optim.trust_coefficient = 0.001  # LARS only
+  c.optim.exclude_bias_and_norm = True
+
+  c.eval = ml_collections.ConfigDict()
+  c.eval.every_steps = 5000       # 0: only at the start and the end
+  c.eval.batch_size = 512
+  c.eval.knn_k = 20
+  c.eval.knn_temperature = 0.07
+  c.eval.use_ema = False          # evaluate the EMA teacher instead of the online net
+
+  c.checkpoint = ml_collections.ConfigDict()
+  c.checkpoint.every_steps = 1000
+  c.checkpoint.max_to_keep = 3
+  return c
+
+
+def intl_method(hidden_dim=8192, out_dim=8192, num_layers=3, ema_momentum=None):
+  """config.method for INTL (Appendix C; Tables A, C, E)."""
+  m = ml_collections.ConfigDict()
+  m.name = "intl"
+  m.projector = ml_collections.ConfigDict(
+      {"hidden_dim": hidden_dim, "out_dim": out_dim, "num_layers": num_layers})
+  m.iters = 4
+  m.axis = "batch"
+  m.trade_off = placeholder(float)   # None: 0.01 * (log2(batch) - 3)
+  m.ema_momentum = placeholder(float) if ema_momentum is None else ema_momentum
+  return m

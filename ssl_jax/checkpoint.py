@@ -1,0 +1,90 @@
+"""Orbax checkpoints of the TrainState, and stopping cleanly on a signal.
+
+``Checkpointer`` restores the latest complete checkpoint into the abstract,
+sharded state (or returns None for a fresh run) and saves asynchronously.
+``StopSignal`` turns SIGTERM / SIGINT into a request the loop honours at the
+next step boundary: save, then exit 0.  A second Ctrl-C aborts at once.
+"""
+import os
+import signal
+import threading
+
+import jax
+import orbax.checkpoint as ocp
+
+
+def abstract_state(init_fn, *args, sharding):
+  """ShapeDtypeStructs of ``init_fn(*args)`` carrying ``sharding``."""
+  shapes = jax.eval_shape(init_fn, *args)
+  return jax.tree.map(
+      lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), shapes)
+
+
+class Checkpointer:
+  """Thin wrapper over ``ocp.CheckpointManager`` for one TrainState item."""
+
+  def __init__(self, directory: str, max_to_keep: int = 3):
+    self.directory = os.path.abspath(directory)
+    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
+                                           enable_async_checkpointing=True)
+    self._manager = ocp.CheckpointManager(self.directory, options=options)
+
+  def latest_step(self):
+    return self._manager.latest_step()
+
+  def restore(self, abstract):
+    """The latest checkpoint restored into ``abstract``'s structure, or None."""
+    step = self._manager.latest_step()
+    if step is None:
+      return None
+    return self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+
+  def save(self, step: int, state) -> bool:
+    """Saves ``state`` at ``step`` (asynchronously) unless it is already saved."""
+    if step in self._manager.all_steps():
+      return False
+    return self._manager.save(step, args=ocp.args.StandardSave(state), force=True)
+
+  def wait(self):
+    self._manager.wait_until_finished()
+
+  def close(self):
+    self._manager.close()
+
+
+class StopSignal:
+  """Records SIGTERM/SIGINT so the loop can checkpoint and stop cleanly."""
+
+  SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+  def __init__(self):
+    self._event = threading.Event()
+    self._previous = {}
+    self.received = None
+
+  def _handle(self, signum, frame):
+    if self._event.is_set() and signum == signal.SIGINT:
+      raise KeyboardInterrupt  # second Ctrl-C: the user wants out now
+    self.received = signal.Signals(signum).name
+    self._event.set()
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      for sig in self.SIGNALS:
+        self._previous[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+    return False
+
+  def requested(self) -> bool:
+    """True once a signal arrived, on every process of a multi-host run."""
+    local = self._event.is_set()
+    if jax.process_count() == 1:
+      return local
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    import numpy as np  # pylint: disable=g-import-not-at-top
+    flags = multihost_utils.process_allgather(np.asarray(local))
+    return bool(np.any(flags))

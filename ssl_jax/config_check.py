@@ -1,0 +1,90 @@
+"""Fail-fast validation of a config before anything expensive starts.
+
+Each check names the key, the bad value and what would be valid.  Method
+hyper-parameters are checked by the method's own constructor (see
+``methods.build_method``).
+"""
+from ssl_jax.registry import ConfigError
+
+PRECISIONS = ("float32", "bfloat16")
+JOBS = ("pretrain",)
+
+
+def _choice(config, path, choices):
+  value, name = _get(config, path), ".".join(path)
+  if value not in choices:
+    raise ConfigError(f"{name}={value!r} is not valid; choose one of: "
+                      f"{', '.join(sorted(choices))}")
+
+
+def _get(config, path):
+  for part in path:
+    config = config[part]
+  return config
+
+
+def _check(condition, key, value, requirement):
+  if not condition:
+    raise ConfigError(f"{key}={value!r} is out of range: {requirement}")
+
+
+def validate(config):
+  """Raises ConfigError on the first invalid value."""
+  from ssl_jax.data.sources import SOURCES  # pylint: disable=g-import-not-at-top
+  from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top
+  from ssl_jax.methods import METHODS  # pylint: disable=g-import-not-at-top
+  from ssl_jax.models import BACKBONES, STEMS  # pylint: disable=g-import-not-at-top
+  from ssl_jax.optim import OPTIMIZERS  # pylint: disable=g-import-not-at-top
+
+  _choice(config, ("job",), JOBS)
+  _choice(config, ("method", "name"), METHODS)
+  _choice(config, ("model", "name"), BACKBONES)
+  _choice(config, ("model", "stem"), STEMS)
+  _choice(config, ("data", "name"), SOURCES)
+  _choice(config, ("data", "views"), VIEW_PRESETS)
+  _choice(config, ("optim", "name"), OPTIMIZERS)
+  _choice(config, ("train", "precision"), PRECISIONS)
+
+  t, o, e = config.train, config.optim, config.eval
+  _check(config.model.width > 0, "model.width", config.model.width, "must be > 0")
+  _check(t.batch_size >= 2, "train.batch_size", t.batch_size, "must be >= 2")
+  _check(t.epochs >= 1 or t.total_steps, "train.epochs", t.epochs, "must be >= 1")
+  _check(t.total_steps is None or t.total_steps >= 1, "train.total_steps",
+         t.total_steps, "must be >= 1 (or None to use epochs)")
+  _check(t.log_every >= 1, "train.log_every", t.log_every, "must be >= 1")
+  _check(o.base_lr > 0, "optim.base_lr", o.base_lr, "must be > 0")
+  _check(o.weight_decay >= 0, "optim.weight_decay", o.weight_decay, "must be >= 0")
+  _check(0 <= o.momentum < 1, "optim.momentum", o.momentum, "must be in [0, 1)")
+  _check(o.warmup_epochs >= 0, "optim.warmup_epochs", o.warmup_epochs, "must be >= 0")
+  _check(0 <= o.end_lr_ratio <= 1, "optim.end_lr_ratio", o.end_lr_ratio, "must be in [0, 1]")
+  _check(o.trust_coefficient > 0, "optim.trust_coefficient", o.trust_coefficient,
+         "must be > 0")
+  _check(e.every_steps >= 0, "eval.every_steps", e.every_steps, "must be >= 0")
+  _check(e.batch_size >= 1, "eval.batch_size", e.batch_size, "must be >= 1")
+  _check(e.knn_k >= 1, "eval.knn_k", e.knn_k, "must be >= 1")
+  _check(e.knn_temperature > 0, "eval.knn_temperature", e.knn_temperature, "must be > 0")
+  ck = config.checkpoint
+  _check(ck.every_steps >= 1, "checkpoint.every_steps", ck.every_steps, "must be >= 1")
+  _check(ck.max_to_keep >= 1, "checkpoint.max_to_keep", ck.max_to_keep, "must be >= 1")
+  _check(config.data.image_size >= 8, "data.image_size", config.data.image_size,
+         "must be >= 8")
+
+
+def check_override_keys(config, overrides):
+  """Explains overrides like ``--config.train.bogus=1`` that name no key.
+
+  Args:
+    config: the loaded (unlocked or locked) ConfigDict.
+    overrides: dotted paths after ``config.``, e.g. ["train.batch_size"].
+  Raises:
+    ConfigError naming the first unknown key and the valid keys at that level.
+  """
+  for path in overrides:
+    node, walked = config, []
+    for part in path.split("."):
+      keys = list(node.keys()) if hasattr(node, "keys") else []
+      if part not in keys:
+        where = ".".join(["config"] + walked)
+        raise ConfigError(f"unknown config key config.{path}: {where} has no "
+                          f"{part!r}; valid keys there: {', '.join(sorted(keys))}")
+      node, walked = node[part], walked + [part]

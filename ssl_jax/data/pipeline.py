@@ -1,0 +1,204 @@
+"""tf.data pipelines, one per host: training views and padded eval batches.
+
+Training batches are a pure function of (seed, step): for in-memory splits
+the example at position j of epoch e is ``index_shuffle(j, seed=(seed, e))``,
+a stateless permutation, and every view is cropped with a seed folded from
+the example's global position.  Global batch s is the same set of examples
+in the same order whatever the number of hosts; host p reads rows
+[p*b, (p+1)*b) of it.  Resuming at step s therefore continues exactly.
+
+Streamed (tfds) splits are read per host from ``tfds.even_splits`` with
+per-epoch seeded file and buffer shuffles; resuming skips the consumed part
+of the epoch before decoding.
+"""
+import dataclasses
+import math
+from typing import Iterator
+
+import numpy as np
+import tensorflow as tf
+
+from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_crop_and_flip
+from ssl_jax.data.sources import ArraySplit, Split, TfdsSplit
+
+_FOREVER = 2 ** 62
+_AUTOTUNE = tf.data.AUTOTUNE
+
+
+@dataclasses.dataclass(frozen=True)
+class HostShard:
+  """This process's place among the processes that feed one global batch."""
+  index: int = 0
+  count: int = 1
+
+  def batch(self, global_batch: int) -> int:
+    if global_batch % self.count:
+      raise ValueError(f"global batch {global_batch} is not divisible by the "
+                       f"{self.count} processes")
+    return global_batch // self.count
+
+
+def steps_per_epoch(num_examples: int, global_batch: int) -> int:
+  """Full global batches per epoch (the remainder is dropped, as in the references)."""
+  steps = num_examples // global_batch
+  if steps == 0:
+    raise ValueError(f"the training split has {num_examples} examples, fewer "
+                     f"than one global batch of {global_batch}")
+  return steps
+
+
+def _example_seed(seed, sample):
+  return tf.random.experimental.stateless_fold_in(
+      tf.constant([seed, 0x55AA], tf.int64), sample)
+
+
+def _views_of(image, sample, seed, view_set, crop):
+  seeds = tf.random.experimental.stateless_split(_example_seed(seed, sample),
+                                                 len(view_set))
+  return tuple(crop(image, seeds[v], spec) for v, spec in enumerate(view_set.views))
+
+
+def _options(ds):
+  options = tf.data.Options()
+  options.deterministic = True
+  options.experimental_optimization.map_parallelization = True
+  return ds.with_options(options)
+
+
+def _array_train(split: ArraySplit, view_set, global_batch, seed, start_step, shard):
+  n = len(split)
+  spe = steps_per_epoch(n, global_batch)
+  b = shard.batch(global_batch)
+  images, labels = tf.constant(split.images), tf.constant(split.labels)
+
+  def examples_of_step(step):
+    epoch = step // spe
+    first = (step % spe) * global_batch + shard.index * b
+    position = first + tf.range(b, dtype=tf.int64)
+    epoch_seed = tf.random.experimental.stateless_fold_in(
+        tf.constant([seed, 0x0E90C4], tf.int64), epoch)
+    index = tf.random.experimental.index_shuffle(position, epoch_seed,
+                                                 max_index=n - 1)
+    sample = step * global_batch + shard.index * b + tf.range(b, dtype=tf.int64)
+    return tf.data.Dataset.from_tensor_slices({"index": index, "sample": sample})
+
+  def load(example):
+    image = tf.gather(images, example["index"])
+    views = _views_of(image, example["sample"], seed, view_set, crop_and_flip)
+    return {"views": views, "label": tf.gather(labels, example["index"])}
+
+  ds = tf.data.Dataset.range(start_step, _FOREVER).flat_map(examples_of_step)
+  ds = ds.map(load, num_parallel_calls=_AUTOTUNE, deterministic=True)
+  return _options(ds.batch(b, drop_remainder=True).prefetch(_AUTOTUNE))
+
+
+def _tfds_epoch(split: TfdsSplit, epoch, seed, shard, shuffle_buffer):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  host_split = tfds.even_splits(split.split, n=shard.count)[shard.index]
+  read_config = tfds.ReadConfig(shuffle_seed=seed * 100003 + epoch,
+                                skip_prefetch=True)
+  ds = split.builder.as_dataset(split=host_split, shuffle_files=True,
+                                read_config=read_config,
+                                decoders={"image": tfds.decode.SkipDecoding()})
+  return ds.shuffle(shuffle_buffer, seed=seed * 100019 + epoch)
+
+
+def _tfds_train(split: TfdsSplit, view_set, global_batch, seed, start_step, shard,
+                shuffle_buffer):
+  spe = steps_per_epoch(len(split), global_batch)
+  b = shard.batch(global_batch)
+  epoch, offset = divmod(start_step, spe)
+  while True:
+    base = epoch * spe * global_batch + shard.index * spe * b
+
+    def load(position, example, base=base):
+      views = _views_of(example["image"], base + position, seed, view_set,
+                        decode_crop_and_flip)
+      return {"views": views, "label": tf.cast(example["label"], tf.int32)}
+
+    ds = _tfds_epoch(split, epoch, seed, shard, shuffle_buffer).take(spe * b)
+    ds = ds.enumerate().skip(offset * b)
+    ds = ds.map(load, num_parallel_calls=_AUTOTUNE, deterministic=True)
+    yield from _options(ds.batch(b, drop_remainder=True).prefetch(_AUTOTUNE)).as_numpy_iterator()
+    epoch, offset = epoch + 1, 0
+
+
+def train_batches(split: Split, view_set, global_batch: int, seed: int,
+                  start_step: int = 0, shard: HostShard = HostShard(),
+                  shuffle_buffer: int = 16384) -> Iterator[dict]:
+  """This host's training batches from ``start_step`` on, forever.
+
+  Yields dicts of NumPy arrays: ``views`` (tuple of uint8 [b, S_v, S_v, 3],
+  one per ``ViewSpec``) and ``label`` (int32 [b]), b = global_batch / hosts.
+  """
+  if isinstance(split, ArraySplit):
+    return _array_train(split, view_set, global_batch, seed, start_step,
+                        shard).as_numpy_iterator()
+  return _tfds_train(split, view_set, global_batch, seed, start_step, shard,
+                     shuffle_buffer)
+
+
+def num_eval_batches(num_examples: int, global_batch: int, shard: HostShard) -> int:
+  """Batches every host runs so that the largest host shard is covered."""
+  per_host_examples = math.ceil(num_examples / shard.count)
+  return math.ceil(per_host_examples / shard.batch(global_batch))
+
+
+def _array_eval(split: ArraySplit, size, crop_fraction, global_batch, shard):
+  n = len(split)
+  b = shard.batch(global_batch)
+  images, labels = tf.constant(split.images), tf.constant(split.labels)
+  native = split.images.shape[1] == size and split.images.shape[2] == size
+  # Host p's share of each batch: contiguous rows of one global range, so
+  # padding only ever sits at the end of the split.
+  per_host = num_eval_batches(n, global_batch, shard) * b
+  position = shard.index * per_host + tf.range(per_host, dtype=tf.int64)
+
+  def load(pos):
+    valid = pos < n
+    index = tf.where(valid, pos, 0)
+    image = tf.gather(images, index)
+    image = image if native else center_view(image, size, crop_fraction)
+    return {"image": image, "label": tf.gather(labels, index),
+            "mask": tf.cast(valid, tf.float32)}
+
+  ds = tf.data.Dataset.from_tensor_slices(position)
+  ds = ds.map(load, num_parallel_calls=_AUTOTUNE, deterministic=True)
+  return _options(ds.batch(b).prefetch(_AUTOTUNE))
+
+
+def _tfds_eval(split: TfdsSplit, size, crop_fraction, global_batch, shard):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  b = shard.batch(global_batch)
+  total = num_eval_batches(len(split), global_batch, shard) * b
+  host_split = tfds.even_splits(split.split, n=shard.count)[shard.index]
+  ds = split.builder.as_dataset(split=host_split, shuffle_files=False,
+                                decoders={"image": tfds.decode.SkipDecoding()})
+
+  def load(example):
+    image = center_view(tf.io.decode_image(example["image"], channels=3,
+                                           expand_animations=False),
+                        size, crop_fraction)
+    return {"image": image, "label": tf.cast(example["label"], tf.int32),
+            "mask": tf.constant(1.0)}
+
+  ds = ds.map(load, num_parallel_calls=_AUTOTUNE, deterministic=True)
+  pad = tf.data.Dataset.from_tensors({
+      "image": tf.zeros([size, size, 3], tf.uint8), "label": tf.constant(0),
+      "mask": tf.constant(0.0)}).repeat()
+  return _options(ds.concatenate(pad).take(total).batch(b).prefetch(_AUTOTUNE))
+
+
+def eval_batches(split: Split, size: int, global_batch: int, crop_fraction: float = 1.0,
+                 shard: HostShard = HostShard()) -> Iterator[dict]:
+  """This host's evaluation batches over a whole split, padded with a mask.
+
+  Every host yields ``num_eval_batches`` batches of dicts ``image`` (uint8
+  [b, size, size, 3]), ``label`` (int32 [b]) and ``mask`` (float32 [b], 0 on
+  padding), so each example is counted exactly once across hosts.
+  """
+  if isinstance(split, ArraySplit):
+    ds = _array_eval(split, size, crop_fraction, global_batch, shard)
+  else:
+    ds = _tfds_eval(split, size, crop_fraction, global_batch, shard)
+  return ds.as_numpy_iterator()

@@ -1,0 +1,150 @@
+"""Datasets by name: where the images come from and what they are.
+
+A source yields splits of two kinds: ``ArraySplit`` (uint8 images held in
+host memory; CIFAR, the built-in ``synthetic``) and ``TfdsSplit`` (streamed
+from a prepared tfds dataset; ImageNet, STL-10).  Nothing here downloads:
+a tfds dataset that is not prepared raises ``DatasetNotPreparedError``,
+whose message says where tfds looked and how to prepare it.
+"""
+import dataclasses
+import os
+from typing import Any, Optional, Tuple, Union
+
+import numpy as np
+
+from ssl_jax.data import synthetic
+from ssl_jax.registry import Registry
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class DatasetNotPreparedError(RuntimeError):
+  """A tfds dataset the config names is not on disk."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ArraySplit:
+  """A split held in memory: images uint8 [n, H, W, 3], labels int32 [n]."""
+  images: np.ndarray
+  labels: np.ndarray
+
+  def __len__(self):
+    return len(self.labels)
+
+
+@dataclasses.dataclass(frozen=True)
+class TfdsSplit:
+  """A split streamed from a prepared tfds builder (JPEG-encoded images)."""
+  builder: Any
+  split: str
+  num_examples: int
+
+  def __len__(self):
+    return self.num_examples
+
+
+Split = Union[ArraySplit, TfdsSplit]
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+  """What the rest of the system needs to know about a dataset.
+
+  train: the pretraining split; bank: labelled split used as the k-NN bank;
+  test: held-out labelled split.  ``eval_crop_fraction`` is the centre crop
+  used for evaluation views (0.875 = ImageNet's 256 -> 224).
+  """
+  name: str
+  train: Split
+  bank: Split
+  test: Split
+  num_classes: int
+  mean: Tuple[float, float, float] = IMAGENET_MEAN
+  std: Tuple[float, float, float] = IMAGENET_STD
+  eval_crop_fraction: float = 1.0
+
+
+def _synthetic(data_config) -> Dataset:
+  size, seed, n = data_config.image_size, data_config.seed, data_config.num_examples
+  train = ArraySplit(*synthetic.generate("train", size, seed, n))
+  test = ArraySplit(*synthetic.generate("test", size, seed, n and max(n // 5, 1)))
+  return Dataset("synthetic", train=train, bank=train, test=test,
+                 num_classes=synthetic.NUM_CLASSES, mean=(0.5, 0.5, 0.5),
+                 std=(0.25, 0.25, 0.25))
+
+
+_TFDS_HELP = {
+    "imagenet2012": (
+        "ImageNet needs a manual download: put ILSVRC2012_img_train.tar and "
+        "ILSVRC2012_img_val.tar (from https://image-net.org) into "
+        "{data_dir}/downloads/manual/, then run\n"
+        "    tfds build imagenet2012 --data_dir={data_dir}\n"),
+}
+
+
+def tfds_builder(name: str, data_dir: Optional[str]):
+  """A prepared tfds builder, or ``DatasetNotPreparedError`` saying how to fix it."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  builder = tfds.builder(name, data_dir=data_dir)
+  if not builder.is_prepared():
+    root = os.path.dirname(os.path.dirname(builder.data_path))
+    how = _TFDS_HELP.get(name, (
+        "Prepare it on a machine with internet access with\n"
+        "    tfds build {name} --data_dir={data_dir}\n"
+        "and copy the folder here if this machine is offline.\n"))
+    raise DatasetNotPreparedError(
+        f"dataset {name!r} is not prepared: tfds looked in {builder.data_path} "
+        f"and found nothing.\n" + how.format(name=name, data_dir=root) +
+        f"Then pass --config.data.root={root} (or set TFDS_DATA_DIR).")
+  return builder
+
+
+def _tfds_in_memory(builder, split: str) -> ArraySplit:
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
+  return ArraySplit(np.asarray(data["image"], np.uint8),
+                    np.asarray(data["label"], np.int32))
+
+
+def _tfds_stream(builder, split: str) -> TfdsSplit:
+  return TfdsSplit(builder, split, builder.info.splits[split].num_examples)
+
+
+def _cifar(name, num_classes, mean, std):
+  def load(data_config) -> Dataset:
+    builder = tfds_builder(name, data_config.root)
+    train = _tfds_in_memory(builder, "train")
+    return Dataset(name, train=train, bank=train,
+                   test=_tfds_in_memory(builder, "test"),
+                   num_classes=num_classes, mean=mean, std=std)
+  return load
+
+
+def _stl10(data_config) -> Dataset:
+  builder = tfds_builder("stl10", data_config.root)
+  return Dataset("stl10", train=_tfds_stream(builder, "unlabelled+train"),
+                 bank=_tfds_stream(builder, "train"),
+                 test=_tfds_stream(builder, "test"), num_classes=10)
+
+
+def _imagenet(data_config) -> Dataset:
+  builder = tfds_builder("imagenet2012", data_config.root)
+  train = _tfds_stream(builder, "train")
+  return Dataset("imagenet2012", train=train, bank=train,
+                 test=_tfds_stream(builder, "validation"), num_classes=1000,
+                 eval_crop_fraction=0.875)
+
+
+SOURCES = Registry("dataset", {
+    "synthetic": _synthetic,
+    "cifar10": _cifar("cifar10", 10, (0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261)),
+    "cifar100": _cifar("cifar100", 100, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    "stl10": _stl10,
+    "imagenet2012": _imagenet,
+})
+
+
+def load_dataset(data_config) -> Dataset:
+  """The dataset ``config.data`` names (``name``, ``root``, ...)."""
+  return SOURCES.lookup(data_config.name, "data.name")(data_config)

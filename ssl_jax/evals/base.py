@@ -1,0 +1,19 @@
+"""The evaluator interface used by the training loop."""
+from typing import Dict, Protocol
+
+
+class Evaluator(Protocol):
+  """Maps backbone variables to named scalar results (e.g. ``knn_top1``)."""
+
+  def __call__(self, variables) -> Dict[str, float]:
+    ...
+
+
+def backbone_variables(state, use_ema: bool):
+  """{"params", "batch_stats"} of the online or EMA backbone+heads."""
+  if use_ema:
+    if not state.ema_params:
+      raise ValueError("evaluation of the EMA model was asked for, but this "
+                       "method keeps no EMA teacher")
+    return {"params": state.ema_params, "batch_stats": state.ema_batch_stats}
+  return {"params": state.params, "batch_stats": state.batch_stats}

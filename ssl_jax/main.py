@@ -1,0 +1,106 @@
+"""Entry point: ``python -m ssl_jax.main --config=configs/X.py --workdir=DIR``.
+
+Parses the config (``--config.train.batch_size=512`` style overrides),
+keeps TensorFlow off the accelerators, joins a multi-host run when the
+environment describes one, and dispatches to the job the config names.
+Configuration and dataset problems end with one clear message and exit
+status 2, not a traceback.
+"""
+import os
+import sys
+
+# TensorFlow only feeds data: keep it off every GPU so it never takes
+# accelerator memory from JAX (set before TensorFlow is imported anywhere).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO_ROOT not in sys.path:  # config files import ``configs.common``
+  sys.path.insert(0, _REPO_ROOT)
+
+from absl import app, flags, logging  # pylint: disable=g-import-not-at-top
+from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Path to a config file (configs/*.py).", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs "
+                               "and metrics; re-running on it resumes the run.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def hide_gpus_from_tensorflow():
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.set_visible_devices([], "GPU")
+
+
+def maybe_initialize_distributed():
+  """``jax.distributed.initialize()`` on multi-host set-ups.
+
+  Cloud TPU pods and SLURM are detected by JAX itself; elsewhere set
+  JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  if os.environ.get("JAX_COORDINATOR_ADDRESS"):
+    jax.distributed.initialize(
+        coordinator_address=os.environ["JAX_COORDINATOR_ADDRESS"],
+        num_processes=int(os.environ["JAX_NUM_PROCESSES"]),
+        process_id=int(os.environ["JAX_PROCESS_ID"]))
+  elif os.environ.get("SLURM_NTASKS", "1") != "1" or os.environ.get("TPU_WORKER_HOSTNAMES", "").count(","):
+    jax.distributed.initialize()
+
+
+def _override_paths(argv):
+  paths = []
+  for arg in argv:
+    if arg.startswith("--config.") and "=" in arg:
+      paths.append(arg[len("--config."):].split("=", 1)[0])
+  return paths
+
+
+def parse_flags(argv):
+  """absl flag parsing that turns an unknown ``--config.x.y`` into a clear error."""
+  try:
+    return flags.FLAGS(argv)
+  except (AttributeError, KeyError) as e:
+    from ssl_jax.config_check import check_override_keys  # pylint: disable=g-import-not-at-top
+    from ssl_jax.registry import ConfigError  # pylint: disable=g-import-not-at-top
+    config_path = next((a.split("=", 1)[1] for a in argv
+                        if a.startswith("--config=")), None)
+    try:
+      if config_path:
+        module = config_flags.config_flags._LoadConfigModule("config", config_path)  # pylint: disable=protected-access
+        check_override_keys(module.get_config(), _override_paths(argv))
+    except ConfigError as error:
+      sys.stderr.write(f"error: {error}\n")
+      sys.exit(2)
+    sys.stderr.write(f"error: could not apply a --config override: {e}\n")
+    sys.exit(2)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  from ssl_jax.data.sources import DatasetNotPreparedError  # pylint: disable=g-import-not-at-top
+  from ssl_jax.registry import ConfigError  # pylint: disable=g-import-not-at-top
+  from ssl_jax.metrics import quiet_library_logs  # pylint: disable=g-import-not-at-top
+  quiet_library_logs()
+  hide_gpus_from_tensorflow()
+  maybe_initialize_distributed()
+  config = _CONFIG.value
+  try:
+    if config.job == "pretrain":
+      from ssl_jax.pretrain import train_and_evaluate  # pylint: disable=g-import-not-at-top
+      train_and_evaluate(config, _WORKDIR.value)
+    else:
+      raise ConfigError(f"job={config.job!r} is not valid; choose one of: pretrain")
+  except (ConfigError, DatasetNotPreparedError) as e:
+    logging.flush()
+    sys.stderr.write(f"error: {e}\n")
+    sys.exit(2)
+
+
+def run():
+  app.run(main, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+  run()

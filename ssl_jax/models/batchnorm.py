@@ -1,0 +1,54 @@
+"""Batch normalisation with one set of statistics per view group.
+
+Models take inputs shaped [G, N, ..., C]: G groups (views) of N samples.
+Statistics are computed over every axis but the group axis and the feature
+axis, so G views batched into one forward pass are normalised exactly as G
+separate forward passes would be (the PyTorch references call the network
+once per crop).  A caller that wants statistics shared across views (DINO,
+SwAV) reshapes to [1, G*N, ...].  Under a batch-sharded mesh the reductions
+over N are global: this is synchronised BatchNorm with no axis name.
+"""
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+class BatchNorm(nn.Module):
+  """BatchNorm over axes 1..ndim-2 of a [G, N, ..., C] input.
+
+  Matches ``torch.nn.BatchNorm*d``: normalises with the biased batch
+  variance, tracks running statistics with ``momentum`` (PyTorch's 0.1 is
+  our 0.9) and the unbiased variance.
+  """
+  momentum: float = 0.9
+  epsilon: float = 1e-5
+  dtype: Any = jnp.float32
+  use_scale: bool = True
+  use_bias: bool = True
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    features = x.shape[-1]
+    ra_mean = self.variable("batch_stats", "mean", jnp.zeros, (features,), jnp.float32)
+    ra_var = self.variable("batch_stats", "var", jnp.ones, (features,), jnp.float32)
+    x32 = x.astype(jnp.float32)
+    if train:
+      axes = tuple(range(1, x.ndim - 1))
+      mean = jnp.mean(x32, axis=axes, keepdims=True)
+      var = jnp.mean(jnp.square(x32 - mean), axis=axes, keepdims=True)
+      if not self.is_initializing():
+        count = x[0].size // features
+        unbiased = var * (count / max(count - 1, 1))
+        group_mean = jnp.mean(mean.reshape(-1, features), axis=0)
+        group_var = jnp.mean(unbiased.reshape(-1, features), axis=0)
+        ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * group_mean
+        ra_var.value = self.momentum * ra_var.value + (1 - self.momentum) * group_var
+    else:
+      mean, var = ra_mean.value, ra_var.value
+    y = (x32 - mean) * (1.0 / jnp.sqrt(var + self.epsilon))
+    if self.use_scale:
+      y = y * self.param("scale", nn.initializers.ones, (features,), jnp.float32)
+    if self.use_bias:
+      y = y + self.param("bias", nn.initializers.zeros, (features,), jnp.float32)
+    return y.astype(self.dtype)

@@ -1,0 +1,45 @@
+"""Backbone plus the heads a method declares, as one Flax module."""
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from ssl_jax.models.heads import MLP, HeadSpec
+
+
+class SSLModel(nn.Module):
+  """Backbone -> projector -> predictor.
+
+  Parameters live under ``backbone``, ``projector`` and ``predictor``.
+  Inputs are [G, N, H, W, 3]; every output is [G, N, D] float32.
+  """
+  backbone: nn.Module
+  head: HeadSpec
+  dtype: Any = jnp.float32
+
+  def setup(self):
+    if self.head.projector is not None:
+      self.projector = MLP(self.head.projector, self.dtype)
+    if self.head.predictor is not None:
+      if self.head.projector is None:
+        raise ValueError("a predictor needs a projector in front of it")
+      self.predictor = MLP(self.head.predictor, self.dtype)
+
+  def __call__(self, x, train: bool = True):
+    """Returns {"features", "projection"?, "prediction"?}."""
+    out = self.project(x, train)
+    if self.head.predictor is not None:
+      out["prediction"] = self.predictor(out["projection"], train)
+    return out
+
+  def project(self, x, train: bool = True):
+    """Teacher pass: {"features", "projection"?}, never the predictor."""
+    h = self.backbone(x, train)
+    out = {"features": h}
+    if self.head.projector is not None:
+      out["projection"] = self.projector(h, train)
+    return out
+
+  def encode(self, x):
+    """Backbone features in inference mode: [G, N, H, W, 3] -> [G, N, C]."""
+    return self.backbone(x, train=False)

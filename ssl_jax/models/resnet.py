@@ -1,0 +1,116 @@
+"""ResNet-18/50 backbones (He et al. 2016, torchvision layout) in Flax.
+
+Inputs are [G, N, H, W, 3] (see ``batchnorm.py`` for the group axis) and the
+output is the global-average-pooled feature [G, N, C].  Two stems:
+``"imagenet"`` (7x7/2 conv + 3x3/2 max-pool) and ``"cifar"`` (3x3/1 conv, no
+pool), as in the INTL and solo-learn code for 32 px images.  Padding is
+explicit so shapes and receptive fields match PyTorch exactly.
+"""
+import functools
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from ssl_jax.models.batchnorm import BatchNorm
+
+STEMS = ("imagenet", "cifar")
+
+# torchvision: kaiming_normal_(mode="fan_out", nonlinearity="relu"), untruncated.
+conv_init = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
+
+
+def _conv(features, kernel, stride=1, dtype=jnp.float32, name=None):
+  pad = kernel // 2
+  return nn.Conv(features, (kernel, kernel), (stride, stride),
+                 padding=((pad, pad), (pad, pad)), use_bias=False,
+                 kernel_init=conv_init, dtype=dtype, name=name)
+
+
+class BasicBlock(nn.Module):
+  """Two 3x3 convs; ResNet-18/34."""
+  features: int
+  stride: int = 1
+  dtype: Any = jnp.float32
+  expansion = 1
+
+  @nn.compact
+  def __call__(self, x, train):
+    norm = functools.partial(BatchNorm, dtype=self.dtype)
+    y = _conv(self.features, 3, self.stride, self.dtype)(x)
+    y = nn.relu(norm()(y, train))
+    y = _conv(self.features, 3, 1, self.dtype)(y)
+    y = norm()(y, train)
+    if x.shape != y.shape:
+      x = norm()(_conv(self.features, 1, self.stride, self.dtype)(x), train)
+    return nn.relu(x + y)
+
+
+class BottleneckBlock(nn.Module):
+  """1x1 - 3x3 (strided, torchvision v1.5) - 1x1 x4; ResNet-50."""
+  features: int
+  stride: int = 1
+  dtype: Any = jnp.float32
+  expansion = 4
+
+  @nn.compact
+  def __call__(self, x, train):
+    norm = functools.partial(BatchNorm, dtype=self.dtype)
+    y = nn.relu(norm()(_conv(self.features, 1, 1, self.dtype)(x), train))
+    y = nn.relu(norm()(_conv(self.features, 3, self.stride, self.dtype)(y), train))
+    y = norm()(_conv(self.features * 4, 1, 1, self.dtype)(y), train)
+    if x.shape != y.shape:
+      x = norm()(_conv(self.features * 4, 1, self.stride, self.dtype)(x), train)
+    return nn.relu(x + y)
+
+
+class ResNet(nn.Module):
+  """ResNet backbone returning pooled features.
+
+  Attributes:
+    stage_sizes: blocks per stage, e.g. (2, 2, 2, 2) for ResNet-18.
+    block: BasicBlock or BottleneckBlock.
+    width: width multiplier on the 64-channel base (0.125 gives 8 channels).
+    stem: "imagenet" or "cifar".
+    dtype: computation dtype of convolutions (parameters stay float32).
+  """
+  stage_sizes: Sequence[int]
+  block: Any
+  width: float = 1.0
+  stem: str = "imagenet"
+  dtype: Any = jnp.float32
+
+  @property
+  def num_features(self):
+    return self.base_width * 2 ** (len(self.stage_sizes) - 1) * self.block.expansion
+
+  @property
+  def base_width(self):
+    return max(1, int(round(64 * self.width)))
+
+  @nn.compact
+  def __call__(self, x, train: bool = True):
+    """x: [G, N, H, W, 3] float -> [G, N, num_features] float32."""
+    if self.stem not in STEMS:
+      raise ValueError(f"unknown stem {self.stem!r}; valid stems: {', '.join(STEMS)}")
+    x = x.astype(self.dtype)
+    if self.stem == "imagenet":
+      x = _conv(self.base_width, 7, 2, self.dtype, name="stem_conv")(x)
+      x = nn.relu(BatchNorm(dtype=self.dtype, name="stem_bn")(x, train))
+      lead = x.shape[:-3]  # nn.max_pool takes a single batch axis
+      x = nn.max_pool(x.reshape((-1,) + x.shape[-3:]), (3, 3), (2, 2),
+                      padding=((1, 1), (1, 1)))
+      x = x.reshape(lead + x.shape[1:])
+    else:
+      x = _conv(self.base_width, 3, 1, self.dtype, name="stem_conv")(x)
+      x = nn.relu(BatchNorm(dtype=self.dtype, name="stem_bn")(x, train))
+    for i, num_blocks in enumerate(self.stage_sizes):
+      for j in range(num_blocks):
+        stride = 2 if i > 0 and j == 0 else 1
+        x = self.block(self.base_width * 2 ** i, stride, self.dtype,
+                       name=f"stage{i + 1}_block{j + 1}")(x, train)
+    return jnp.mean(x.astype(jnp.float32), axis=(-3, -2))
+
+
+ResNet18 = functools.partial(ResNet, stage_sizes=(2, 2, 2, 2), block=BasicBlock)
+ResNet50 = functools.partial(ResNet, stage_sizes=(3, 4, 6, 3), block=BottleneckBlock)

@@ -1,0 +1,151 @@
+"""The pretraining job: wires data, model, method, step and I/O; no math.
+
+``train_and_evaluate(config, workdir)`` resumes from the latest checkpoint
+in ``workdir`` when there is one, runs to ``total_steps``, evaluates k-NN at
+the start, every ``eval.every_steps`` and at the end, and stops cleanly
+(checkpoint, exit 0) on SIGTERM or Ctrl-C.
+"""
+import dataclasses
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+from absl import logging
+
+from ssl_jax import config_check, sharding
+from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
+from ssl_jax.data import pipeline
+from ssl_jax.data.sources import Dataset, load_dataset
+from ssl_jax.data.views import VIEW_PRESETS, ViewSet
+from ssl_jax.evals import KnnEvaluator, backbone_variables
+from ssl_jax.methods import Method, build_method
+from ssl_jax.metrics import MetricsWriter, Progress
+from ssl_jax.models import build_model
+from ssl_jax.optim import ema_momentum, make_optimizer, peak_learning_rate, warmup_cosine
+from ssl_jax.state import init_train_state
+from ssl_jax.step import Schedules, make_train_step
+
+_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """Everything static about a run, derived once from the config."""
+  mesh: object
+  shard: pipeline.HostShard
+  dataset: Dataset
+  views: ViewSet
+  method: Method
+  model: object
+  tx: object
+  schedules: Schedules
+  steps_per_epoch: int
+  total_steps: int
+
+
+def build_run(config) -> Run:
+  """Validates ``config`` and builds the static parts of the run."""
+  config_check.validate(config)
+  mesh = sharding.make_mesh()
+  batch = config.train.batch_size
+  sharding.check_global_batch(batch, mesh)
+  shard = pipeline.HostShard(jax.process_index(), jax.process_count())
+  views = VIEW_PRESETS.lookup(config.data.views, "data.views")
+  dataset = load_dataset(config.data)
+  spe = pipeline.steps_per_epoch(len(dataset.train), batch)
+  total = config.train.total_steps or config.train.epochs * spe
+  method = build_method(config.method, total)
+  model = build_model(config.model, method.head, _DTYPES[config.train.precision])
+  warmup = min(int(round(config.optim.warmup_epochs * spe)), total - 1)
+  lr = warmup_cosine(peak_learning_rate(config.optim, batch), warmup, total,
+                     config.optim.end_lr_ratio)
+  ema = ema_momentum(method.ema_momentum, total) if method.uses_target else None
+  return Run(mesh=mesh, shard=shard, dataset=dataset, views=views, method=method,
+             model=model, tx=make_optimizer(config.optim, lr),
+             schedules=Schedules(lr, ema), steps_per_epoch=spe, total_steps=total)
+
+
+def _restore_or_init(run: Run, checkpointer: Checkpointer, init_rng):
+  replicated = sharding.replicated(run.mesh)
+  init = lambda rng: init_train_state(rng, run.model, run.method, run.tx,
+                                      run.views.views[0].size)
+  state = checkpointer.restore(abstract_state(init, init_rng, sharding=replicated))
+  if state is not None:
+    logging.info("Resumed from %s at step %d", checkpointer.directory, int(state.step))
+    return state
+  return jax.jit(init, out_shardings=replicated)(init_rng)
+
+
+def _write_config(config, workdir):
+  if jax.process_index() == 0:
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      json.dump(config.to_dict(), f, indent=2, sort_keys=True)
+
+
+def _compiled_step(run: Run, config):
+  step = make_train_step(run.model, run.method, run.tx, run.schedules, run.views,
+                         run.dataset.mean, run.dataset.std,
+                         _DTYPES[config.train.precision])
+  replicated = sharding.replicated(run.mesh)
+  return jax.jit(step, donate_argnums=0,
+                 in_shardings=(replicated, sharding.batch_sharded(run.mesh), replicated),
+                 out_shardings=(replicated, replicated))
+
+
+def _due(step, every, total):
+  return step == total or (every > 0 and step % every == 0)
+
+
+def train_and_evaluate(config, workdir: str):
+  """Pretrains per ``config`` in ``workdir``; returns the final TrainState."""
+  run = build_run(config)
+  _write_config(config, workdir)
+  init_rng, step_rng = jax.random.split(jax.random.key(config.train.seed))
+  checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"),
+                              config.checkpoint.max_to_keep)
+  state = _restore_or_init(run, checkpointer, init_rng)
+  start = int(state.step)
+  writer = MetricsWriter(workdir)
+  writer.rewind(start)
+  evaluator = KnnEvaluator(run.model, run.mesh, run.dataset, run.views.views[0].size,
+                           config.eval.batch_size, config.eval.knn_k,
+                           config.eval.knn_temperature, run.shard)
+  evaluate = lambda s: evaluator(backbone_variables(s, config.eval.use_ema))
+  logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
+               "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
+               run.steps_per_epoch, config.train.batch_size, run.mesh.devices.size)
+  if start == 0:
+    writer.write(0, evaluate(state))
+  step_fn = _compiled_step(run, config)
+  batches = pipeline.train_batches(run.dataset.train, run.views, config.train.batch_size,
+                                   config.train.seed, start, run.shard,
+                                   config.data.shuffle_buffer)
+  progress = Progress(run.total_steps, start, config.train.batch_size)
+  with StopSignal() as stop:
+    for step in range(start + 1, run.total_steps + 1):
+      state, metrics = step_fn(state, sharding.to_global(next(batches), run.mesh),
+                               step_rng)
+      record = {}
+      if _due(step, config.train.log_every, run.total_steps):
+        record = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        record["images_per_sec"], sec_per_step = progress.update(step)
+        logging.info(progress.line(step, {k: record[k] for k in ("loss", "lr",
+                                                                 "images_per_sec")},
+                                   sec_per_step))
+      if _due(step, config.eval.every_steps, run.total_steps):
+        record.update(evaluate(state))
+        logging.info("step %d: %s", step, {k: v for k, v in record.items() if "knn" in k})
+      writer.write(step, record)
+      stopping = stop.requested()
+      if _due(step, config.checkpoint.every_steps, run.total_steps) or stopping:
+        checkpointer.save(step, state)
+      if stopping:
+        logging.info("%s received: saved step %d to %s; re-run the same command to "
+                     "resume.", stop.received, step, checkpointer.directory)
+        break
+  checkpointer.wait()
+  checkpointer.close()
+  writer.close()
+  return state

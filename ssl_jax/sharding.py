@@ -1,0 +1,47 @@
+"""The device mesh and how arrays are laid out on it.
+
+One mesh axis, ``data``: parameters and optimizer state are replicated,
+batches are split along their leading (example) axis.  Per-process host
+batches become global arrays, so every reduction over the batch inside the
+step (BatchNorm, whitening, contrastive negatives) is over the global batch.
+"""
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from ssl_jax.registry import ConfigError
+
+DATA_AXIS = "data"
+
+
+def make_mesh(devices=None) -> Mesh:
+  devices = jax.devices() if devices is None else devices
+  return Mesh(np.asarray(devices), (DATA_AXIS,))
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+  return NamedSharding(mesh, P())
+
+
+def batch_sharded(mesh: Mesh) -> NamedSharding:
+  return NamedSharding(mesh, P(DATA_AXIS))
+
+
+def check_global_batch(global_batch: int, mesh: Mesh, key="train.batch_size"):
+  devices = mesh.devices.size
+  if global_batch % devices:
+    raise ConfigError(
+        f"{key}={global_batch} is not divisible by the {devices} devices; "
+        f"use a multiple of {devices}")
+  processes = jax.process_count()
+  if global_batch % processes:
+    raise ConfigError(f"{key}={global_batch} is not divisible by the "
+                      f"{processes} processes")
+
+
+def to_global(local_tree, mesh: Mesh):
+  """Per-process batch (NumPy tree, leading axis B / processes) -> global arrays."""
+  sharding = batch_sharded(mesh)
+  return jax.tree.map(
+      lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)),
+      local_tree)

@@ -1,0 +1,51 @@
+"""TrainState: everything a run needs to continue, as one pytree of arrays.
+
+No functions, no optimizer object, no RNG: orbax saves it as it is and the
+step is a pure function of (state, batch, base key).
+"""
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+
+# The teacher never runs the predictor, so it does not keep a copy of it.
+TEACHER_PARTS = ("backbone", "projector")
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jax.Array             # int32 scalar: optimizer steps taken
+  params: Any                 # online {"backbone", "projector", "predictor"?}
+  batch_stats: Any            # online BatchNorm running statistics
+  opt_state: Any
+  ema_params: Any             # EMA teacher params ({} without a teacher)
+  ema_batch_stats: Any        # the teacher's own running statistics
+  method_state: Any           # queues, centres, ... ({} when none)
+  skipped_steps: jax.Array    # int32: steps whose update was dropped as non-finite
+
+
+def teacher_subset(tree):
+  return {k: v for k, v in tree.items() if k in TEACHER_PARTS}
+
+
+def init_train_state(rng, model, method, tx, image_size: int) -> TrainState:
+  """Fresh state: model init on a dummy [1, 2, S, S, 3] batch, teacher = copy."""
+  init_rng, state_rng = jax.random.split(rng)
+  dummy = jnp.zeros((1, 2, image_size, image_size, 3), jnp.float32)
+  # Parameters are replicated, so the sharding-friendly ("partitionable")
+  # threefry buys nothing here, and on CPU it compiles ~4x slower.
+  with jax.threefry_partitionable(False):
+    variables = model.init(init_rng, dummy, train=True)
+  params, batch_stats = variables["params"], variables["batch_stats"]
+  dim = method.head.projector.out_dim if method.head.projector else 0
+  teacher = method.uses_target
+  return TrainState(
+      step=jnp.zeros((), jnp.int32),
+      params=params,
+      batch_stats=batch_stats,
+      opt_state=tx.init(params),
+      ema_params=teacher_subset(params) if teacher else {},
+      ema_batch_stats=teacher_subset(batch_stats) if teacher else {},
+      method_state=method.init_state(state_rng, dim),
+      skipped_steps=jnp.zeros((), jnp.int32))

@@ -1,0 +1,134 @@
+"""The train step: forward passes, value_and_grad, optax, EMA, guards.
+
+``make_train_step`` closes over the static parts (model, method, optimizer,
+schedules, views) and returns a pure ``step(state, batch, rng)``.  The step
+never knows which method it runs: it asks the method which views to encode
+with which network and hands it the stacked outputs.
+"""
+import dataclasses
+from typing import Any, Callable, Dict, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from ssl_jax.data.augment_device import augment_views
+from ssl_jax.state import TrainState
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedules:
+  """Step -> value functions the step evaluates."""
+  learning_rate: Callable
+  ema_momentum: Optional[Callable] = None
+
+
+def group_by_shape(views: Sequence[jax.Array]):
+  """Lists of view indices sharing a shape, in order of first appearance."""
+  groups: Dict[tuple, list] = {}
+  for i, v in enumerate(views):
+    groups.setdefault(tuple(v.shape), []).append(i)
+  return list(groups.values())
+
+
+def encode_views(model, params, batch_stats, views, train=True, method=None,
+                 shared_bn=False):
+  """Runs ``model`` on a list of views, one forward pass per view size.
+
+  Views of one size are stacked to [G, N, H, W, 3]: BatchNorm keeps separate
+  statistics per view, as separate forward passes would (``shared_bn``
+  pools them instead, as DINO and SwAV do).  Running statistics are updated
+  group after group.
+
+  Returns:
+    ({key: [V, N, ...]} in the order of ``views``, new batch_stats).
+  """
+  per_view = [None] * len(views)
+  for idx in group_by_shape(views):
+    x = jnp.stack([views[i] for i in idx])
+    g, n = x.shape[:2]
+    if shared_bn:
+      x = x.reshape((1, g * n) + x.shape[2:])
+    out, mutated = model.apply({"params": params, "batch_stats": batch_stats}, x,
+                               train=train, mutable=["batch_stats"], method=method)
+    batch_stats = mutated["batch_stats"]
+    for j, i in enumerate(idx):
+      per_view[i] = {k: v.reshape((g, n) + v.shape[2:])[j] for k, v in out.items()}
+  stacked = {k: jnp.stack([o[k] for o in per_view]) for k in per_view[0]}
+  return stacked, batch_stats
+
+
+def _all_finite(tree):
+  leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
+  return jnp.all(jnp.stack(leaves))
+
+
+def _select(ok, new, old):
+  return jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
+
+
+def _ema(ema, online, momentum):
+  return jax.tree.map(lambda e, p: momentum * e + (1.0 - momentum) * p, ema, online)
+
+
+def make_train_step(model, method, tx: optax.GradientTransformation,
+                    schedules: Schedules, view_set, mean, std,
+                    compute_dtype: Any = jnp.float32, shared_bn: bool = False):
+  """Returns ``step(state, batch, rng) -> (state, metrics)``.
+
+  ``batch`` holds ``views``, a tuple of uint8 [N, S_v, S_v, 3] (global
+  arrays, batch-sharded).  Photometric augmentation runs here with keys from
+  ``fold_in(rng, state.step)``.  A step whose loss or gradients are not
+  finite leaves params, optimizer, statistics and method state unchanged and
+  counts itself in ``skipped_steps``.
+  """
+  online_ids = method.online_views(len(view_set))
+  target_ids = method.target_views(view_set.num_global)
+  specs = view_set.views
+  encode = lambda *a, **k: encode_views(model, *a, shared_bn=shared_bn, **k)
+
+  def step(state: TrainState, batch, rng):
+    rng = jax.random.fold_in(rng, state.step)
+    aug_rng, loss_rng = jax.random.split(rng)
+    views = augment_views(batch["views"], aug_rng, specs, mean, std, compute_dtype)
+
+    target, ema_stats = None, state.ema_batch_stats
+    if method.uses_target:
+      target, ema_stats = encode(state.ema_params, state.ema_batch_stats,
+                                 [views[i] for i in target_ids],
+                                 method=type(model).project)
+      target = jax.lax.stop_gradient(target)
+
+    def loss_fn(params):
+      online, stats = encode(params, state.batch_stats, [views[i] for i in online_ids])
+      loss, aux = method.loss(online, target, state.method_state, state.step, loss_rng)
+      return loss, (aux, stats)
+
+    (loss, (aux, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+
+    ok = jnp.isfinite(loss) & _all_finite(grads)
+    params = _select(ok, params, state.params)
+    new = state.replace(
+        step=state.step + 1,
+        params=params,
+        batch_stats=_select(ok, stats, state.batch_stats),
+        opt_state=_select(ok, opt_state, state.opt_state),
+        method_state=_select(ok, aux.state, state.method_state),
+        skipped_steps=state.skipped_steps + (~ok).astype(jnp.int32))
+    metrics = {"loss": loss, "lr": schedules.learning_rate(state.step),
+               "grad_norm": optax.tree.norm(grads),
+               "skipped_steps": new.skipped_steps, **aux.metrics}
+    if method.uses_target:
+      # The teacher used at step s+1 is m(s+1) teacher + (1 - m(s+1)) online,
+      # the INTL/MoCo order (momentum update before the forward pass).
+      m = schedules.ema_momentum(state.step + 1)
+      teacher = {k: params[k] for k in state.ema_params}
+      new = new.replace(ema_params=_select(ok, _ema(state.ema_params, teacher, m),
+                                           state.ema_params),
+                        ema_batch_stats=_select(ok, ema_stats, state.ema_batch_stats))
+      metrics["ema_momentum"] = m
+    return new, metrics
+
+  return step

@@ -1,0 +1,75 @@
+"""Tiny models, data and configs shared by the tests."""
+import dataclasses
+
+import jax
+import numpy as np
+
+from ssl_jax import sharding
+from ssl_jax.data import synthetic, views
+from ssl_jax.data.sources import ArraySplit
+from ssl_jax.models import ResNet, SSLModel
+from ssl_jax.models.resnet import BasicBlock
+from ssl_jax.optim import ema_momentum, make_optimizer, warmup_cosine
+from ssl_jax.state import init_train_state
+from ssl_jax.step import Schedules, make_train_step
+
+TINY_VIEWS = views.ViewSet(tuple(dataclasses.replace(v, size=16)
+                                 for v in views.SYNTHETIC.views))
+MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+
+
+class OptimConfig(dict):
+  __getattr__ = dict.__getitem__
+
+
+def sgd_config(**kw):
+  base = dict(name="sgd", base_lr=0.3, weight_decay=1e-5, momentum=0.9,
+              trust_coefficient=0.001, exclude_bias_and_norm=True)
+  return OptimConfig({**base, **kw})
+
+
+def tiny_split(n=64, size=16, seed=0):
+  return ArraySplit(*synthetic.generate("train", size, seed, n))
+
+
+def tiny_model(method):
+  return SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar"),
+                  method.head)
+
+
+def tiny_setup(method, total_steps=50, lr=0.3, view_set=TINY_VIEWS):
+  """(model, tx, jitted-ready step fn, init fn) for a method on 16 px views."""
+  model = tiny_model(method)
+  schedule = warmup_cosine(lr, 0, total_steps)
+  tx = make_optimizer(sgd_config(), schedule)
+  ema = ema_momentum(method.ema_momentum, total_steps) if method.uses_target else None
+  step = make_train_step(model, method, tx, Schedules(schedule, ema), view_set, MEAN, STD)
+  init = lambda rng: init_train_state(rng, model, method, tx, view_set.views[0].size)
+  return model, tx, step, init
+
+
+def host_batch(split, step, batch_size, view_set=TINY_VIEWS, seed=0):
+  from ssl_jax.data import pipeline  # pylint: disable=g-import-not-at-top
+  return next(pipeline.train_batches(split, view_set, batch_size, seed, step))
+
+
+def run_steps(step_fn, init_fn, split, num_steps, batch_size, mesh):
+  """Runs ``num_steps`` jitted steps on ``mesh``; returns (state, [metrics])."""
+  repl = sharding.replicated(mesh)
+  init = jax.jit(init_fn, out_shardings=repl)
+  fn = jax.jit(step_fn, in_shardings=(repl, sharding.batch_sharded(mesh), repl),
+               out_shardings=(repl, repl))
+  from ssl_jax.data import pipeline  # pylint: disable=g-import-not-at-top
+  state = init(jax.random.key(0))
+  batches = pipeline.train_batches(split, TINY_VIEWS, batch_size, 0, 0)
+  history = []
+  for _ in range(num_steps):
+    batch = sharding.to_global(next(batches), mesh)
+    state, metrics = fn(state, batch, jax.random.key(1))
+    history.append(jax.device_get(metrics))
+  return state, history
+
+
+def assert_trees_close(a, b, rtol=1e-4, atol=1e-5):
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)

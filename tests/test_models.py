@@ -1,0 +1,91 @@
+"""ResNets and heads: torchvision shapes, per-view BatchNorm semantics."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ssl_jax.models import HeadSpec, MLPSpec, ResNet18, ResNet50, SSLModel
+from ssl_jax.models.batchnorm import BatchNorm
+
+
+def _num_params(tree):
+  return sum(x.size for x in jax.tree.leaves(tree))
+
+
+@pytest.mark.parametrize("ctor,want", [(ResNet18, 11_176_512), (ResNet50, 23_508_032)])
+def test_parameter_counts_match_torchvision_without_fc(ctor, want):
+  shapes = jax.eval_shape(lambda: ctor().init(jax.random.key(0),
+                                                jnp.zeros((1, 1, 64, 64, 3))))
+  assert _num_params(shapes["params"]) == want
+
+
+@pytest.mark.parametrize("stem,size,want_spatial", [("imagenet", 64, 2), ("cifar", 32, 4)])
+def test_stems_downsample_like_the_references(stem, size, want_spatial):
+  model = ResNet18(width=0.0625, stem=stem)
+  x = jnp.zeros((1, 2, size, size, 3))
+  variables = jax.eval_shape(lambda: model.init(jax.random.key(0), x))
+  # The final feature map is want_spatial^2: capture it through the last block.
+  feats, inter = jax.eval_shape(lambda v: model.apply(
+      v, x, train=False, capture_intermediates=True), variables)
+  assert feats.shape == (1, 2, 32)  # 4 * 2^3 channels at 1/16 width
+  last = inter["intermediates"]["stage4_block2"]["__call__"][0]
+  assert last.shape[2:4] == (want_spatial, want_spatial)
+
+
+def test_grouped_forward_equals_separate_forwards():
+  """[G, N] views in one pass == G separate passes (per-view statistics)."""
+  model = SSLModel(ResNet18(width=0.0625, stem="cifar"), HeadSpec(MLPSpec(16, 8, 2)))
+  rng = np.random.default_rng(0)
+  views = jnp.asarray(rng.normal(size=(2, 6, 16, 16, 3)), jnp.float32)
+  variables = jax.jit(model.init)(jax.random.key(0), views)
+  apply = jax.jit(lambda v, x: model.apply(v, x, mutable=["batch_stats"])[0])
+  joint = apply(variables, views)
+  for g in range(2):
+    alone = apply(variables, views[g:g + 1])
+    for key in ("features", "projection"):
+      np.testing.assert_allclose(np.asarray(joint[key][g]), np.asarray(alone[key][0]),
+                                 rtol=1e-4, atol=1e-5)
+
+
+def test_batchnorm_matches_pytorch_semantics():
+  rng = np.random.default_rng(1)
+  x = rng.normal(2.0, 3.0, size=(2, 10, 4)).astype(np.float32)
+  bn = BatchNorm()
+  variables = bn.init(jax.random.key(0), x, train=True)
+  y, mutated = bn.apply(variables, x, train=True, mutable=["batch_stats"])
+  for g in range(2):  # biased variance for normalisation, per group
+    want = (x[g] - x[g].mean(0)) / np.sqrt(x[g].var(0) + 1e-5)
+    np.testing.assert_allclose(np.asarray(y[g]), want, rtol=1e-4, atol=1e-4)
+  # Running stats: momentum 0.1 (PyTorch) toward the mean over groups of the
+  # group mean and the *unbiased* group variance.
+  want_mean = 0.1 * x.mean(1).mean(0)
+  want_var = 0.9 + 0.1 * x.var(1, ddof=1).mean(0)
+  stats = mutated["batch_stats"]
+  np.testing.assert_allclose(np.asarray(stats["mean"]), want_mean, rtol=1e-5)
+  np.testing.assert_allclose(np.asarray(stats["var"]), want_var, rtol=1e-5)
+  # Inference uses the running statistics.
+  y_eval = bn.apply({**variables, "batch_stats": stats}, x, train=False)
+  np.testing.assert_allclose(np.asarray(y_eval),
+                             (x - want_mean) / np.sqrt(want_var + 1e-5), rtol=1e-4, atol=1e-4)
+
+
+def test_intl_projector_layout():
+  """Linear(no bias) -> BN -> ReLU, twice, then Linear with bias (INTL E.2)."""
+  model = SSLModel(ResNet18(width=0.0625), HeadSpec(MLPSpec(64, 32, 3)))
+  params = jax.eval_shape(model.init, jax.random.key(0),
+                          jnp.zeros((1, 2, 32, 32, 3)))["params"]
+  proj = jax.tree.map(jnp.shape, params["projector"])
+  assert proj == {"linear1": {"kernel": (32, 64)}, "bn1": {"scale": (64,), "bias": (64,)},
+                  "linear2": {"kernel": (64, 64)}, "bn2": {"scale": (64,), "bias": (64,)},
+                  "linear3": {"kernel": (64, 32), "bias": (32,)}}
+
+
+def test_bfloat16_compute_keeps_float32_params_and_outputs():
+  model = SSLModel(ResNet18(width=0.0625, dtype=jnp.bfloat16),
+                   HeadSpec(MLPSpec(16, 8, 2)), dtype=jnp.bfloat16)
+  x = jnp.ones((1, 2, 16, 16, 3))
+  variables = jax.jit(model.init)(jax.random.key(0), x)
+  assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(variables["params"]))
+  out, _ = jax.jit(lambda v: model.apply(v, x, mutable=["batch_stats"]))(variables)
+  assert out["projection"].dtype == jnp.float32
+  assert np.all(np.isfinite(np.asarray(out["projection"])))
