@@ -40,10 +40,15 @@ class Checkpointer:
     return self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
 
   def save(self, step: int, state) -> bool:
-    """Saves ``state`` at ``step`` (asynchronously) unless it is already saved."""
+    """Saves ``state`` at ``step`` (asynchronously) unless it is already saved.
+
+    The state is replicated, so a host copy holds all of it; orbax writes
+    host arrays ~20x faster than device arrays, which it slices per device.
+    """
     if step in self._manager.all_steps():
       return False
-    return self._manager.save(step, args=ocp.args.StandardSave(state), force=True)
+    host_state = jax.device_get(state)
+    return self._manager.save(step, args=ocp.args.StandardSave(host_state), force=True)
 
   def wait(self):
     self._manager.wait_until_finished()

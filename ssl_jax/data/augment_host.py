@@ -48,14 +48,27 @@ def crop_and_flip(image, seed, spec):
   return random_flip(view, flip_seed, spec.flip_prob)
 
 
-def decode_crop_and_flip(jpeg_bytes, seed, spec):
-  """One view straight from JPEG bytes, decoding only the crop window."""
+def _decode_crop(encoded, crop_seed, spec):
+  """Crop window of an encoded image; JPEG decodes only the window."""
+  def fused():
+    shape = tf.image.extract_jpeg_shape(encoded)
+    begin, size = sample_crop_window(shape, crop_seed, spec.min_scale, spec.max_scale)
+    window = tf.stack([begin[0], begin[1], size[0], size[1]])
+    return tf.image.decode_and_crop_jpeg(encoded, window, channels=3)
+
+  def full():  # PNG and other formats: decode, then crop
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    begin, size = sample_crop_window(tf.shape(image), crop_seed, spec.min_scale,
+                                     spec.max_scale)
+    return tf.slice(image, begin, size)
+
+  return tf.cond(tf.io.is_jpeg(encoded), fused, full)
+
+
+def decode_crop_and_flip(encoded, seed, spec):
+  """One view straight from encoded bytes (JPEG: fused decode-and-crop)."""
   crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-  shape = tf.image.extract_jpeg_shape(jpeg_bytes)
-  begin, size = sample_crop_window(shape, crop_seed, spec.min_scale, spec.max_scale)
-  window = tf.stack([begin[0], begin[1], size[0], size[1]])
-  crop = tf.image.decode_and_crop_jpeg(jpeg_bytes, window, channels=3)
-  view = resize_uint8(crop, spec.size)
+  view = resize_uint8(_decode_crop(encoded, crop_seed, spec), spec.size)
   return random_flip(view, flip_seed, spec.flip_prob)
 
 

@@ -12,8 +12,9 @@ the random crop, colour by colour jitter and grayscale) or carries no
 per-image identity (the noise and the specks are drawn from one distribution
 for every image, so their pooled statistics are the same everywhere).  The
 shape is then the only thing two views of an image reliably share.
-Raw-pixel k-NN stays near chance because position, scale and colour dominate
-pixel distances (see tests/test_synthetic.py).
+Position, scale and colour dominate pixel distances, so weighted k-NN on raw
+pixels reaches about 37 % (chance: 10 %) where the quickstart's encoder
+reaches about 85 % (tests/test_synthetic.py, README).
 
 Generation is deterministic: the same (split, seed, size) gives the same
 bytes on every machine.

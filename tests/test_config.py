@@ -1,0 +1,95 @@
+"""Every config loads, validates and builds; bad keys and values fail clearly."""
+import glob
+import importlib.util
+import os
+
+import jax
+import pytest
+
+from ssl_jax import config_check
+from ssl_jax.data.views import VIEW_PRESETS
+from ssl_jax.methods import build_method
+from ssl_jax.models import build_model
+from ssl_jax.optim import make_optimizer, warmup_cosine
+from ssl_jax.registry import ConfigError
+from ssl_jax.state import init_train_state
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
+                 if os.path.basename(p) not in ("__init__.py", "common.py"))
+
+
+def load(path):
+  spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=os.path.basename)
+def test_config_loads_validates_and_builds(path):
+  module = load(path)
+  assert module.__doc__.startswith("python -m ssl_jax.main --config=configs/"
+                                   + os.path.basename(path))
+  config = module.get_config()
+  assert config.is_locked
+  config_check.validate(config)
+  views = VIEW_PRESETS.lookup(config.data.views)
+  method = build_method(config.method, total_steps=1000)
+  model = build_model(config.model, method.head)
+  tx = make_optimizer(config.optim, warmup_cosine(0.1, 10, 1000))
+  shapes = jax.eval_shape(
+      lambda r: init_train_state(r, model, method, tx, views.views[0].size),
+      jax.random.key(0))
+  assert shapes.params["backbone"]
+  if method.uses_target:
+    assert set(shapes.ema_params) == {"backbone", "projector"}
+
+
+def _quickstart():
+  return load(os.path.join(ROOT, "configs", "quickstart.py")).get_config()
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("method.name", "simclrr", "valid method names: intl"),
+    ("model.name", "resnet9", "valid model names: resnet18, resnet50"),
+    ("data.name", "mnist", "valid dataset names: cifar10"),
+    ("optim.name", "adam", "adamw, lars, sgd"),
+    ("train.precision", "fp16", "bfloat16, float32"),
+])
+def test_unknown_names_list_the_valid_ones(key, value, match):
+  config = _quickstart()
+  section, field = key.split(".")
+  with config.unlocked():
+    config[section][field] = value
+  with pytest.raises(ConfigError, match=match):
+    config_check.validate(config)
+
+
+@pytest.mark.parametrize("key,value", [
+    ("train.batch_size", 0), ("optim.base_lr", -0.1), ("optim.momentum", 1.0),
+    ("eval.knn_temperature", 0.0), ("eval.knn_k", 0), ("train.total_steps", -5),
+])
+def test_out_of_range_values_name_the_key(key, value):
+  config = _quickstart()
+  section, field = key.split(".")
+  config[section][field] = value
+  with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+    config_check.validate(config)
+
+
+def test_method_hyper_parameters_are_checked():
+  config = _quickstart()
+  config.method.axis = "channels"
+  with pytest.raises(ConfigError, match="axis"):
+    build_method(config.method, 100)
+  config = _quickstart()
+  config.method.ema_momentum = 1.5
+  with pytest.raises(ConfigError, match="ema_momentum"):
+    build_method(config.method, 100)
+
+
+def test_unknown_override_key_lists_the_keys_at_that_level():
+  with pytest.raises(ConfigError, match=r"config\.train has no 'bogus'.*batch_size"):
+    config_check.check_override_keys(_quickstart(), ["train.bogus"])
+  config_check.check_override_keys(_quickstart(), ["train.batch_size", "method.projector.out_dim"])

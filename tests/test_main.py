@@ -1,0 +1,115 @@
+"""End to end through ``python -m ssl_jax.main``: outputs, resume, signals, errors."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = [
+    "--config=configs/quickstart.py",
+    "--config.train.batch_size=16", "--config.data.num_examples=160",
+    "--config.model.width=0.0625", "--config.method.projector.hidden_dim=32",
+    "--config.method.projector.out_dim=16", "--config.train.log_every=1",
+    "--config.eval.every_steps=4", "--config.eval.batch_size=32",
+    "--config.checkpoint.every_steps=4",
+]
+STEPS = 10
+
+
+def _cmd(workdir, *extra):
+  return [sys.executable, "-m", "ssl_jax.main", f"--workdir={workdir}", *TINY, *extra]
+
+
+def _run(workdir, *extra, timeout=300):
+  return subprocess.run(_cmd(workdir, *extra), cwd=ROOT, capture_output=True, text=True,
+                        timeout=timeout, check=False)
+
+
+def _records(workdir):
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def _params(workdir, step):
+  path = os.path.join(workdir, "checkpoints", str(step), "default")
+  return ocp.StandardCheckpointer().restore(path)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("reference"))
+  proc = _run(workdir, f"--config.train.total_steps={STEPS}")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return workdir, proc
+
+
+def test_run_writes_config_metrics_checkpoints_and_events(reference):
+  workdir, proc = reference
+  config = json.load(open(os.path.join(workdir, "config.json")))
+  assert config["method"]["name"] == "intl" and config["train"]["total_steps"] == STEPS
+  records = _records(workdir)
+  assert records[0]["step"] == 0 and "knn_top1" in records[0]  # random init
+  last = records[-1]
+  assert last["step"] == STEPS and "knn_top1" in last
+  assert {"loss", "lr", "images_per_sec"} <= set(last)
+  assert [r["step"] for r in records if "knn_top1" in r] == [0, 4, 8, 10]
+  assert all(np.isfinite(r["loss"]) for r in records if "loss" in r)
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["10", "4", "8"]
+  assert os.listdir(os.path.join(workdir, "tensorboard"))
+  assert "step 10/10" in proc.stderr and "eta" in proc.stderr
+
+
+def test_sigterm_saves_and_resume_is_bit_exact(reference, tmp_path):
+  workdir = str(tmp_path)
+  proc = subprocess.Popen(_cmd(workdir, f"--config.train.total_steps={STEPS}"), cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 240
+  while time.time() < deadline and not any(r["step"] >= 2 for r in _records(workdir)):
+    assert proc.poll() is None, proc.communicate()[1][-3000:]
+    time.sleep(0.2)
+  proc.send_signal(signal.SIGTERM)
+  _, err = proc.communicate(timeout=120)
+  assert proc.returncode == 0, err[-3000:]
+  assert "SIGTERM received" in err
+  stopped = max(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")))
+  assert 2 <= stopped < STEPS
+
+  resumed = _run(workdir, f"--config.train.total_steps={STEPS}")
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert "Resumed from" in resumed.stderr and f"at step {stopped}" in resumed.stderr
+  records = _records(workdir)
+  assert [r["step"] for r in records if "loss" in r] == list(range(1, STEPS + 1))
+  want, got = _params(reference[0], STEPS), _params(workdir, STEPS)
+  assert jax.tree.structure(want) == jax.tree.structure(got)
+  for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(got)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_missing_imagenet_fails_fast_with_instructions(tmp_path):
+  start = time.time()
+  proc = subprocess.run(
+      [sys.executable, "-m", "ssl_jax.main", "--config=configs/intl_imagenet.py",
+       f"--workdir={tmp_path}/run", f"--config.data.root={tmp_path}/tfds"],
+      cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+  assert time.time() - start < 60
+  assert proc.returncode == 2
+  assert "dataset 'imagenet2012' is not prepared" in proc.stderr
+  assert f"{tmp_path}/tfds" in proc.stderr and "tfds build imagenet2012" in proc.stderr
+  assert "Traceback" not in proc.stderr
+
+
+def test_unknown_override_key_is_a_clear_error(tmp_path):
+  proc = _run(str(tmp_path), "--config.train.batch_sise=8", timeout=120)
+  assert proc.returncode == 2
+  assert "config.train has no 'batch_sise'" in proc.stderr and "batch_size" in proc.stderr
+  assert "Traceback" not in proc.stderr

@@ -1,0 +1,96 @@
+"""Schedules and optimisers against the reference formulas."""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ssl_jax import optim
+from tests.helpers import sgd_config
+
+
+def _intl_reference_lr(step, base_lr, warmup, total):
+  """INTL main.py ``adjust_learning_rate``, verbatim in Python."""
+  if step < warmup:
+    return base_lr * (step + 1) / warmup
+  step -= warmup
+  q = 0.5 * (1 + math.cos(math.pi * (step + 1) / (total - warmup)))
+  return base_lr * q + base_lr * 0.001 * (1 - q)
+
+
+def test_warmup_cosine_matches_the_intl_reference():
+  sched = optim.warmup_cosine(1.2, 10, 100, end_ratio=0.001)
+  got = np.asarray(jax.vmap(sched)(jnp.arange(100)))
+  want = np.array([_intl_reference_lr(s, 1.2, 10, 100) for s in range(100)])
+  np.testing.assert_allclose(got, want, rtol=1e-5)
+  assert got[-1] == pytest.approx(1.2 * 0.001, rel=1e-4)
+
+
+def test_warmup_cosine_rejects_bad_lengths():
+  with pytest.raises(ValueError):
+    optim.warmup_cosine(1.0, 10, 10)
+
+
+def test_ema_momentum_cosine_to_one():
+  sched = optim.ema_momentum(0.996, 1000)
+  assert float(sched(0)) == pytest.approx(0.996)
+  assert float(sched(1000)) == pytest.approx(1.0)
+  assert float(sched(500)) == pytest.approx(1 - 0.004 * 0.5, rel=1e-6)
+
+
+def test_peak_learning_rate_scales_linearly():
+  assert optim.peak_learning_rate(sgd_config(base_lr=0.5), 1024) == pytest.approx(2.0)
+
+
+def _params():
+  rng = np.random.default_rng(0)
+  return {"dense": {"kernel": jnp.asarray(rng.normal(size=(3, 4)), jnp.float32),
+                    "bias": jnp.asarray(rng.normal(size=(4,)), jnp.float32)},
+          "bn": {"scale": jnp.ones((4,), jnp.float32)}}
+
+
+def test_decay_mask_excludes_biases_and_norms():
+  mask = optim.decay_mask(_params())
+  assert mask == {"dense": {"kernel": True, "bias": False}, "bn": {"scale": False}}
+
+
+def test_sgd_matches_pytorch_update_rule():
+  """buf = mu buf + (g + wd p [weights only]); p -= lr buf."""
+  lr, wd, mu = 0.1, 0.01, 0.9
+  tx = optim.make_optimizer(sgd_config(base_lr=lr, weight_decay=wd, momentum=mu), lr)
+  params = _params()
+  grads = jax.tree.map(lambda p: jnp.full_like(p, 0.5), params)
+  state = tx.init(params)
+  ref_p = jax.tree.map(np.asarray, params)
+  ref_buf = jax.tree.map(np.zeros_like, ref_p)
+  mask = optim.decay_mask(params)
+  for _ in range(3):
+    updates, state = tx.update(grads, state, params)
+    params = jax.tree.map(lambda p, u: p + u, params, updates)
+    d = jax.tree.map(lambda g, p, m: np.asarray(g) + (wd * p if m else 0), grads, ref_p, mask)
+    ref_buf = jax.tree.map(lambda b, x: mu * b + x, ref_buf, d)
+    ref_p = jax.tree.map(lambda p, b: p - lr * b, ref_p, ref_buf)
+  for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(ref_p)):
+    np.testing.assert_allclose(np.asarray(a), b, rtol=1e-5)
+
+
+def test_lars_adapts_weights_but_not_biases():
+  """First step (zero momentum buffer): weight update = lr * eta ||p|| / ||g + wd p|| (g + wd p)."""
+  lr, wd, eta = 0.5, 1e-4, 0.001
+  tx = optim.make_optimizer(sgd_config(name="lars", base_lr=lr, weight_decay=wd,
+                                       trust_coefficient=eta), lr)
+  params = _params()
+  grads = jax.tree.map(lambda p: jnp.full_like(p, 0.5), params)
+  updates, _ = tx.update(grads, tx.init(params), params)
+  p, g = np.asarray(params["dense"]["kernel"]), np.asarray(grads["dense"]["kernel"])
+  d = g + wd * p
+  want = -lr * eta * np.linalg.norm(p) / np.linalg.norm(d) * d
+  np.testing.assert_allclose(np.asarray(updates["dense"]["kernel"]), want, rtol=1e-5)
+  np.testing.assert_allclose(np.asarray(updates["dense"]["bias"]),
+                             -lr * np.asarray(grads["dense"]["bias"]), rtol=1e-6)
+
+
+def test_unknown_optimizer_lists_valid_names():
+  with pytest.raises(ValueError, match="adamw, lars, sgd"):
+    optim.make_optimizer(sgd_config(name="adam"), 0.1)
