@@ -84,11 +84,18 @@ class StopSignal:
       signal.signal(sig, handler)
     return False
 
-  def requested(self) -> bool:
-    """True once a signal arrived, on every process of a multi-host run."""
+  def requested(self, sync: bool = True) -> bool:
+    """True once a signal arrived.
+
+    With several processes the answer must be the same everywhere (they save
+    collectively), so it is agreed on by an all-gather, only when ``sync``:
+    the loop asks every step but syncs only at logging steps.
+    """
     local = self._event.is_set()
     if jax.process_count() == 1:
       return local
+    if not sync:
+      return False
     from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
     import numpy as np  # pylint: disable=g-import-not-at-top
     flags = multihost_utils.process_allgather(np.asarray(local))

@@ -7,7 +7,6 @@ hyper-parameters are checked by the method's own constructor (see
 from ssl_jax.registry import ConfigError
 
 PRECISIONS = ("float32", "bfloat16")
-JOBS = ("pretrain",)
 
 
 def _choice(config, path, choices):
@@ -36,7 +35,6 @@ def validate(config):
   from ssl_jax.models import BACKBONES, STEMS  # pylint: disable=g-import-not-at-top
   from ssl_jax.optim import OPTIMIZERS  # pylint: disable=g-import-not-at-top
 
-  _choice(config, ("job",), JOBS)
   _choice(config, ("method", "name"), METHODS)
   _choice(config, ("model", "name"), BACKBONES)
   _choice(config, ("model", "stem"), STEMS)

@@ -20,11 +20,22 @@ if _REPO_ROOT not in sys.path:  # config files import ``configs.common``
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top
 from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
 
+from ssl_jax.registry import Registry  # pylint: disable=g-import-not-at-top
+
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Path to a config file (configs/*.py).", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs "
                                "and metrics; re-running on it resumes the run.")
 flags.mark_flags_as_required(["config", "workdir"])
+
+
+def _pretrain():
+  from ssl_jax.pretrain import train_and_evaluate  # pylint: disable=g-import-not-at-top
+  return train_and_evaluate
+
+
+# config.job -> a function returning the job (imported only when chosen).
+JOBS = Registry("job", {"pretrain": _pretrain})
 
 
 def hide_gpus_from_tensorflow():
@@ -87,11 +98,7 @@ def main(argv):
   maybe_initialize_distributed()
   config = _CONFIG.value
   try:
-    if config.job == "pretrain":
-      from ssl_jax.pretrain import train_and_evaluate  # pylint: disable=g-import-not-at-top
-      train_and_evaluate(config, _WORKDIR.value)
-    else:
-      raise ConfigError(f"job={config.job!r} is not valid; choose one of: pretrain")
+    JOBS.lookup(config.job, "job")()(config, _WORKDIR.value)
   except (ConfigError, DatasetNotPreparedError) as e:
     logging.flush()
     sys.stderr.write(f"error: {e}\n")

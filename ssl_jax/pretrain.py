@@ -138,7 +138,7 @@ def train_and_evaluate(config, workdir: str):
         record.update(evaluate(state))
         logging.info("step %d: %s", step, {k: v for k, v in record.items() if "knn" in k})
       writer.write(step, record)
-      stopping = stop.requested()
+      stopping = stop.requested(sync=_due(step, config.train.log_every, run.total_steps))
       if _due(step, config.checkpoint.every_steps, run.total_steps) or stopping:
         checkpointer.save(step, state)
       if stopping:
