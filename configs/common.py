@@ -48,7 +48,7 @@ def base_config() -> ml_collections.ConfigDict:
 
   c.eval = ml_collections.ConfigDict()
   c.eval.every_steps = 5000       # 0: only at the start and the end
-  c.eval.batch_size = 512
+  c.eval.batch_size = 512         # rounded up to a multiple of the device count
   c.eval.knn_k = 20
   c.eval.knn_temperature = 0.07
   c.eval.use_ema = False          # evaluate the EMA teacher instead of the online net

@@ -110,7 +110,8 @@ def train_and_evaluate(config, workdir: str):
   writer = MetricsWriter(workdir)
   writer.rewind(start)
   evaluator = KnnEvaluator(run.model, run.mesh, run.dataset, run.views.views[0].size,
-                           config.eval.batch_size, config.eval.knn_k,
+                           sharding.round_up_batch(config.eval.batch_size, run.mesh),
+                           config.eval.knn_k,
                            config.eval.knn_temperature, run.shard)
   evaluate = lambda s: evaluator(backbone_variables(s, config.eval.use_ema))
   logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "

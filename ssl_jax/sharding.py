@@ -39,6 +39,16 @@ def check_global_batch(global_batch: int, mesh: Mesh, key="train.batch_size"):
                       f"{processes} processes")
 
 
+def round_up_batch(batch: int, mesh: Mesh) -> int:
+  """Smallest multiple of the device count >= ``batch``.
+
+  For evaluation batches, whose padding is masked: their size only sets
+  throughput, so it adapts to the mesh instead of failing.
+  """
+  devices = mesh.devices.size
+  return -(-batch // devices) * devices
+
+
 def to_global(local_tree, mesh: Mesh):
   """Per-process batch (NumPy tree, leading axis B / processes) -> global arrays."""
   sharding = batch_sharded(mesh)

@@ -17,7 +17,7 @@ TINY = [
     "--config.train.batch_size=16", "--config.data.num_examples=160",
     "--config.model.width=0.0625", "--config.method.projector.hidden_dim=32",
     "--config.method.projector.out_dim=16", "--config.train.log_every=1",
-    "--config.eval.every_steps=4", "--config.eval.batch_size=32",
+    "--config.eval.every_steps=4", "--config.eval.batch_size=30",  # rounds up to 32
     "--config.checkpoint.every_steps=4",
 ]
 STEPS = 10
