@@ -1,0 +1,40 @@
+"""Dataset sources: tfds loading on generated data, and the not-prepared error."""
+import numpy as np
+import pytest
+from ml_collections import ConfigDict
+
+from ssl_jax.data import sources
+from ssl_jax.registry import ConfigError
+from tests import tfds_fixture
+
+
+def test_tfds_split_loads_into_memory_with_labels(tmp_path):
+  builder = tfds_fixture.prepared_builder(tmp_path)
+  split = sources._tfds_in_memory(builder, "train")  # pylint: disable=protected-access
+  assert split.images.shape == (23, 20, 24, 3) and split.images.dtype == np.uint8
+  assert split.labels.dtype == np.int32
+  # The fixture encodes the class in the brightness (JPEG-rounded).
+  means = split.images.reshape(23, -1).mean(1)
+  np.testing.assert_allclose(means, 40 + 80 * split.labels, atol=3)
+
+
+@pytest.mark.parametrize("name", ["cifar10", "stl10"])
+def test_unprepared_tfds_dataset_says_where_it_looked_and_what_to_run(tmp_path, name):
+  config = ConfigDict({"name": name, "root": str(tmp_path)})
+  with pytest.raises(sources.DatasetNotPreparedError) as info:
+    sources.load_dataset(config)
+  message = str(info.value)
+  assert f"dataset {name!r} is not prepared" in message
+  assert str(tmp_path) in message and f"tfds build {name} --data_dir={tmp_path}" in message
+
+
+def test_unknown_dataset_lists_valid_names():
+  with pytest.raises(ConfigError, match="cifar10, cifar100, imagenet2012, stl10, synthetic"):
+    sources.load_dataset(ConfigDict({"name": "mnist", "root": None}))
+
+
+def test_synthetic_source_sizes():
+  config = ConfigDict({"name": "synthetic", "image_size": 16, "seed": 0, "num_examples": 50})
+  dataset = sources.load_dataset(config)
+  assert len(dataset.train) == 50 and len(dataset.test) == 10
+  assert dataset.bank is dataset.train and dataset.num_classes == 10
