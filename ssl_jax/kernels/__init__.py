@@ -1,19 +1,34 @@
 """Pure loss kernels: arrays in, arrays out; no flax, no config.
 
 Rows are samples; stacked views are [V, N, D].  Every kernel computes in
-float32 and runs the Gram / covariance / Newton–Schulz matmuls at
-``precision=HIGHEST``.
+float32 (bf16 inputs are upcast) and runs its Gram / covariance /
+Newton–Schulz / Cholesky matmuls at ``precision=HIGHEST``.  Batch
+reductions are plain jnp reductions: on batch-sharded global arrays they are
+reductions over the global batch.
 """
 from ssl_jax.kernels import iternorm
+from ssl_jax.kernels.contrastive import mio_loss, mocov2_loss, mocov3_loss, simclr_loss
+from ssl_jax.kernels.distillation import dino_center_update, dino_loss
 from ssl_jax.kernels.intl import intl_loss, intl_loss_terms, intl_trade_off, trace_loss
 from ssl_jax.kernels.iternorm import (centered_covariance, iter_norm,
                                       iter_norm_spectral_map,
                                       newton_schulz_whitening_matrix)
-from ssl_jax.kernels.similarity import (cosine_similarity, l2_normalize,
-                                        normalized_mse)
+from ssl_jax.kernels.mira import mira_loss, mira_targets
+from ssl_jax.kernels.probability import hard_cross_entropy, soft_cross_entropy
+from ssl_jax.kernels.redundancy import barlow_twins_loss, vicreg_loss
+from ssl_jax.kernels.regression import byol_loss, simsiam_loss
+from ssl_jax.kernels.relational import ressl_loss, sce_loss
+from ssl_jax.kernels.similarity import cosine_similarity, l2_normalize, normalized_mse
+from ssl_jax.kernels.sinkhorn import sinkhorn_knopp, swav_loss
+from ssl_jax.kernels.whitening import cholesky_whiten, wmse_loss
 
 __all__ = [
-    "centered_covariance", "cosine_similarity", "intl_loss", "intl_loss_terms", "intl_trade_off",
-    "iter_norm", "iter_norm_spectral_map", "l2_normalize",
-    "newton_schulz_whitening_matrix", "normalized_mse", "trace_loss",
+    "barlow_twins_loss", "byol_loss", "centered_covariance", "cholesky_whiten",
+    "cosine_similarity", "dino_center_update", "dino_loss", "hard_cross_entropy",
+    "intl_loss", "intl_loss_terms", "intl_trade_off", "iter_norm",
+    "iter_norm_spectral_map", "iternorm", "l2_normalize", "mio_loss", "mira_loss",
+    "mira_targets", "mocov2_loss", "mocov3_loss", "newton_schulz_whitening_matrix",
+    "normalized_mse", "ressl_loss", "sce_loss", "simclr_loss", "simsiam_loss",
+    "sinkhorn_knopp", "soft_cross_entropy", "swav_loss", "trace_loss", "vicreg_loss",
+    "wmse_loss",
 ]

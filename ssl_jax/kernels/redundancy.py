@@ -1,0 +1,61 @@
+"""Redundancy-reduction losses: Barlow Twins and VICReg."""
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+_HIGHEST = lax.Precision.HIGHEST
+
+
+def _off_diagonal_sq_sum(m):
+  return jnp.sum(jnp.square(m)) - jnp.sum(jnp.square(jnp.diagonal(m)))
+
+
+def barlow_twins_loss(z1, z2, lambd=5e-3, scale=1.0, eps=1e-5):
+  """Barlow Twins (Zbontar et al.).
+
+  Each view is standardised over the batch (BatchNorm without affine:
+  biased variance, ``eps``), c = ẑ1ᵀ ẑ2 / N, and
+
+      L = scale · [ Σ_i (1 - c_ii)² + λ Σ_{i≠j} c_ij² ]
+
+  (solo-learn multiplies by ``scale=0.025``; the paper uses 1).
+  z1, z2: [N, D] -> scalar.
+  """
+  def standardise(z):
+    z = jnp.asarray(z, jnp.float32)
+    mean = jnp.mean(z, axis=0)
+    var = jnp.mean(jnp.square(z - mean), axis=0)
+    return (z - mean) * lax.rsqrt(var + eps)
+
+  a, b = standardise(z1), standardise(z2)
+  c = jnp.matmul(a.T, b, precision=_HIGHEST) / a.shape[0]
+  on = jnp.sum(jnp.square(1.0 - jnp.diagonal(c)))
+  return scale * (on + lambd * _off_diagonal_sq_sum(c))
+
+
+def vicreg_loss(z1, z2, sim_weight=25.0, var_weight=25.0, cov_weight=1.0,
+                eps=1e-4):
+  """VICReg (Bardes et al.), as in the official code and solo-learn.
+
+      inv = mean over N·D of (z1 - z2)²
+      var = Σ_views mean_d relu(1 - sqrt(var_unbiased_d + ε))
+      cov = Σ_views Σ_{i≠j} C_ij² / D,   C = Z̃ᵀZ̃ / (N-1)
+      L   = 25 inv + 25 var + 1 cov
+
+  z1, z2: [N, D] -> scalar.
+  """
+  z1 = jnp.asarray(z1, jnp.float32)
+  z2 = jnp.asarray(z2, jnp.float32)
+  n, d = z1.shape
+  inv = jnp.mean(jnp.square(z1 - z2))
+
+  def var_cov(z):
+    zc = z - jnp.mean(z, axis=0)
+    var = jnp.sum(jnp.square(zc), axis=0) / (n - 1)
+    std_term = jnp.mean(jax.nn.relu(1.0 - jnp.sqrt(var + eps)))
+    cov = jnp.matmul(zc.T, zc, precision=_HIGHEST) / (n - 1)
+    return std_term, _off_diagonal_sq_sum(cov) / d
+
+  v1, c1 = var_cov(z1)
+  v2, c2 = var_cov(z2)
+  return sim_weight * inv + var_weight * (v1 + v2) + cov_weight * (c1 + c2)

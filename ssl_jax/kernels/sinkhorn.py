@@ -1,0 +1,72 @@
+"""Sinkhorn-Knopp assignments and the SwAV swapped-prediction loss.
+
+Caron et al. 2020 (SwAV), official ``distributed_sinkhorn``: with scores
+S [B, K] (cosine similarities of L2-normalised embeddings and prototypes),
+
+    Q = exp(S / ε)ᵀ / Σ exp(S / ε)                       # [K, B]
+    repeat n times:  Q ← Q / (K · rowsum(Q));  Q ← Q / (B · colsum(Q))
+    return (B · Q)ᵀ                                      # [B, K], rows sum to 1
+
+The marginals are over the global batch (a plain reduction over the
+batch-sharded axis).  Computed in the log domain: identical on normal input,
+finite for scores far beyond exp's range (e.g. |S| / ε = 400).
+"""
+import jax.numpy as jnp
+from jax import lax
+from jax.scipy.special import logsumexp
+
+from ssl_jax.kernels.probability import soft_cross_entropy
+
+
+def sinkhorn_knopp(scores, epsilon=0.05, num_iters=3):
+  """Balanced soft assignments of samples to prototypes (no gradient).
+
+  Args:
+    scores: [B, K] sample-prototype similarities (any float dtype).
+    epsilon: entropy regularisation ε.
+    num_iters: alternating normalisations.
+  Returns:
+    [B, K] float32 assignments; each row sums to 1 and, after the final
+    column step, each prototype receives total mass ≈ B / K.
+  """
+  s = lax.stop_gradient(jnp.asarray(scores, jnp.float32))
+  b, k = s.shape
+  log_q = s / epsilon
+  log_q = log_q - logsumexp(log_q)
+
+  def body(_, lq):
+    lq = lq - logsumexp(lq, axis=0, keepdims=True) - jnp.log(k)  # per prototype
+    return lq - logsumexp(lq, axis=1, keepdims=True) - jnp.log(b)  # per sample
+
+  log_q = lax.fori_loop(0, num_iters, body, log_q)
+  return jnp.exp(log_q + jnp.log(b))
+
+
+def swav_loss(scores, assign_views=(0, 1), temperature=0.1, epsilon=0.05,
+              num_iters=3, queue_scores=None):
+  """SwAV loss: each assigned view's codes supervise every other view.
+
+      L = 1/|A| Σ_{a∈A} 1/(V-1) Σ_{v≠a} mean_i CE(q_a,i, softmax(s_v,i / T))
+
+  Args:
+    scores: [V, N, K] prototype scores of every view (global then local).
+    assign_views: views whose Sinkhorn codes are targets (the global crops).
+    temperature: T of the predictions.
+    epsilon, num_iters: Sinkhorn parameters.
+    queue_scores: optional [len(assign_views), Q, K] scores of queued past
+      embeddings, prepended to the batch for Sinkhorn only (SwAV's queue).
+  Returns:
+    float32 scalar.
+  """
+  scores = jnp.asarray(scores, jnp.float32)
+  num_views, n, _ = scores.shape
+  total = 0.0
+  for a_idx, a in enumerate(assign_views):
+    s = scores[a]
+    if queue_scores is not None:
+      s = jnp.concatenate([jnp.asarray(queue_scores[a_idx], jnp.float32), s])
+    codes = sinkhorn_knopp(s, epsilon, num_iters)[-n:]
+    terms = [jnp.mean(soft_cross_entropy(codes, scores[v] / temperature))
+             for v in range(num_views) if v != a]
+    total += sum(terms) / len(terms)
+  return total / len(assign_views)

@@ -1,0 +1,163 @@
+"""The papers' identities and invariants, and global-batch semantics on 8 devices."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from ssl_jax import kernels as K
+from ssl_jax import sharding
+from tests import kernel_refs as R
+
+
+def _rows(x):
+  return jax.device_put(jnp.asarray(x, jnp.float32), NamedSharding(sharding.make_mesh(),
+                                                                  P("data")))
+
+
+def test_sinkhorn_matches_reference_and_its_marginals():
+  rng = np.random.default_rng(0)
+  scores = 0.05 * rng.normal(size=(64, 12))
+  q = np.asarray(K.sinkhorn_knopp(jnp.asarray(scores, jnp.float32)))
+  np.testing.assert_allclose(q, R.sinkhorn(scores), rtol=1e-4)
+  np.testing.assert_allclose(q.sum(1), 1.0, rtol=1e-5)  # every sample is assigned
+  q = np.asarray(K.sinkhorn_knopp(jnp.asarray(scores, jnp.float32), num_iters=100))
+  np.testing.assert_allclose(q.sum(0), 64 / 12, rtol=1e-3)  # equipartition
+
+
+def test_sinkhorn_is_finite_and_exact_for_huge_scores():
+  rng = np.random.default_rng(1)
+  scores = rng.uniform(-20, 20, size=(32, 10))  # |S| / ε up to 400
+  q = np.asarray(K.sinkhorn_knopp(jnp.asarray(scores, jnp.float32)))
+  assert np.all(np.isfinite(q))
+  np.testing.assert_allclose(q, R.sinkhorn(scores), atol=1e-5)
+  for fn in (lambda s: K.swav_loss(s[None].repeat(2, 0)),
+             lambda s: K.mira_loss(s[None].repeat(3, 0), s[None].repeat(2, 0))):
+    value, grad = jax.value_and_grad(fn)(jnp.asarray(scores, jnp.float32))
+    assert np.isfinite(float(value)) and np.all(np.isfinite(np.asarray(grad)))
+
+
+def test_sinkhorn_marginals_are_over_the_global_batch():
+  scores = 0.05 * np.random.default_rng(2).normal(size=(64, 12))
+  sharded = jax.jit(K.sinkhorn_knopp)(_rows(scores))
+  np.testing.assert_allclose(np.asarray(sharded), R.sinkhorn(scores), rtol=1e-4)
+
+
+def test_mira_targets_match_the_official_iteration():
+  logits = np.random.default_rng(3).uniform(-1, 1, size=(48, 10))
+  for beta in (0.75, 2 / 3, 0.3):
+    got = np.asarray(K.mira_targets(jnp.asarray(logits, jnp.float32), beta=beta))
+    np.testing.assert_allclose(got, R.mira(logits, beta=beta), rtol=2e-4, atol=1e-6)
+
+
+def test_mira_fixed_point_satisfies_the_optimality_condition():
+  """w_ij ∝ p_ij^{1/(1-β)} w̄_j^{-β/(1-β)}, p = softmax(l / τ) (KKT of MIRA's objective)."""
+  logits = np.random.default_rng(4).uniform(-1, 1, size=(64, 10))
+  tau, beta = 0.225, 2 / 3
+  w = np.asarray(K.mira_targets(jnp.asarray(logits, jnp.float32), tau, beta, iters=300),
+                 np.float64)
+  p = R.softmax(logits / tau)
+  rhs = p ** (1 / (1 - beta)) * w.mean(0) ** (-beta / (1 - beta))
+  np.testing.assert_allclose(w, rhs / rhs.sum(1, keepdims=True), rtol=1e-4, atol=1e-7)
+
+
+def test_mira_iteration_converges_geometrically():
+  logits = np.random.default_rng(5).uniform(-1, 1, size=(64, 10))
+  final = R.mira(logits, iters=400)
+  errors = np.array([np.abs(R.mira(logits, iters=t) - final).max() for t in range(1, 26)])
+  ratios = errors[1:] / errors[:-1]
+  assert np.all(ratios < 1.0), ratios           # a contraction ...
+  assert ratios.max() < 0.95                    # ... with a factor bounded below 1
+  jax_errors = [float(jnp.abs(K.mira_targets(jnp.asarray(logits, jnp.float32), iters=t)
+                              - final).max()) for t in (1, 5, 25)]
+  assert jax_errors[0] > jax_errors[1] > jax_errors[2]
+
+
+def test_mira_column_means_are_over_the_global_batch():
+  logits = np.random.default_rng(6).uniform(-1, 1, size=(64, 10))
+  got = jax.jit(K.mira_targets)(_rows(logits))
+  np.testing.assert_allclose(np.asarray(got), R.mira(logits), rtol=2e-4, atol=1e-6)
+
+
+def test_sce_proposition_1_decomposition():
+  """In-batch SCE = λ InfoNCE + (1 - λ) (ReSSL + Ceil), SCE supplement Prop. 1."""
+  rng = np.random.default_rng(7)
+  q, k = R.normalize(rng.normal(size=(12, 6))), R.normalize(rng.normal(size=(12, 6)))
+  lam, tau, tau_m = 0.3, 0.1, 0.07
+  logits = q @ k.T / tau
+  logp = R.log_softmax(logits)
+  off = ~np.eye(12, dtype=bool)
+  infonce = -np.mean(np.diag(logp))
+  s = R.softmax(np.where(off, k @ k.T / tau_m, -np.inf))
+  logp_off = logits - np.log(np.where(off, np.exp(logits), 0).sum(1, keepdims=True))
+  ressl = -np.mean(np.sum(np.where(off, s * logp_off, 0.0), 1))
+  ceil = -np.mean(np.log(np.where(off, np.exp(logits), 0).sum(1) / np.exp(logits).sum(1)))
+  got = float(K.sce_loss(jnp.asarray(q, jnp.float32), jnp.asarray(k, jnp.float32), None,
+                         lam=lam, temperature=tau, temperature_m=tau_m, in_batch=True))
+  np.testing.assert_allclose(got, lam * infonce + (1 - lam) * (ressl + ceil), rtol=1e-5)
+
+
+def test_sce_target_gives_the_positive_a_zero_logit_not_a_mask():
+  """With λ = 0 the target is softmax([0 | k·queue] / τ_m): the positive keeps mass."""
+  rng = np.random.default_rng(8)
+  q, k = rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
+  queue = R.normalize(rng.normal(size=(5, 6)))
+  got = float(K.sce_loss(jnp.asarray(q, jnp.float32), jnp.asarray(k, jnp.float32),
+                         jnp.asarray(queue, jnp.float32), lam=0.0))
+  qn, kn = R.normalize(q), R.normalize(k)
+  w = R.softmax(np.concatenate([np.zeros((4, 1)), kn @ queue.T], 1) / 0.07)
+  assert w[:, 0].min() > 0
+  logits = np.concatenate([(qn * kn).sum(1, keepdims=True), qn @ queue.T], 1) / 0.1
+  np.testing.assert_allclose(got, -np.mean(np.sum(w * R.log_softmax(logits), 1)), rtol=1e-5)
+
+
+def test_mio_eq5_pair_by_pair_equals_eq4():
+  rng = np.random.default_rng(9)
+  z1, z2 = rng.normal(size=(20, 8)), rng.normal(size=(20, 8))
+  for tp, tn in ((0.5, 0.5), (0.3, 0.7)):
+    got = float(K.mio_loss(jnp.asarray(z1, jnp.float32), jnp.asarray(z2, jnp.float32),
+                           tp, tn, lam=0.0))
+    np.testing.assert_allclose(got, R.mio_pairwise(z1, z2, tp, tn, lam=0.0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["random", "ill_conditioned"])
+def test_cholesky_whitening_gives_identity_covariance(kind):
+  rng = np.random.default_rng(10)
+  z = rng.normal(size=(256, 16)) @ rng.normal(size=(16, 16))
+  if kind == "ill_conditioned":
+    z = z * np.logspace(0, -2, 16)
+  w = np.asarray(K.cholesky_whiten(jnp.asarray(z, jnp.float32)), np.float64)
+  np.testing.assert_allclose(np.cov(w.T), np.eye(16), atol=2e-3)
+  np.testing.assert_allclose(w, R.cholesky_whiten(z), atol=2e-3)
+
+
+def test_cholesky_fallback_only_acts_on_singular_covariance():
+  rng = np.random.default_rng(11)
+  z = jnp.asarray(rng.normal(size=(64, 8)), jnp.float32)
+  np.testing.assert_array_equal(np.asarray(K.cholesky_whiten(z, jitter=1e-4)),
+                                np.asarray(K.cholesky_whiten(z, jitter=0.5)))
+  singular = jnp.asarray(rng.normal(size=(6, 8)), jnp.float32)  # D > N
+  assert np.all(np.isfinite(np.asarray(K.cholesky_whiten(singular))))
+
+
+def test_contrastive_labels_are_global_across_devices():
+  rng = np.random.default_rng(12)
+  views = rng.normal(size=(2, 32, 8))
+  q, k = rng.normal(size=(32, 8)), rng.normal(size=(32, 8))
+  mesh = sharding.make_mesh()
+  by_rows = NamedSharding(mesh, P(None, "data"))
+  sharded_views = jax.device_put(jnp.asarray(views, jnp.float32), by_rows)
+  np.testing.assert_allclose(float(jax.jit(K.simclr_loss)(sharded_views)),
+                             R.simclr(views), rtol=1e-5)
+  np.testing.assert_allclose(float(jax.jit(K.mocov3_loss)(_rows(q), _rows(k))),
+                             R.mocov3(q, k), rtol=1e-5)
+
+
+def test_dino_center_update_is_an_ema_of_the_teacher_mean():
+  rng = np.random.default_rng(13)
+  teacher = rng.normal(size=(2, 16, 5))
+  center = rng.normal(size=5)
+  got = np.asarray(K.dino_center_update(jnp.asarray(center, jnp.float32),
+                                        jnp.asarray(teacher, jnp.float32), 0.9))
+  np.testing.assert_allclose(got, 0.9 * center + 0.1 * teacher.reshape(-1, 5).mean(0),
+                             rtol=1e-5)
