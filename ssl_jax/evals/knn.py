@@ -13,6 +13,7 @@ from jax import lax
 
 from ssl_jax.data import pipeline
 from ssl_jax.evals.features import extract, make_feature_fn
+from ssl_jax.kernels.similarity import pairwise_dot
 
 
 def knn_scores(queries, bank, bank_labels, bank_mask, num_classes, k=20,
@@ -26,7 +27,7 @@ def knn_scores(queries, bank, bank_labels, bank_mask, num_classes, k=20,
   Returns:
     [Q, num_classes] float32 scores.
   """
-  sims = jnp.matmul(queries, bank.T, precision=lax.Precision.HIGHEST)
+  sims = pairwise_dot(queries, bank)
   sims = jnp.where(bank_mask[None, :] > 0, sims, -jnp.inf)
   top_sims, top_idx = lax.top_k(sims, k)
   weights = jnp.where(jnp.isfinite(top_sims), jnp.exp(top_sims / temperature), 0.0)

@@ -18,7 +18,8 @@ from ssl_jax.kernels.probability import hard_cross_entropy, soft_cross_entropy
 from ssl_jax.kernels.redundancy import barlow_twins_loss, vicreg_loss
 from ssl_jax.kernels.regression import byol_loss, simsiam_loss
 from ssl_jax.kernels.relational import ressl_loss, sce_loss
-from ssl_jax.kernels.similarity import cosine_similarity, l2_normalize, normalized_mse
+from ssl_jax.kernels.similarity import (cosine_similarity, l2_normalize, normalized_mse,
+                                        pairwise_dot)
 from ssl_jax.kernels.sinkhorn import sinkhorn_knopp, swav_loss
 from ssl_jax.kernels.whitening import cholesky_whiten, wmse_loss
 
@@ -28,7 +29,7 @@ __all__ = [
     "intl_loss", "intl_loss_terms", "intl_trade_off", "iter_norm",
     "iter_norm_spectral_map", "iternorm", "l2_normalize", "mio_loss", "mira_loss",
     "mira_targets", "mocov2_loss", "mocov3_loss", "newton_schulz_whitening_matrix",
-    "normalized_mse", "ressl_loss", "sce_loss", "simclr_loss", "simsiam_loss",
+    "normalized_mse", "pairwise_dot", "ressl_loss", "sce_loss", "simclr_loss", "simsiam_loss",
     "sinkhorn_knopp", "soft_cross_entropy", "swav_loss", "trace_loss", "vicreg_loss",
     "wmse_loss",
 ]

@@ -10,13 +10,9 @@ import jax.numpy as jnp
 from jax import lax
 
 from ssl_jax.kernels.probability import hard_cross_entropy
-from ssl_jax.kernels.similarity import l2_normalize
-
-_HIGHEST = lax.Precision.HIGHEST
+from ssl_jax.kernels.similarity import l2_normalize, pairwise_dot
 
 
-def _sim(a, b):
-  return jnp.matmul(a, b.T, precision=_HIGHEST)
 
 
 def simclr_loss(views, temperature=0.1):
@@ -36,7 +32,7 @@ def simclr_loss(views, temperature=0.1):
   """
   v, n, d = views.shape
   z = l2_normalize(jnp.reshape(views, (v * n, d)))
-  s = _sim(z, z) / temperature
+  s = pairwise_dot(z, z) / temperature
   ids = jnp.tile(jnp.arange(n), v)
   self_mask = jnp.eye(v * n, dtype=bool)
   pos_mask = (ids[:, None] == ids[None, :]) & ~self_mask
@@ -59,7 +55,7 @@ def mocov2_loss(q, k, queue, temperature=0.2):
   k = lax.stop_gradient(l2_normalize(k))
   queue = lax.stop_gradient(jnp.asarray(queue, jnp.float32))
   pos = jnp.sum(q * k, axis=1, keepdims=True)
-  logits = jnp.concatenate([pos, _sim(q, queue)], axis=1) / temperature
+  logits = jnp.concatenate([pos, pairwise_dot(q, queue)], axis=1) / temperature
   return jnp.mean(hard_cross_entropy(logits, jnp.zeros(q.shape[0], jnp.int32)))
 
 
@@ -74,7 +70,7 @@ def mocov3_loss(q, k, temperature=1.0):
   """
   q = l2_normalize(q)
   k = lax.stop_gradient(l2_normalize(k))
-  logits = _sim(q, k) / temperature
+  logits = pairwise_dot(q, k) / temperature
   labels = jnp.arange(q.shape[0], dtype=jnp.int32)
   return jnp.mean(hard_cross_entropy(logits, labels)) * (2.0 * temperature)
 
@@ -102,7 +98,7 @@ def mio_loss(z1, z2, temperature_pos=0.5, temperature_neg=0.5, lam=1.0,
   a, b = l2_normalize(z1), l2_normalize(z2)
   n = a.shape[0]
   z = jnp.concatenate([a, b])
-  c = _sim(z, z)
+  c = pairwise_dot(z, z)
   idx = jnp.arange(2 * n)
   partner = (idx + n) % (2 * n)
   pos = c[idx, partner]

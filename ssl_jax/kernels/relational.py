@@ -17,14 +17,10 @@ import jax.numpy as jnp
 from jax import lax
 
 from ssl_jax.kernels.probability import soft_cross_entropy
-from ssl_jax.kernels.similarity import l2_normalize
+from ssl_jax.kernels.similarity import l2_normalize, pairwise_dot
 
-_HIGHEST = lax.Precision.HIGHEST
 _LARGE = 1e9
 
-
-def _sim(a, b):
-  return jnp.matmul(a, b.T, precision=_HIGHEST)
 
 
 def sce_loss(q, k, queue=None, lam=0.5, temperature=0.1, temperature_m=0.07,
@@ -44,7 +40,7 @@ def sce_loss(q, k, queue=None, lam=0.5, temperature=0.1, temperature_m=0.07,
   k = lax.stop_gradient(l2_normalize(k))
   n = q.shape[0]
   if in_batch:
-    sim_q, sim_k = _sim(q, k), _sim(k, k)
+    sim_q, sim_k = pairwise_dot(q, k), pairwise_dot(k, k)
     eye = jnp.eye(n, dtype=jnp.float32)
     sim_k = sim_k - _LARGE * eye
     onehot = eye
@@ -56,8 +52,8 @@ def sce_loss(q, k, queue=None, lam=0.5, temperature=0.1, temperature_m=0.07,
     onehot = None
   if queue is not None:
     queue = lax.stop_gradient(jnp.asarray(queue, jnp.float32))
-    sim_q = jnp.concatenate([sim_q, _sim(q, queue)], axis=1)
-    sim_k = jnp.concatenate([sim_k, _sim(k, queue)], axis=1)
+    sim_q = jnp.concatenate([sim_q, pairwise_dot(q, queue)], axis=1)
+    sim_k = jnp.concatenate([sim_k, pairwise_dot(k, queue)], axis=1)
   if onehot is None:
     onehot = jnp.zeros_like(sim_q).at[:, 0].set(1.0)
   else:
@@ -81,5 +77,5 @@ def ressl_loss(q, k, queue, temperature=0.1, temperature_m=0.04):
   q = l2_normalize(q)
   k = lax.stop_gradient(l2_normalize(k))
   queue = lax.stop_gradient(jnp.asarray(queue, jnp.float32))
-  target = jax.nn.softmax(_sim(k, queue) / temperature_m, axis=1)
-  return jnp.mean(soft_cross_entropy(target, _sim(q, queue) / temperature))
+  target = jax.nn.softmax(pairwise_dot(k, queue) / temperature_m, axis=1)
+  return jnp.mean(soft_cross_entropy(target, pairwise_dot(q, queue) / temperature))

@@ -22,6 +22,11 @@ def l2_normalize(x, axis=-1, eps=1e-12):
   return x * lax.rsqrt(jnp.maximum(sq, eps * eps))
 
 
+def pairwise_dot(a, b):
+  """All dot products ``a bᵀ`` at full float32 precision; [N, D], [M, D] -> [N, M]."""
+  return jnp.matmul(a, jnp.swapaxes(b, -1, -2), precision=lax.Precision.HIGHEST)
+
+
 def cosine_similarity(a, b, axis=-1):
   """Row-wise cosine similarity. a, b: [..., D] -> [...]."""
   return jnp.sum(l2_normalize(a, axis) * l2_normalize(b, axis), axis=axis)
