@@ -22,7 +22,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.data = ml_collections.ConfigDict()
   c.data.name = "imagenet2012"
   c.data.root = placeholder(str)  # tfds data_dir; None: $TFDS_DATA_DIR or ~/tensorflow_datasets
-  c.data.views = "intl_imagenet"  # augmentation preset (ssl_jax/data/views.py)
+  c.data.views = "asymmetric_imagenet"  # augmentation preset (ssl_jax/data/views.py)
   c.data.image_size = 32          # synthetic only: side of the generated images
   c.data.seed = 0                 # synthetic only: dataset seed
   c.data.num_examples = placeholder(int)  # synthetic only: train size (test: 1/5); None: 10000

@@ -14,7 +14,7 @@ def get_config():
   c.model.name = "resnet18"
   c.model.stem = "cifar"
   c.data.name = "cifar10"
-  c.data.views = "intl_cifar"
+  c.data.views = "asymmetric_cifar"
   c.train.batch_size = 256
   c.train.epochs = 1000
   c.optim.name = "sgd"

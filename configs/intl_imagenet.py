@@ -16,7 +16,7 @@ def get_config():
   c.model.name = "resnet50"
   c.model.stem = "imagenet"
   c.data.name = "imagenet2012"
-  c.data.views = "intl_imagenet"
+  c.data.views = "asymmetric_imagenet"
   c.train.batch_size = 256
   c.train.epochs = 100
   c.optim.name = "sgd"

@@ -1,46 +1,14 @@
-"""Optimisers and the schedules that change over training.
+"""Optimisers: SGD, LARS and AdamW as optax chains.
 
-Learning rate: linear warm-up then cosine to ``end_ratio`` of the peak, with
-the INTL reference's step convention (``adjust_learning_rate``):
-
-    lr(s) = peak (s + 1) / W                          for s < W
-    lr(s) = peak q + peak end_ratio (1 - q),  q = (1 + cos(π (s - W + 1) / (T - W))) / 2
-
-and the peak scaled linearly with the batch, ``peak = base_lr * B / 256``.
-EMA momentum: ``m(s) = 1 - (1 - m_0) (1 + cos(π s / T)) / 2`` (BYOL).
+The peak learning rate scales linearly with the batch,
+``peak = base_lr * B / 256``; its schedule is ``schedules.warmup_cosine``.
 Weight decay and LARS trust ratios skip biases and normalisation parameters
 (every parameter with fewer than 2 dimensions), as the references do.
 """
-import math
-
 import jax
-import jax.numpy as jnp
 import optax
 
 from ssl_jax.registry import Registry
-
-
-def warmup_cosine(peak, warmup_steps, total_steps, end_ratio=0.0):
-  """Step -> learning rate (see the module docstring)."""
-  if total_steps < 1 or not 0 <= warmup_steps < total_steps:
-    raise ValueError(f"need 0 <= warmup_steps ({warmup_steps}) < total_steps ({total_steps})")
-
-  def schedule(step):
-    step = jnp.asarray(step, jnp.float32)
-    warm = peak * (step + 1) / max(warmup_steps, 1)
-    progress = jnp.clip((step - warmup_steps + 1) / (total_steps - warmup_steps), 0.0, 1.0)
-    q = 0.5 * (1.0 + jnp.cos(math.pi * progress))
-    cosine = peak * q + peak * end_ratio * (1.0 - q)
-    return jnp.where(step < warmup_steps, warm, cosine)
-  return schedule
-
-
-def ema_momentum(base, total_steps):
-  """Step -> EMA momentum, cosine from ``base`` at step 0 to 1 at ``total_steps``."""
-  def schedule(step):
-    progress = jnp.clip(jnp.asarray(step, jnp.float32) / total_steps, 0.0, 1.0)
-    return 1.0 - (1.0 - base) * 0.5 * (1.0 + jnp.cos(math.pi * progress))
-  return schedule
 
 
 def decay_mask(params):

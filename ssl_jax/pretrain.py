@@ -22,7 +22,8 @@ from ssl_jax.evals import KnnEvaluator, backbone_variables
 from ssl_jax.methods import Method, build_method
 from ssl_jax.metrics import MetricsWriter, Progress
 from ssl_jax.models import build_model
-from ssl_jax.optim import ema_momentum, make_optimizer, peak_learning_rate, warmup_cosine
+from ssl_jax.optim import make_optimizer, peak_learning_rate
+from ssl_jax.schedules import ema_momentum, warmup_cosine
 from ssl_jax.state import init_train_state
 from ssl_jax.step import Schedules, make_train_step
 
@@ -55,7 +56,7 @@ def build_run(config) -> Run:
   dataset = load_dataset(config.data)
   spe = pipeline.steps_per_epoch(len(dataset.train), batch)
   total = config.train.total_steps or config.train.epochs * spe
-  method = build_method(config.method, total)
+  method = build_method(config.method, total, spe)
   model = build_model(config.model, method.head, _DTYPES[config.train.precision])
   warmup = min(int(round(config.optim.warmup_epochs * spe)), total - 1)
   lr = warmup_cosine(peak_learning_rate(config.optim, batch), warmup, total,

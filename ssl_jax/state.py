@@ -9,9 +9,6 @@ import flax
 import jax
 import jax.numpy as jnp
 
-# The teacher never runs the predictor, so it does not keep a copy of it.
-TEACHER_PARTS = ("backbone", "projector")
-
 
 @flax.struct.dataclass
 class TrainState:
@@ -25,8 +22,10 @@ class TrainState:
   skipped_steps: jax.Array    # int32: steps whose update was dropped as non-finite
 
 
-def teacher_subset(tree):
-  return {k: v for k, v in tree.items() if k in TEACHER_PARTS}
+def teacher_subset(tree, method):
+  """The parameter groups the method's teacher keeps (never the predictor)."""
+  parts = method.teacher_parts + method.copied_teacher_parts
+  return {k: v for k, v in tree.items() if k in parts}
 
 
 def init_train_state(rng, model, method, tx, image_size: int) -> TrainState:
@@ -45,7 +44,7 @@ def init_train_state(rng, model, method, tx, image_size: int) -> TrainState:
       params=params,
       batch_stats=batch_stats,
       opt_state=tx.init(params),
-      ema_params=teacher_subset(params) if teacher else {},
-      ema_batch_stats=teacher_subset(batch_stats) if teacher else {},
+      ema_params=teacher_subset(params, method) if teacher else {},
+      ema_batch_stats=teacher_subset(batch_stats, method) if teacher else {},
       method_state=method.init_state(state_rng, dim),
       skipped_steps=jnp.zeros((), jnp.int32))

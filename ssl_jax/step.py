@@ -71,9 +71,20 @@ def _ema(ema, online, momentum):
   return jax.tree.map(lambda e, p: momentum * e + (1.0 - momentum) * p, ema, online)
 
 
+def _update_teacher(method, ema_params, params, momentum):
+  """EMA of ``teacher_parts``; ``copied_teacher_parts`` follow the online model."""
+  out = {}
+  for part, value in ema_params.items():
+    if part in method.copied_teacher_parts:
+      out[part] = params[part]
+    else:
+      out[part] = _ema(value, params[part], momentum)
+  return out
+
+
 def make_train_step(model, method, tx: optax.GradientTransformation,
                     schedules: Schedules, view_set, mean, std,
-                    compute_dtype: Any = jnp.float32, shared_bn: bool = False):
+                    compute_dtype: Any = jnp.float32):
   """Returns ``step(state, batch, rng) -> (state, metrics)``.
 
   ``batch`` holds ``views``, a tuple of uint8 [N, S_v, S_v, 3] (global
@@ -82,12 +93,13 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
   finite leaves params, optimizer, statistics and method state unchanged and
   counts itself in ``skipped_steps``.
   """
-  online_ids = method.online_views(len(view_set))
+  online_ids = method.online_views(len(view_set), view_set.num_global)
   target_ids = method.target_views(view_set.num_global)
   specs = view_set.views
-  encode = lambda *a, **k: encode_views(model, *a, shared_bn=shared_bn, **k)
+  encode = lambda *a, **k: encode_views(model, *a, shared_bn=method.shared_view_bn, **k)
 
   def step(state: TrainState, batch, rng):
+    state = state.replace(params=method.prepare_params(state.params))
     rng = jax.random.fold_in(rng, state.step)
     aug_rng, loss_rng = jax.random.split(rng)
     views = augment_views(batch["views"], aug_rng, specs, mean, std, compute_dtype)
@@ -105,6 +117,7 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
       return loss, (aux, stats)
 
     (loss, (aux, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    grads = method.mask_gradients(grads, state.step)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
 
@@ -124,9 +137,8 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
       # The teacher used at step s+1 is m(s+1) teacher + (1 - m(s+1)) online,
       # the INTL/MoCo order (momentum update before the forward pass).
       m = schedules.ema_momentum(state.step + 1)
-      teacher = {k: params[k] for k in state.ema_params}
-      new = new.replace(ema_params=_select(ok, _ema(state.ema_params, teacher, m),
-                                           state.ema_params),
+      teacher = _update_teacher(method, state.ema_params, params, m)
+      new = new.replace(ema_params=_select(ok, teacher, state.ema_params),
                         ema_batch_stats=_select(ok, ema_stats, state.ema_batch_stats))
       metrics["ema_momentum"] = m
     return new, metrics

@@ -10,7 +10,8 @@ from ssl_jax import config_check
 from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.methods import build_method
 from ssl_jax.models import build_model
-from ssl_jax.optim import make_optimizer, warmup_cosine
+from ssl_jax.optim import make_optimizer
+from ssl_jax.schedules import warmup_cosine
 from ssl_jax.registry import ConfigError
 from ssl_jax.state import init_train_state
 
@@ -51,7 +52,7 @@ def _quickstart():
 
 
 @pytest.mark.parametrize("key,value,match", [
-    ("method.name", "simclrr", "valid method names: intl"),
+    ("method.name", "simclrr", "valid method names: barlow_twins, byol, intl"),
     ("model.name", "resnet9", "valid model names: resnet18, resnet50"),
     ("data.name", "mnist", "valid dataset names: cifar10"),
     ("optim.name", "adam", "adamw, lars, sgd"),

@@ -4,7 +4,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ssl_jax.models import HeadSpec, MLPSpec, ResNet18, ResNet50, SSLModel
+from ssl_jax.models import HeadSpec, MLPSpec, ResNet, ResNet18, ResNet50, SSLModel
+from ssl_jax.models.resnet import BasicBlock
 from ssl_jax.models.batchnorm import BatchNorm
 
 
@@ -34,7 +35,8 @@ def test_stems_downsample_like_the_references(stem, size, want_spatial):
 
 def test_grouped_forward_equals_separate_forwards():
   """[G, N] views in one pass == G separate passes (per-view statistics)."""
-  model = SSLModel(ResNet18(width=0.0625, stem="cifar"), HeadSpec(MLPSpec(16, 8, 2)))
+  model = SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar"),
+                   HeadSpec(MLPSpec(16, 8, 2)))
   rng = np.random.default_rng(0)
   views = jnp.asarray(rng.normal(size=(2, 6, 16, 16, 3)), jnp.float32)
   variables = jax.jit(model.init)(jax.random.key(0), views)
@@ -81,7 +83,8 @@ def test_intl_projector_layout():
 
 
 def test_bfloat16_compute_keeps_float32_params_and_outputs():
-  model = SSLModel(ResNet18(width=0.0625, dtype=jnp.bfloat16),
+  model = SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625,
+                          dtype=jnp.bfloat16),
                    HeadSpec(MLPSpec(16, 8, 2)), dtype=jnp.bfloat16)
   x = jnp.ones((1, 2, 16, 16, 3))
   variables = jax.jit(model.init)(jax.random.key(0), x)

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ssl_jax import optim
+from ssl_jax import optim, schedules
 from tests.helpers import sgd_config
 
 
@@ -20,7 +20,7 @@ def _intl_reference_lr(step, base_lr, warmup, total):
 
 
 def test_warmup_cosine_matches_the_intl_reference():
-  sched = optim.warmup_cosine(1.2, 10, 100, end_ratio=0.001)
+  sched = schedules.warmup_cosine(1.2, 10, 100, end_ratio=0.001)
   got = np.asarray(jax.vmap(sched)(jnp.arange(100)))
   want = np.array([_intl_reference_lr(s, 1.2, 10, 100) for s in range(100)])
   np.testing.assert_allclose(got, want, rtol=1e-5)
@@ -29,11 +29,11 @@ def test_warmup_cosine_matches_the_intl_reference():
 
 def test_warmup_cosine_rejects_bad_lengths():
   with pytest.raises(ValueError):
-    optim.warmup_cosine(1.0, 10, 10)
+    schedules.warmup_cosine(1.0, 10, 10)
 
 
 def test_ema_momentum_cosine_to_one():
-  sched = optim.ema_momentum(0.996, 1000)
+  sched = schedules.ema_momentum(0.996, 1000)
   assert float(sched(0)) == pytest.approx(0.996)
   assert float(sched(1000)) == pytest.approx(1.0)
   assert float(sched(500)) == pytest.approx(1 - 0.004 * 0.5, rel=1e-6)

@@ -56,30 +56,68 @@ class ViewSet:
     return len(self.views)
 
 
-# INTL Table A (BYOL's asymmetric T1/T2), ImageNet and ImageNet-100.
-_T1 = ViewSpec(size=224, blur_prob=1.0, solarize_prob=0.0)
-_T2 = ViewSpec(size=224, blur_prob=0.1, solarize_prob=0.2)
-INTL_IMAGENET = ViewSet((_T1, _T2))
+def _asymmetric(size, min_scale, saturation=0.2):
+  """BYOL's T1/T2 (INTL Table A): blur 1.0 / 0.1, solarize 0 / 0.2."""
+  t1 = ViewSpec(size=size, min_scale=min_scale, saturation=saturation, blur_prob=1.0)
+  return (t1, dataclasses.replace(t1, blur_prob=0.1, solarize_prob=0.2))
 
-# INTL Table B: 2x224 + 192 + 160 + 128 + 96 with matched scale ranges.
-INTL_MULTICROP = ViewSet(tuple(
-    ViewSpec(size=s, min_scale=lo, max_scale=hi, blur_prob=0.5, solarize_prob=0.1)
-    for s, lo, hi in [(224, 0.2, 1.0), (224, 0.2, 1.0), (192, 0.171, 0.857),
-                      (160, 0.143, 0.714), (128, 0.114, 0.571), (96, 0.086, 0.429)]))
 
-# INTL Table F: CIFAR-10/100, 32 px, no blur, solarize only on T2.
-INTL_CIFAR = ViewSet((ViewSpec(size=32, solarize_prob=0.0),
-                      ViewSpec(size=32, solarize_prob=0.2)))
+def _asymmetric_small(size, min_scale):
+  """The CIFAR form (INTL Table F; MIRA's CIFARTransform): no blur."""
+  t1 = ViewSpec(size=size, min_scale=min_scale)
+  return (t1, dataclasses.replace(t1, solarize_prob=0.2))
+
+
+def _local(size, min_scale, max_scale, count, blur_prob=0.5, solarize_prob=0.0):
+  return tuple(ViewSpec(size=size, min_scale=min_scale, max_scale=max_scale,
+                        blur_prob=blur_prob, solarize_prob=solarize_prob)
+               for _ in range(count))
+
+
+# SimCLR / MoCo v2 symmetric views: jitter (0.4, 0.4, 0.4, 0.1) with p 0.8,
+# grey 0.2, blur 0.5 at ImageNet scale, none at 32 px.
+_SYM_IMAGENET = ViewSpec(size=224, saturation=0.4, blur_prob=0.5)
+_SYM_SMALL = ViewSpec(size=32, saturation=0.4)
+
+# SCE (supplement E): strong = crop, colour distortion 0.5, grey 0.2, blur 0.5,
+# flip; weak = crop and flip only.  View 0 is strong, view 1 weak.
+_SCE_STRONG = ViewSpec(size=224, min_scale=0.2, saturation=0.4, blur_prob=0.5)
+_SCE_WEAK = dataclasses.replace(_SCE_STRONG, jitter_prob=0.0, gray_prob=0.0, blur_prob=0.0)
+
+# MIO Table 3: jitter (0.8, 0.8, 0.8, 0.2) p 0.8, grey 0.2, solarize 0.2, blur
+# only above 32 px.
+_MIO = ViewSpec(size=32, brightness=0.8, contrast=0.8, saturation=0.8, hue=0.2,
+                solarize_prob=0.2)
 
 # The built-in ``synthetic`` data: colour is a pure nuisance there, so the
 # jitter randomises hue fully and the crops keep most of the shape in view.
 _SYNTHETIC = ViewSpec(size=24, min_scale=0.35, jitter_prob=0.8, brightness=0.4,
                       contrast=0.4, saturation=0.6, hue=0.5, gray_prob=0.2)
-SYNTHETIC = ViewSet((_SYNTHETIC, dataclasses.replace(_SYNTHETIC, solarize_prob=0.2)))
 
 VIEW_PRESETS = Registry("view preset", {
-    "intl_imagenet": INTL_IMAGENET,
-    "intl_multicrop": INTL_MULTICROP,
-    "intl_cifar": INTL_CIFAR,
-    "synthetic": SYNTHETIC,
+    # BYOL / INTL (Table A), ImageNet and ImageNet-100.
+    "asymmetric_imagenet": ViewSet(_asymmetric(224, 0.08)),
+    # INTL Table F and BYOL-style CIFAR recipes (solo-learn).
+    "asymmetric_cifar": ViewSet(_asymmetric_small(32, 0.08)),
+    # MIRA's CIFAR transform: as above with crops of at least 20 %.
+    "mira_cifar": ViewSet(_asymmetric_small(32, 0.2)),
+    # INTL Table B: 2x224 + 192 + 160 + 128 + 96 with matched scale ranges.
+    "intl_multicrop": ViewSet(tuple(
+        ViewSpec(size=s, min_scale=lo, max_scale=hi, blur_prob=0.5, solarize_prob=0.1)
+        for s, lo, hi in [(224, 0.2, 1.0), (224, 0.2, 1.0), (192, 0.171, 0.857),
+                          (160, 0.143, 0.714), (128, 0.114, 0.571), (96, 0.086, 0.429)])),
+    # MIRA / DINO: 2 global crops (scale 0.14-1, BYOL blur/solarize) + 6 x 96.
+    "mira_multicrop": ViewSet(_asymmetric(224, 0.14) + _local(96, 0.05, 0.14, 6)),
+    # SwAV: 2 x 224 (0.14-1) + 6 x 96 (0.05-0.14), symmetric jitter and blur.
+    "swav_multicrop": ViewSet(
+        (dataclasses.replace(_SYM_IMAGENET, min_scale=0.14),) * 2
+        + _local(96, 0.05, 0.14, 6)),
+    "symmetric_imagenet": ViewSet((_SYM_IMAGENET, _SYM_IMAGENET)),
+    "symmetric_cifar": ViewSet((_SYM_SMALL, _SYM_SMALL)),
+    "sce_imagenet": ViewSet((_SCE_STRONG, _SCE_WEAK)),
+    "sce_cifar": ViewSet((dataclasses.replace(_SCE_STRONG, size=32, blur_prob=0.0),
+                          dataclasses.replace(_SCE_WEAK, size=32))),
+    "mio_cifar": ViewSet((_MIO, _MIO)),
+    "mio_stl10": ViewSet((dataclasses.replace(_MIO, size=96, blur_prob=0.5),) * 2),
+    "synthetic": ViewSet((_SYNTHETIC, dataclasses.replace(_SYNTHETIC, solarize_prob=0.2))),
 })

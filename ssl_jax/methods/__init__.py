@@ -1,32 +1,48 @@
 """Self-supervised methods by name."""
 import inspect
 
-from ssl_jax.methods import intl
+from ssl_jax.methods import clustering, contrastive, intl, redundancy, regression, sce
 from ssl_jax.methods.base import LossAux, Method
 from ssl_jax.registry import ConfigError, Registry
 
 METHODS = Registry("method", {
+    "barlow_twins": redundancy.make_barlow_twins,
+    "byol": regression.make_byol,
     "intl": intl.make,
+    "mio": contrastive.make_mio,
+    "mira": clustering.make_mira,
+    "mocov2": contrastive.make_mocov2,
+    "mocov3": contrastive.make_mocov3,
+    "sce": sce.make,
+    "simclr": contrastive.make_simclr,
+    "simsiam": regression.make_simsiam,
+    "swav": clustering.make_swav,
+    "vicreg": redundancy.make_vicreg,
+    "wmse": redundancy.make_wmse,
 })
 
+# Quantities of the run (not hyper-parameters) a factory may ask for by name.
+RUN_ARGS = ("total_steps", "steps_per_epoch")
 
-def build_method(method_config, total_steps: int) -> Method:
+
+def build_method(method_config, total_steps: int, steps_per_epoch: int = 1) -> Method:
   """The Method ``config.method.name`` names, built from the other keys.
 
-  Factories that anneal something over training take ``total_steps``.
-  Unknown or invalid hyper-parameters fail with the key and what is valid.
+  Factories that schedule something over training also receive
+  ``total_steps`` / ``steps_per_epoch``.  Unknown or invalid
+  hyper-parameters fail with the key and what is valid.
   """
   name = method_config.name
   factory = METHODS.lookup(name, "method.name")
   kwargs = {k: v for k, v in method_config.items() if k != "name"}
   kwargs = {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in kwargs.items()}
   params = inspect.signature(factory).parameters
-  if "total_steps" in params:
-    kwargs["total_steps"] = total_steps
-  unknown = sorted(set(kwargs) - set(params))
+  unknown = sorted(set(kwargs) - (set(params) - set(RUN_ARGS)))
   if unknown:
     raise ConfigError(f"method {name!r} does not take config.method.{unknown[0]}; "
-                      f"it takes: {', '.join(p for p in params if p != 'total_steps')}")
+                      f"it takes: {', '.join(p for p in params if p not in RUN_ARGS)}")
+  run = {"total_steps": total_steps, "steps_per_epoch": steps_per_epoch}
+  kwargs.update({k: v for k, v in run.items() if k in params})
   try:
     return factory(**kwargs)
   except (TypeError, ValueError) as e:

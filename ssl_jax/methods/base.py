@@ -6,11 +6,12 @@ with a ``Method`` subclass and a ``make(**config.method)`` factory, one line
 in ``methods/__init__.py`` and one config.
 """
 import dataclasses
-from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, ClassVar, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import jax
+import jax.numpy as jnp
 
-from ssl_jax.models.heads import HeadSpec, MLPSpec
+from ssl_jax.models.heads import HeadSpec, MLPSpec, PrototypeSpec
 
 Array = jax.Array
 # {"features": [V, N, C], "projection": [V, N, D], "prediction": [V, N, D]}:
@@ -32,9 +33,21 @@ class Method:
     head: the heads the model must have.
     ema_momentum: base momentum of the EMA teacher, annealed to 1 by a cosine
       over training (BYOL); ``None`` means the method uses no teacher.
+
+  Class attributes a subclass may override:
+    shared_view_bn: views of one size share BatchNorm statistics (DINO,
+      SwAV batch them); otherwise each view has its own, as separate
+      forward passes would.
+    teacher_parts: parameter groups the teacher keeps as an EMA.
+    copied_teacher_parts: groups the teacher copies from the online model
+      every step instead (MIRA shares its prototypes).
   """
   head: HeadSpec
   ema_momentum: Optional[float] = None
+
+  shared_view_bn: ClassVar[bool] = False
+  teacher_parts: ClassVar[Tuple[str, ...]] = ("backbone", "projector")
+  copied_teacher_parts: ClassVar[Tuple[str, ...]] = ()
 
   def __post_init__(self):
     if self.ema_momentum is not None and not 0.0 <= self.ema_momentum < 1.0:
@@ -48,13 +61,24 @@ class Method:
   def name(self) -> str:
     return type(self).__name__
 
-  def online_views(self, num_views: int) -> Tuple[int, ...]:
+  def online_views(self, num_views: int, num_global: int) -> Tuple[int, ...]:
     """Indices of the views the online network encodes (default: all)."""
+    del num_global
     return tuple(range(num_views))
 
   def target_views(self, num_global: int) -> Tuple[int, ...]:
     """Indices of the views the EMA teacher encodes (default: global crops)."""
     return tuple(range(num_global))
+
+  def prepare_params(self, params):
+    """Online params as the step should use them (SwAV renormalises its
+    prototypes here); the result is also what the step stores."""
+    return params
+
+  def mask_gradients(self, grads, step):
+    """Gradients as the optimizer should see them (frozen heads)."""
+    del step
+    return grads
 
   def init_state(self, rng, dim: int) -> Any:
     """Method state kept in ``TrainState.method_state`` (default: none)."""
@@ -72,4 +96,36 @@ def mlp_spec(spec: Optional[Dict[str, Any]]) -> Optional[MLPSpec]:
   return None if spec is None else MLPSpec(**dict(spec))
 
 
-__all__ = ["HeadSpec", "LossAux", "MLPSpec", "Method", "Outputs", "Sequence", "mlp_spec"]
+def freeze_until(grads, part: str, step, num_steps: int):
+  """Zero the gradients of parameter group ``part`` while step < num_steps."""
+  if num_steps <= 0 or part not in grads:
+    return grads
+  frozen = step < num_steps
+  zeroed = jax.tree.map(lambda g: jnp.where(frozen, jnp.zeros_like(g), g), grads[part])
+  return {**grads, part: zeroed}
+
+
+def require_positive(method, *names):
+  """ValueError naming the first hyper-parameter that is not > 0."""
+  for name in names:
+    value = getattr(method, name)
+    if not value > 0:
+      raise ValueError(f"{name} must be > 0, got {value}")
+
+
+def require_unit_interval(method, *names):
+  """ValueError naming the first hyper-parameter outside [0, 1]."""
+  for name in names:
+    value = getattr(method, name)
+    if not 0.0 <= value <= 1.0:
+      raise ValueError(f"{name} must be in [0, 1], got {value}")
+
+
+def view_pairs(num_views: int):
+  """Ordered pairs (i, j), i != j, of view indices."""
+  return [(i, j) for i in range(num_views) for j in range(num_views) if i != j]
+
+
+__all__ = ["HeadSpec", "LossAux", "MLPSpec", "Method", "Outputs", "PrototypeSpec",
+           "Sequence", "freeze_until", "mlp_spec", "require_positive",
+           "require_unit_interval", "view_pairs"]

@@ -9,7 +9,7 @@ import dataclasses
 from typing import Optional
 
 from ssl_jax import kernels
-from ssl_jax.methods.base import HeadSpec, LossAux, Method, mlp_spec
+from ssl_jax.methods.base import HeadSpec, LossAux, Method, mlp_spec, require_positive
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,11 +22,13 @@ class INTL(Method):
 
   def __post_init__(self):
     super().__post_init__()
-    if self.iters < 1:
-      raise ValueError(f"iters must be >= 1, got {self.iters}")
+    require_positive(self, "iters")
+    if self.trade_off is not None and self.trade_off < 0:
+      raise ValueError(f"trade_off must be >= 0, got {self.trade_off}")
     kernels.iternorm.check_whiten_axis(self.axis)
 
-  def online_views(self, num_views):
+  def online_views(self, num_views, num_global):
+    del num_global
     first = 1 if self.uses_target else 0
     return tuple(range(first, num_views))
 

@@ -4,13 +4,14 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from ssl_jax.models.heads import MLP, HeadSpec
+from ssl_jax.models.heads import MLP, HeadSpec, Prototypes
 
 
 class SSLModel(nn.Module):
   """Backbone -> projector -> predictor.
 
-  Parameters live under ``backbone``, ``projector`` and ``predictor``.
+  Parameters live under ``backbone``, ``projector``, ``predictor`` and
+  ``prototypes``.
   Inputs are [G, N, H, W, 3]; every output is [G, N, D] float32.
   """
   backbone: nn.Module
@@ -24,20 +25,26 @@ class SSLModel(nn.Module):
       if self.head.projector is None:
         raise ValueError("a predictor needs a projector in front of it")
       self.predictor = MLP(self.head.predictor, self.dtype)
+    if self.head.prototypes is not None:
+      if self.head.projector is None:
+        raise ValueError("prototypes need a projector in front of them")
+      self.prototypes = Prototypes(self.head.prototypes)
 
   def __call__(self, x, train: bool = True):
-    """Returns {"features", "projection"?, "prediction"?}."""
+    """Returns {"features", "projection"?, "logits"?, "prediction"?}."""
     out = self.project(x, train)
     if self.head.predictor is not None:
       out["prediction"] = self.predictor(out["projection"], train)
     return out
 
   def project(self, x, train: bool = True):
-    """Teacher pass: {"features", "projection"?}, never the predictor."""
+    """Teacher pass: {"features", "projection"?, "logits"?}, never the predictor."""
     h = self.backbone(x, train)
     out = {"features": h}
     if self.head.projector is not None:
       out["projection"] = self.projector(h, train)
+    if self.head.prototypes is not None:
+      out["logits"] = self.prototypes(out["projection"])
     return out
 
   def encode(self, x):

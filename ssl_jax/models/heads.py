@@ -1,9 +1,15 @@
-"""Projector and predictor MLPs.
+"""Projector, predictor and prototype heads.
 
-The INTL projector (Appendix E.2; official ``get_projection``) is
-``num_layers - 1`` times [Linear (no bias) -> BN -> ReLU] and a final Linear
-with bias.  BYOL/SimSiam-style heads add a BN after the last layer
-(``last_bn``).  Inputs are [G, N, D] like the backbone output.
+An MLP head is ``num_layers - 1`` times [Linear -> BN -> ReLU] and a final
+Linear (the INTL projector of Appendix E.2, BYOL's and SimCLR's heads).
+``hidden_bn=False`` gives MoCo v2's Linear -> ReLU -> Linear; ``last_bn``
+adds a BN after the last Linear (SimSiam, MoCo v3, whose last BN has no
+affine parameters).  Linear layers followed by BN carry no bias.
+
+Prototypes score the L2-normalised projection against K unit vectors:
+``normalize(z) @ normalize(W)ᵀ`` (MIRA's weight-normalised head with g = 1)
+or, for SwAV, against W kept unit-norm by the method after every update.
+Inputs are [G, N, D] like the backbone output.
 """
 import dataclasses
 from typing import Any, Optional
@@ -11,6 +17,7 @@ from typing import Any, Optional
 import flax.linen as nn
 import jax.numpy as jnp
 
+from ssl_jax.kernels.similarity import l2_normalize
 from ssl_jax.models.batchnorm import BatchNorm
 
 # torch.nn.Linear's default kaiming_uniform(a=sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
@@ -23,7 +30,9 @@ class MLPSpec:
   hidden_dim: int
   out_dim: int
   num_layers: int = 2
+  hidden_bn: bool = True
   last_bn: bool = False
+  last_bn_affine: bool = True
 
   def __post_init__(self):
     for name in ("hidden_dim", "out_dim", "num_layers"):
@@ -32,15 +41,28 @@ class MLPSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class PrototypeSpec:
+  """K prototypes; ``normalize_weights``: score against W / ||W|| (MIRA)
+  rather than W itself (SwAV, which renormalises W after each update)."""
+  num: int
+  normalize_weights: bool = True
+
+  def __post_init__(self):
+    if self.num < 1:
+      raise ValueError(f"number of prototypes must be >= 1, got {self.num}")
+
+
+@dataclasses.dataclass(frozen=True)
 class HeadSpec:
   """The heads a method puts on the backbone.
 
-  projector: backbone features -> projection (``None``: the method works on
-    backbone features directly).
+  projector: backbone features -> projection (``None``: backbone features).
   predictor: projection -> prediction (BYOL, SimSiam, SCE, MoCo v3).
+  prototypes: projection -> prototype scores (SwAV, MIRA).
   """
   projector: Optional[MLPSpec] = None
   predictor: Optional[MLPSpec] = None
+  prototypes: Optional[PrototypeSpec] = None
 
 
 class MLP(nn.Module):
@@ -50,14 +72,29 @@ class MLP(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool):
+    spec = self.spec
     x = x.astype(self.dtype)
-    for i in range(self.spec.num_layers - 1):
-      x = nn.Dense(self.spec.hidden_dim, use_bias=False, kernel_init=dense_init,
+    for i in range(spec.num_layers - 1):
+      x = nn.Dense(spec.hidden_dim, use_bias=not spec.hidden_bn, kernel_init=dense_init,
                    dtype=self.dtype, name=f"linear{i + 1}")(x)
-      x = nn.relu(BatchNorm(dtype=self.dtype, name=f"bn{i + 1}")(x, train))
-    last = f"linear{self.spec.num_layers}"
-    x = nn.Dense(self.spec.out_dim, use_bias=not self.spec.last_bn,
-                 kernel_init=dense_init, dtype=self.dtype, name=last)(x)
-    if self.spec.last_bn:
-      x = BatchNorm(dtype=self.dtype, name=f"bn{self.spec.num_layers}")(x, train)
+      if spec.hidden_bn:
+        x = BatchNorm(dtype=self.dtype, name=f"bn{i + 1}")(x, train)
+      x = nn.relu(x)
+    x = nn.Dense(spec.out_dim, use_bias=not spec.last_bn, kernel_init=dense_init,
+                 dtype=self.dtype, name=f"linear{spec.num_layers}")(x)
+    if spec.last_bn:
+      x = BatchNorm(dtype=self.dtype, use_scale=spec.last_bn_affine,
+                    use_bias=spec.last_bn_affine, name=f"bn{spec.num_layers}")(x, train)
     return x.astype(jnp.float32)
+
+
+class Prototypes(nn.Module):
+  """[G, N, D] projections -> [G, N, K] cosine scores."""
+  spec: PrototypeSpec
+
+  @nn.compact
+  def __call__(self, z):
+    w = self.param("kernel", dense_init, (self.spec.num, z.shape[-1]), jnp.float32)
+    if self.spec.normalize_weights:
+      w = l2_normalize(w)
+    return jnp.einsum("...d,kd->...k", l2_normalize(z), w)

@@ -1,0 +1,120 @@
+"""Contrastive methods: SimCLR, MoCo v2, MoCo v3 and MIO.
+
+SimCLR (Chen et al. 2020): NT-Xent over every view of the batch.
+MoCo v2 (Chen et al. 2020), symmetrised as in solo-learn: each global view's
+query against the other's momentum key and a queue that receives the keys
+of every global crop.  MoCo v3 (Chen et al. 2021): predictions against the
+other view's momentum keys, in-batch negatives, both directions summed.
+MIO (binary contrastive, ``mio_loss``) over the two views.
+"""
+import dataclasses
+
+from ssl_jax import kernels
+from ssl_jax.methods.base import (HeadSpec, LossAux, Method, mlp_spec, require_positive,
+                                  view_pairs)
+from ssl_jax.methods.queue import enqueue, init_queue
+
+
+def _global_only(num_views, num_global):
+  del num_views
+  return tuple(range(num_global))
+
+
+@dataclasses.dataclass(frozen=True)
+class SimCLR(Method):
+  temperature: float = 0.1
+
+  def __post_init__(self):
+    super().__post_init__()
+    require_positive(self, "temperature")
+
+  def loss(self, online, target, state, step, rng):
+    del target, step, rng
+    return kernels.simclr_loss(online["projection"], self.temperature), LossAux(state, {})
+
+
+@dataclasses.dataclass(frozen=True)
+class MoCoV2(Method):
+  temperature: float = 0.2
+  queue_size: int = 65536
+
+  def __post_init__(self):
+    super().__post_init__()
+    require_positive(self, "temperature", "queue_size")
+
+  online_views = staticmethod(_global_only)
+
+  def init_state(self, rng, dim):
+    return init_queue(rng, self.queue_size, dim)
+
+  def loss(self, online, target, state, step, rng):
+    del step, rng
+    q, k = online["projection"], target["projection"]
+    pairs = view_pairs(q.shape[0])
+    loss = sum(kernels.mocov2_loss(q[i], k[j], state["queue"], self.temperature)
+               for i, j in pairs) / len(pairs)
+    return loss, LossAux(enqueue(state, k.reshape(-1, k.shape[-1])), {})
+
+
+@dataclasses.dataclass(frozen=True)
+class MoCoV3(Method):
+  temperature: float = 1.0
+
+  def __post_init__(self):
+    super().__post_init__()
+    require_positive(self, "temperature")
+
+  online_views = staticmethod(_global_only)
+
+  def loss(self, online, target, state, step, rng):
+    del step, rng
+    q, k = online["prediction"], target["projection"]
+    loss = sum(kernels.mocov3_loss(q[i], k[j], self.temperature)
+               for i, j in view_pairs(q.shape[0]))
+    return loss, LossAux(state, {})
+
+
+@dataclasses.dataclass(frozen=True)
+class MIO(Method):
+  temperature_pos: float = 0.5
+  temperature_neg: float = 0.5
+  lam: float = 1.0
+  regularizer: str = "mean"
+
+  def __post_init__(self):
+    super().__post_init__()
+    require_positive(self, "temperature_pos", "temperature_neg")
+    if self.lam < 0:
+      raise ValueError(f"lam must be >= 0, got {self.lam}")
+    if self.regularizer not in ("mean", "sum"):
+      raise ValueError(f"regularizer must be 'mean' or 'sum', got {self.regularizer!r}")
+
+  online_views = staticmethod(_global_only)
+
+  def loss(self, online, target, state, step, rng):
+    del target, step, rng
+    z = online["projection"]
+    loss = kernels.mio_loss(z[0], z[1], self.temperature_pos, self.temperature_neg,
+                            self.lam, self.regularizer)
+    return loss, LossAux(state, {})
+
+
+def make_simclr(projector, temperature=0.1):
+  return SimCLR(head=HeadSpec(projector=mlp_spec(projector)), temperature=temperature)
+
+
+def make_mocov2(projector, temperature=0.2, queue_size=65536, ema_momentum=0.99):
+  return MoCoV2(head=HeadSpec(projector=mlp_spec(projector)), temperature=temperature,
+                queue_size=queue_size, ema_momentum=ema_momentum)
+
+
+def make_mocov3(projector, predictor, temperature=1.0, ema_momentum=0.99):
+  return MoCoV3(head=HeadSpec(projector=mlp_spec(projector), predictor=mlp_spec(predictor)),
+                temperature=temperature, ema_momentum=ema_momentum)
+
+
+def make_mio(projector, temperature_pos=0.5, temperature_neg=0.5, lam=1.0,
+             regularizer="mean"):
+  return MIO(head=HeadSpec(projector=mlp_spec(projector)), temperature_pos=temperature_pos,
+             temperature_neg=temperature_neg, lam=lam, regularizer=regularizer)
+

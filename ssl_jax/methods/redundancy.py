@@ -1,0 +1,82 @@
+"""Redundancy-reduction and whitening methods: Barlow Twins, VICReg, W-MSE."""
+import dataclasses
+from typing import Optional
+
+from ssl_jax import kernels
+from ssl_jax.methods.base import HeadSpec, LossAux, Method, mlp_spec, require_positive
+
+
+def _two_global(num_views, num_global):
+  del num_views
+  return tuple(range(num_global))
+
+
+@dataclasses.dataclass(frozen=True)
+class BarlowTwins(Method):
+  lambd: float = 5e-3
+  scale: float = 1.0
+
+  online_views = staticmethod(_two_global)
+
+  def __post_init__(self):
+    super().__post_init__()
+    require_positive(self, "lambd", "scale")
+
+  def loss(self, online, target, state, step, rng):
+    del target, step, rng
+    z = online["projection"]
+    return kernels.barlow_twins_loss(z[0], z[1], self.lambd, self.scale), LossAux(state, {})
+
+
+@dataclasses.dataclass(frozen=True)
+class VICReg(Method):
+  sim_weight: float = 25.0
+  var_weight: float = 25.0
+  cov_weight: float = 1.0
+
+  online_views = staticmethod(_two_global)
+
+  def loss(self, online, target, state, step, rng):
+    del target, step, rng
+    z = online["projection"]
+    loss = kernels.vicreg_loss(z[0], z[1], self.sim_weight, self.var_weight, self.cov_weight)
+    return loss, LossAux(state, {})
+
+
+@dataclasses.dataclass(frozen=True)
+class WMSE(Method):
+  """W-MSE (Ermolov et al.): whitening in random sub-batches of
+  ``whiten_size`` (``None``: the whole batch), ``whiten_iters`` splits."""
+  whiten_size: Optional[int] = None
+  whiten_iters: int = 1
+  eps: float = 0.0
+
+  online_views = staticmethod(_two_global)
+
+  def __post_init__(self):
+    super().__post_init__()
+    require_positive(self, "whiten_iters")
+    if self.whiten_size is not None and self.whiten_size < 2:
+      raise ValueError(f"whiten_size must be >= 2, got {self.whiten_size}")
+    if not 0.0 <= self.eps < 1.0:
+      raise ValueError(f"eps must be in [0, 1), got {self.eps}")
+
+  def loss(self, online, target, state, step, rng):
+    del target, step
+    loss = kernels.wmse_loss(online["projection"], rng, self.whiten_size,
+                             self.whiten_iters, self.eps)
+    return loss, LossAux(state, {})
+
+
+def make_barlow_twins(projector, lambd=5e-3, scale=1.0):
+  return BarlowTwins(head=HeadSpec(projector=mlp_spec(projector)), lambd=lambd, scale=scale)
+
+
+def make_vicreg(projector, sim_weight=25.0, var_weight=25.0, cov_weight=1.0):
+  return VICReg(head=HeadSpec(projector=mlp_spec(projector)), sim_weight=sim_weight,
+                var_weight=var_weight, cov_weight=cov_weight)
+
+
+def make_wmse(projector, whiten_size=None, whiten_iters=1, eps=0.0):
+  return WMSE(head=HeadSpec(projector=mlp_spec(projector)), whiten_size=whiten_size,
+              whiten_iters=whiten_iters, eps=eps)

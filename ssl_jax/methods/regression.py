@@ -1,0 +1,51 @@
+"""Predictor-regression methods: BYOL and SimSiam.
+
+BYOL (Grill et al. 2020): the online prediction of each view regresses the
+EMA teacher's projection of every other global view; the pair terms are
+summed (both directions for two views).  SimSiam (Chen & He 2021): the
+same without a teacher, against the stop-gradient online projection,
+averaged over the two directions.
+"""
+import dataclasses
+
+from ssl_jax import kernels
+from ssl_jax.methods.base import HeadSpec, LossAux, Method, mlp_spec
+
+
+def _pairs_with_global(num_views, num_global):
+  return [(i, j) for i in range(num_views) for j in range(num_global) if i != j]
+
+
+@dataclasses.dataclass(frozen=True)
+class BYOL(Method):
+
+  def loss(self, online, target, state, step, rng):
+    del step, rng
+    p, z = online["prediction"], target["projection"]
+    loss = sum(kernels.byol_loss(p[i], z[j])
+               for i, j in _pairs_with_global(p.shape[0], z.shape[0]))
+    return loss, LossAux(state, {})
+
+
+@dataclasses.dataclass(frozen=True)
+class SimSiam(Method):
+
+  def online_views(self, num_views, num_global):
+    del num_views
+    return tuple(range(num_global))
+
+  def loss(self, online, target, state, step, rng):
+    del target, step, rng
+    p, z = online["prediction"], online["projection"]
+    pairs = _pairs_with_global(p.shape[0], z.shape[0])
+    loss = sum(kernels.simsiam_loss(p[i], z[j]) for i, j in pairs) / len(pairs)
+    return loss, LossAux(state, {})
+
+
+def make_byol(projector, predictor, ema_momentum=0.996):
+  return BYOL(head=HeadSpec(projector=mlp_spec(projector), predictor=mlp_spec(predictor)),
+              ema_momentum=ema_momentum)
+
+
+def make_simsiam(projector, predictor):
+  return SimSiam(head=HeadSpec(projector=mlp_spec(projector), predictor=mlp_spec(predictor)))

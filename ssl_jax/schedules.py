@@ -1,0 +1,53 @@
+"""Step -> value schedules, pure jnp (usable inside jit and by any layer).
+
+Learning rate: linear warm-up then cosine to ``end_ratio`` of the peak, with
+the INTL reference's step convention (``adjust_learning_rate``):
+
+    lr(s) = peak (s + 1) / W                          for s < W
+    lr(s) = peak q + peak end_ratio (1 - q),  q = (1 + cos(π (s - W + 1) / (T - W))) / 2
+
+EMA momentum: ``m(s) = 1 - (1 - m_0) (1 + cos(π s / T)) / 2`` (BYOL).
+"""
+import math
+
+import jax.numpy as jnp
+
+
+def warmup_cosine(peak, warmup_steps, total_steps, end_ratio=0.0):
+  """Step -> learning rate (see the module docstring)."""
+  if total_steps < 1 or not 0 <= warmup_steps < total_steps:
+    raise ValueError(f"need 0 <= warmup_steps ({warmup_steps}) < total_steps ({total_steps})")
+
+  def schedule(step):
+    step = jnp.asarray(step, jnp.float32)
+    warm = peak * (step + 1) / max(warmup_steps, 1)
+    progress = jnp.clip((step - warmup_steps + 1) / (total_steps - warmup_steps), 0.0, 1.0)
+    q = 0.5 * (1.0 + jnp.cos(math.pi * progress))
+    cosine = peak * q + peak * end_ratio * (1.0 - q)
+    return jnp.where(step < warmup_steps, warm, cosine)
+  return schedule
+
+
+def ema_momentum(base, total_steps):
+  """Step -> EMA momentum, cosine from ``base`` at step 0 to 1 at ``total_steps``."""
+  return cosine_anneal(base, 1.0, total_steps)
+
+
+def cosine_anneal(start, end, total_steps):
+  """Step -> value, cosine from ``start`` at step 0 to ``end`` at ``total_steps``
+  (MIRA's β: 0.75 -> 2/3)."""
+  def schedule(step):
+    progress = jnp.clip(jnp.asarray(step, jnp.float32) / max(total_steps, 1), 0.0, 1.0)
+    return end - (end - start) * 0.5 * (1.0 + jnp.cos(math.pi * progress))
+  return schedule
+
+
+def linear_warmup(start, end, warmup_steps):
+  """Step -> value, linear from ``start`` to ``end`` over ``warmup_steps``, then
+  ``end`` (DINO's teacher temperature)."""
+  def schedule(step):
+    progress = jnp.clip(jnp.asarray(step, jnp.float32) / max(warmup_steps, 1), 0.0, 1.0)
+    return start + (end - start) * progress
+  return schedule
+
+
