@@ -43,6 +43,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.optim.momentum = 0.9
   c.optim.warmup_epochs = 2.0
   c.optim.end_lr_ratio = 0.001    # final lr as a fraction of the peak
+  c.optim.decay_epochs = placeholder(float)  # cosine length if not the run's (MIO: 1000)
   c.optim.trust_coefficient = 0.001  # LARS only
   c.optim.exclude_bias_and_norm = True
 
@@ -56,6 +57,27 @@ def base_config() -> ml_collections.ConfigDict:
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every_steps = 1000
   c.checkpoint.max_to_keep = 3
+  return c
+
+
+def head(hidden_dim, out_dim, num_layers=2, **flags):
+  """An MLP head for config.method (see ssl_jax.models.heads.MLPSpec)."""
+  return ml_collections.ConfigDict(
+      {"hidden_dim": hidden_dim, "out_dim": out_dim, "num_layers": num_layers, **flags})
+
+
+def method(name, **fields):
+  """config.method: the registry name and the factory's keyword arguments."""
+  return ml_collections.ConfigDict({"name": name, **fields})
+
+
+def cifar(c, dataset="cifar10", views="asymmetric_cifar"):
+  """ResNet-18 with the CIFAR stem on a 32 px dataset."""
+  c.model.name = "resnet18"
+  c.model.stem = "cifar"
+  c.data.name = dataset
+  c.data.views = views
+  c.eval.batch_size = 1000
   return c
 
 

@@ -58,8 +58,10 @@ def build_run(config) -> Run:
   total = config.train.total_steps or config.train.epochs * spe
   method = build_method(config.method, total, spe)
   model = build_model(config.model, method.head, _DTYPES[config.train.precision])
-  warmup = min(int(round(config.optim.warmup_epochs * spe)), total - 1)
-  lr = warmup_cosine(peak_learning_rate(config.optim, batch), warmup, total,
+  decay = config.optim.decay_epochs
+  horizon = total if decay is None else max(int(round(decay * spe)), 1)
+  warmup = min(int(round(config.optim.warmup_epochs * spe)), horizon - 1)
+  lr = warmup_cosine(peak_learning_rate(config.optim, batch), warmup, horizon,
                      config.optim.end_lr_ratio)
   ema = ema_momentum(method.ema_momentum, total) if method.uses_target else None
   return Run(mesh=mesh, shard=shard, dataset=dataset, views=views, method=method,

@@ -17,7 +17,8 @@ from ssl_jax.state import init_train_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
-                 if os.path.basename(p) not in ("__init__.py", "common.py"))
+                 if os.path.basename(p) != "common.py"
+                 and not os.path.basename(p).startswith("_"))
 
 
 def load(path):
@@ -44,7 +45,8 @@ def test_config_loads_validates_and_builds(path):
       jax.random.key(0))
   assert shapes.params["backbone"]
   if method.uses_target:
-    assert set(shapes.ema_params) == {"backbone", "projector"}
+    assert set(shapes.ema_params) == set(
+        method.teacher_parts + method.copied_teacher_parts)
 
 
 def _quickstart():

@@ -123,3 +123,24 @@ def test_tfds_stream_eval_pads_with_mask(jpeg_builder):
           assert abs(int(img.mean()) - (40 + 80 * int(label))) < 6
           classes.append(int(label))
   assert total == 11 and sorted(classes) == sorted(i % 3 for i in range(11))
+
+
+def _brightness_class(image):
+  """The fixture's images encode their original class in their brightness."""
+  return int(round((float(image.mean()) - 40) / 80))
+
+
+def test_class_subset_keeps_and_relabels_its_classes(jpeg_builder):
+  # Original classes (2, 0) become labels (0, 1); the test split holds
+  # 3 images of class 2 and 4 of class 0 (i % 3 for i < 11).
+  split = TfdsSplit(jpeg_builder, "test", 7, classes=(2, 0))
+  seen = []
+  for p in range(2):
+    for b in pipeline.eval_batches(split, 8, 4, shard=pipeline.HostShard(p, 2)):
+      seen += [(int(l), _brightness_class(img))
+               for img, l, m in zip(b["image"], b["label"], b["mask"]) if m]
+  assert sorted(seen) == [(0, 2)] * 3 + [(1, 0)] * 4
+  train = TfdsSplit(jpeg_builder, "train", 16, classes=(2, 0))
+  views = ViewSet((ViewSpec(size=8),), num_global=1)
+  for b in _take(pipeline.train_batches(train, views, 4, seed=1, shuffle_buffer=64), 6):
+    assert set(b["label"].tolist()) <= {0, 1}

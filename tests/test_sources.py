@@ -29,7 +29,7 @@ def test_unprepared_tfds_dataset_says_where_it_looked_and_what_to_run(tmp_path, 
 
 
 def test_unknown_dataset_lists_valid_names():
-  with pytest.raises(ConfigError, match="cifar10, cifar100, imagenet2012, stl10, synthetic"):
+  with pytest.raises(ConfigError, match="cifar10, cifar100, imagenet100, imagenet2012, stl10, synthetic"):
     sources.load_dataset(ConfigDict({"name": "mnist", "root": None}))
 
 
@@ -38,3 +38,14 @@ def test_synthetic_source_sizes():
   dataset = sources.load_dataset(config)
   assert len(dataset.train) == 50 and len(dataset.test) == 10
   assert dataset.bank is dataset.train and dataset.num_classes == 10
+
+
+def test_imagenet100_is_a_filter_over_imagenet2012(tmp_path):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  from ssl_jax.data import imagenet100  # pylint: disable=g-import-not-at-top
+  names = tfds.builder("imagenet2012", data_dir=str(tmp_path)).info.features["label"].names
+  assert len(set(imagenet100.SYNSETS)) == 100 and set(imagenet100.SYNSETS) <= set(names)
+  assert list(imagenet100.SYNSETS) == sorted(imagenet100.SYNSETS)
+  config = ConfigDict({"name": "imagenet100", "root": str(tmp_path)})
+  with pytest.raises(sources.DatasetNotPreparedError, match="tfds build imagenet2012"):
+    sources.load_dataset(config)

@@ -92,6 +92,19 @@ def _array_train(split: ArraySplit, view_set, global_batch, seed, start_step, sh
   return _options(ds.batch(b, drop_remainder=True).prefetch(_AUTOTUNE))
 
 
+def select_classes(ds, split: TfdsSplit):
+  """Keeps ``split.classes`` and relabels them 0..k-1 (identity if None)."""
+  if split.classes is None:
+    return ds
+  num_labels = split.builder.info.features["label"].num_classes
+  mapping = [-1] * num_labels
+  for new, old in enumerate(split.classes):
+    mapping[old] = new
+  table = tf.constant(mapping, tf.int64)
+  relabel = lambda ex: {**ex, "label": tf.gather(table, tf.cast(ex["label"], tf.int64))}
+  return ds.map(relabel).filter(lambda ex: ex["label"] >= 0)
+
+
 def _tfds_epoch(split: TfdsSplit, epoch, seed, shard, shuffle_buffer):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   host_split = tfds.even_splits(split.split, n=shard.count)[shard.index]
@@ -100,7 +113,9 @@ def _tfds_epoch(split: TfdsSplit, epoch, seed, shard, shuffle_buffer):
   ds = split.builder.as_dataset(split=host_split, shuffle_files=True,
                                 read_config=read_config,
                                 decoders={"image": tfds.decode.SkipDecoding()})
-  return ds.shuffle(shuffle_buffer, seed=seed * 100019 + epoch)
+  ds = select_classes(ds, split).shuffle(shuffle_buffer, seed=seed * 100019 + epoch)
+  # A class subset's share per host is not known exactly: never run short.
+  return ds if split.classes is None else ds.repeat()
 
 
 def _tfds_train(split: TfdsSplit, view_set, global_batch, seed, start_step, shard,
@@ -167,13 +182,29 @@ def _array_eval(split: ArraySplit, size, crop_fraction, global_batch, shard):
   return _options(ds.batch(b).prefetch(_AUTOTUNE))
 
 
+def _eval_examples_bound(split: TfdsSplit, shard) -> int:
+  """Examples every host must be able to hold (before padding).
+
+  Without a class subset, ``even_splits`` gives each host at most
+  ceil(n / hosts).  A subset's examples may fall unevenly into the hosts'
+  shards of the full split, so a host may hold up to all n of them, but
+  never more than its shard of the full split: exact on one host, and
+  padding on more hosts instead of ever dropping an example.
+  """
+  if split.classes is None:
+    return math.ceil(len(split) / shard.count)
+  full = split.builder.info.splits[split.split].num_examples
+  return min(len(split), math.ceil(full / shard.count))
+
+
 def _tfds_eval(split: TfdsSplit, size, crop_fraction, global_batch, shard):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   b = shard.batch(global_batch)
-  total = num_eval_batches(len(split), global_batch, shard) * b
+  total = math.ceil(_eval_examples_bound(split, shard) / b) * b
   host_split = tfds.even_splits(split.split, n=shard.count)[shard.index]
   ds = split.builder.as_dataset(split=host_split, shuffle_files=False,
                                 decoders={"image": tfds.decode.SkipDecoding()})
+  ds = select_classes(ds, split)
 
   def load(example):
     image = center_view(tf.io.decode_image(example["image"], channels=3,

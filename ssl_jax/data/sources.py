@@ -12,7 +12,7 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
-from ssl_jax.data import synthetic
+from ssl_jax.data import imagenet100, synthetic
 from ssl_jax.registry import Registry
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -35,10 +35,15 @@ class ArraySplit:
 
 @dataclasses.dataclass(frozen=True)
 class TfdsSplit:
-  """A split streamed from a prepared tfds builder (JPEG-encoded images)."""
+  """A split streamed from a prepared tfds builder (encoded images).
+
+  ``classes``: original label ids to keep, in the order of the new labels
+  (a class subset such as ImageNet-100); None keeps every class.
+  """
   builder: Any
   split: str
   num_examples: int
+  classes: Optional[Tuple[int, ...]] = None
 
   def __len__(self):
     return self.num_examples
@@ -136,12 +141,23 @@ def _imagenet(data_config) -> Dataset:
                  eval_crop_fraction=0.875)
 
 
+def _imagenet100(data_config) -> Dataset:
+  builder = tfds_builder("imagenet2012", data_config.root)
+  names = builder.info.features["label"].names
+  classes = tuple(names.index(s) for s in imagenet100.SYNSETS)
+  train = TfdsSplit(builder, "train", imagenet100.NUM_TRAIN, classes)
+  return Dataset("imagenet100", train=train, bank=train,
+                 test=TfdsSplit(builder, "validation", imagenet100.NUM_VALIDATION, classes),
+                 num_classes=100, eval_crop_fraction=0.875)
+
+
 SOURCES = Registry("dataset", {
     "synthetic": _synthetic,
     "cifar10": _cifar("cifar10", 10, (0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261)),
     "cifar100": _cifar("cifar100", 100, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
     "stl10": _stl10,
     "imagenet2012": _imagenet,
+    "imagenet100": _imagenet100,
 })
 
 
