@@ -68,6 +68,14 @@ def test_two_hosts_read_disjoint_halves_of_the_same_global_batch(ids_split):
           np.concatenate([h0["views"][v], h1["views"][v]]), full[step]["views"][v])
 
 
+def test_two_hosts_cover_an_epoch_once(ids_split):
+  seen = []
+  for p in range(2):
+    it = pipeline.train_batches(ids_split, VIEWS, 10, 4, 0, pipeline.HostShard(p, 2))
+    seen += [l for b in _take(it, 5) for l in b["label"].tolist()]  # 5 steps = 1 epoch
+  assert sorted(seen) == list(range(50))
+
+
 def test_global_batch_must_divide_by_hosts():
   with pytest.raises(ValueError, match="not divisible"):
     pipeline.HostShard(0, 3).batch(8)

@@ -1,9 +1,9 @@
 """tf.data pipelines, one per host: training views and padded eval batches.
 
-Training batches are a pure function of (seed, step): for in-memory splits
-the example at position j of epoch e is ``index_shuffle(j, seed=(seed, e))``,
-a stateless permutation, and every view is cropped with a seed folded from
-the example's global position.  Global batch s is the same set of examples
+Training batches are a pure function of (seed, step): for indexed splits
+(in-memory arrays, image files) the example at position j of epoch e is
+``index_shuffle(j, seed=(seed, e))``, a stateless permutation, and every view
+is cropped with a seed folded from the example's global position.  Global batch s is the same set of examples
 in the same order whatever the number of hosts; host p reads rows
 [p*b, (p+1)*b) of it.  Resuming at step s therefore continues exactly.
 
@@ -13,12 +13,13 @@ of the epoch before decoding.
 """
 import dataclasses
 import math
-from typing import Iterator
+from typing import Iterator, Union
 
 import numpy as np
 import tensorflow as tf
 
 from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_crop_and_flip
+from ssl_jax.data.folder import ImageFiles
 from ssl_jax.data.sources import ArraySplit, Split, TfdsSplit
 
 _FOREVER = 2 ** 62
@@ -65,11 +66,39 @@ def _options(ds):
   return ds.with_options(options)
 
 
-def _array_train(split: ArraySplit, view_set, global_batch, seed, start_step, shard):
+def skip_unreadable(ds):
+  """Drops (and logs) training examples whose image fails to read or decode.
+
+  Folder splits are checked when listed; this catches what breaks later (a
+  flaky network disk, a corrupt record in a tfds shard) so that a multi-day
+  run goes on.  Each drop is logged by tf.data; a drop before a resume point
+  shifts the following batches by one example.
+  """
+  return ds.ignore_errors(log_warning=True)
+
+
+def _random_access(split):
+  """(read, crop, decode) for a split addressed by index.
+
+  ``read(index)`` gives the stored image (arrays) or its encoded bytes (files);
+  ``crop`` makes one training view of what ``read`` gives; ``decode`` turns it
+  into a uint8 [H, W, 3] image.
+  """
+  if isinstance(split, ArraySplit):
+    images = tf.constant(split.images)
+    return (lambda i: tf.gather(images, i)), crop_and_flip, (lambda image: image)
+  paths = tf.constant(split.paths)
+  return ((lambda i: tf.io.read_file(tf.gather(paths, i))), decode_crop_and_flip,
+          lambda encoded: tf.io.decode_image(encoded, channels=3, expand_animations=False))
+
+
+def _indexed_train(split: Union[ArraySplit, ImageFiles], view_set, global_batch, seed,
+                   start_step, shard):
   n = len(split)
   spe = steps_per_epoch(n, global_batch)
   b = shard.batch(global_batch)
-  images, labels = tf.constant(split.images), tf.constant(split.labels)
+  labels = tf.constant(split.labels)
+  read, crop, _ = _random_access(split)
 
   def examples_of_step(step):
     epoch = step // spe
@@ -83,12 +112,11 @@ def _array_train(split: ArraySplit, view_set, global_batch, seed, start_step, sh
     return tf.data.Dataset.from_tensor_slices({"index": index, "sample": sample})
 
   def load(example):
-    image = tf.gather(images, example["index"])
-    views = _views_of(image, example["sample"], seed, view_set, crop_and_flip)
+    views = _views_of(read(example["index"]), example["sample"], seed, view_set, crop)
     return {"views": views, "label": tf.gather(labels, example["index"])}
 
   ds = tf.data.Dataset.range(start_step, _FOREVER).flat_map(examples_of_step)
-  ds = ds.map(load, num_parallel_calls=_AUTOTUNE, deterministic=True)
+  ds = skip_unreadable(ds.map(load, num_parallel_calls=_AUTOTUNE, deterministic=True))
   return _options(ds.batch(b, drop_remainder=True).prefetch(_AUTOTUNE))
 
 
@@ -133,7 +161,7 @@ def _tfds_train(split: TfdsSplit, view_set, global_batch, seed, start_step, shar
 
     ds = _tfds_epoch(split, epoch, seed, shard, shuffle_buffer).take(spe * b)
     ds = ds.enumerate().skip(offset * b)
-    ds = ds.map(load, num_parallel_calls=_AUTOTUNE, deterministic=True)
+    ds = skip_unreadable(ds.map(load, num_parallel_calls=_AUTOTUNE, deterministic=True))
     yield from _options(ds.batch(b, drop_remainder=True).prefetch(_AUTOTUNE)).as_numpy_iterator()
     epoch, offset = epoch + 1, 0
 
@@ -146,9 +174,9 @@ def train_batches(split: Split, view_set, global_batch: int, seed: int,
   Yields dicts of NumPy arrays: ``views`` (tuple of uint8 [b, S_v, S_v, 3],
   one per ``ViewSpec``) and ``label`` (int32 [b]), b = global_batch / hosts.
   """
-  if isinstance(split, ArraySplit):
-    return _array_train(split, view_set, global_batch, seed, start_step,
-                        shard).as_numpy_iterator()
+  if not isinstance(split, TfdsSplit):
+    return _indexed_train(split, view_set, global_batch, seed, start_step,
+                          shard).as_numpy_iterator()
   return _tfds_train(split, view_set, global_batch, seed, start_step, shard,
                      shuffle_buffer)
 
@@ -159,11 +187,13 @@ def num_eval_batches(num_examples: int, global_batch: int, shard: HostShard) -> 
   return math.ceil(per_host_examples / shard.batch(global_batch))
 
 
-def _array_eval(split: ArraySplit, size, crop_fraction, global_batch, shard):
+def _indexed_eval(split: Union[ArraySplit, ImageFiles], size, crop_fraction, global_batch,
+                  shard):
   n = len(split)
   b = shard.batch(global_batch)
-  images, labels = tf.constant(split.images), tf.constant(split.labels)
-  native = split.images.shape[1] == size and split.images.shape[2] == size
+  labels = tf.constant(split.labels)
+  read, _, decode = _random_access(split)
+  native = isinstance(split, ArraySplit) and split.images.shape[1:3] == (size, size)
   # Host p's share of each batch: contiguous rows of one global range, so
   # padding only ever sits at the end of the split.
   per_host = num_eval_batches(n, global_batch, shard) * b
@@ -172,7 +202,7 @@ def _array_eval(split: ArraySplit, size, crop_fraction, global_batch, shard):
   def load(pos):
     valid = pos < n
     index = tf.where(valid, pos, 0)
-    image = tf.gather(images, index)
+    image = decode(read(index))
     image = image if native else center_view(image, size, crop_fraction)
     return {"image": image, "label": tf.gather(labels, index),
             "mask": tf.cast(valid, tf.float32)}
@@ -228,8 +258,8 @@ def eval_batches(split: Split, size: int, global_batch: int, crop_fraction: floa
   [b, size, size, 3]), ``label`` (int32 [b]) and ``mask`` (float32 [b], 0 on
   padding), so each example is counted exactly once across hosts.
   """
-  if isinstance(split, ArraySplit):
-    ds = _array_eval(split, size, crop_fraction, global_batch, shard)
+  if not isinstance(split, TfdsSplit):
+    ds = _indexed_eval(split, size, crop_fraction, global_batch, shard)
   else:
     ds = _tfds_eval(split, size, crop_fraction, global_batch, shard)
   return ds.as_numpy_iterator()

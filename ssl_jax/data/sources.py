@@ -12,7 +12,8 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
-from ssl_jax.data import imagenet100, synthetic
+from ssl_jax.data import folder, imagenet100, synthetic
+from ssl_jax.data.folder import ImageFiles
 from ssl_jax.registry import Registry
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -49,7 +50,7 @@ class TfdsSplit:
     return self.num_examples
 
 
-Split = Union[ArraySplit, TfdsSplit]
+Split = Union[ArraySplit, ImageFiles, TfdsSplit]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,7 +152,14 @@ def _imagenet100(data_config) -> Dataset:
                  num_classes=100, eval_crop_fraction=0.875)
 
 
+def _folder(data_config) -> Dataset:
+  classes, splits = folder.load_folder(data_config.root)
+  return Dataset("folder", train=splits["train"], bank=splits["train"],
+                 test=splits["test"], num_classes=len(classes), eval_crop_fraction=0.875)
+
+
 SOURCES = Registry("dataset", {
+    "folder": _folder,
     "synthetic": _synthetic,
     "cifar10": _cifar("cifar10", 10, (0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261)),
     "cifar100": _cifar("cifar100", 100, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
