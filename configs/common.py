@@ -35,6 +35,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.seed = 0
   c.train.precision = "float32"   # "bfloat16": backbone and heads in bf16, kernels in fp32
   c.train.log_every = 50
+  c.train.max_consecutive_skips = 20  # stop when this many steps in a row were non-finite
+  c.train.restart = False         # start over if the workdir holds a run of another config
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "sgd"

@@ -6,11 +6,17 @@ sharded state (or returns None for a fresh run) and saves asynchronously.
 next step boundary: save, then exit 0.  A second Ctrl-C aborts at once.
 """
 import os
+import shutil
 import signal
 import threading
 
+from absl import logging
 import jax
 import orbax.checkpoint as ocp
+
+
+class CheckpointError(RuntimeError):
+  """No checkpoint in a run's directory can be restored."""
 
 
 def abstract_state(init_fn, *args, sharding):
@@ -33,11 +39,45 @@ class Checkpointer:
     return self._manager.latest_step()
 
   def restore(self, abstract):
-    """The latest checkpoint restored into ``abstract``'s structure, or None."""
-    step = self._manager.latest_step()
-    if step is None:
-      return None
-    return self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+    """The latest readable checkpoint restored into ``abstract``'s structure.
+
+    None for a fresh run.  A checkpoint that fails to restore (a corrupt or
+    truncated file) is moved to ``<directory>.corrupt/`` once an earlier one
+    restores, and the log says so; if none restores, CheckpointError.
+    (Partially written checkpoints never count: orbax finalises a step by
+    renaming it only when every file is written.)
+    """
+    failed = []
+    for step in sorted(self._manager.all_steps(), reverse=True):
+      try:
+        state = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+      except Exception as e:  # pylint: disable=broad-except
+        failed.append((step, f"{type(e).__name__}: {str(e)[:300]}"))
+        continue
+      if failed:
+        self._set_aside([s for s, _ in failed])
+        logging.warning("checkpoint(s) %s in %s could not be restored (%s); resumed "
+                        "from step %d instead and moved them to %s.corrupt/",
+                        [s for s, _ in failed], self.directory, failed[0][1], step,
+                        self.directory)
+      return state
+    if failed:
+      raise CheckpointError(
+          f"no checkpoint in {self.directory} could be restored:\n" +
+          "\n".join(f"  step {s}: {err}" for s, err in failed) +
+          "\nMove the folder away to start over, or restore it from a copy.")
+    return None
+
+  def _set_aside(self, steps):
+    if jax.process_index() == 0:
+      aside = self.directory + ".corrupt"
+      os.makedirs(aside, exist_ok=True)
+      for step in steps:
+        shutil.move(os.path.join(self.directory, str(step)), os.path.join(aside, str(step)))
+    if jax.process_count() > 1:
+      from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+      multihost_utils.sync_global_devices("checkpoint_set_aside")
+    self._manager.reload()
 
   def save(self, step: int, state) -> bool:
     """Saves ``state`` at ``step`` (asynchronously) unless it is already saved.
@@ -49,6 +89,11 @@ class Checkpointer:
       return False
     host_state = jax.device_get(state)
     return self._manager.save(step, args=ocp.args.StandardSave(host_state), force=True)
+
+  def reached_preemption(self, step: int) -> bool:
+    """True at the step all processes agreed to stop at after a preemption
+    notice (Cloud TPU maintenance events, via JAX's coordination service)."""
+    return jax.process_count() > 1 and self._manager.reached_preemption(step)
 
   def wait(self):
     self._manager.wait_until_finished()

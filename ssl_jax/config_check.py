@@ -50,6 +50,8 @@ def validate(config):
   _check(t.total_steps is None or t.total_steps >= 1, "train.total_steps",
          t.total_steps, "must be >= 1 (or None to use epochs)")
   _check(t.log_every >= 1, "train.log_every", t.log_every, "must be >= 1")
+  _check(t.max_consecutive_skips >= 1, "train.max_consecutive_skips",
+         t.max_consecutive_skips, "must be >= 1")
   _check(o.base_lr > 0, "optim.base_lr", o.base_lr, "must be > 0")
   _check(o.weight_decay >= 0, "optim.weight_decay", o.weight_decay, "must be >= 0")
   _check(0 <= o.momentum < 1, "optim.momentum", o.momentum, "must be in [0, 1)")

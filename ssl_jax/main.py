@@ -4,7 +4,8 @@ Parses the config (``--config.train.batch_size=512`` style overrides),
 keeps TensorFlow off the accelerators, joins a multi-host run when the
 environment describes one, and dispatches to the job the config names.
 Configuration and dataset problems end with one clear message and exit
-status 2, not a traceback.
+status 2, a diverged run or unreadable checkpoints with one and status 1,
+not a traceback.
 """
 import os
 import sys
@@ -96,13 +97,21 @@ def main(argv):
   quiet_library_logs()
   hide_gpus_from_tensorflow()
   maybe_initialize_distributed()
+  from ssl_jax.checkpoint import CheckpointError  # pylint: disable=g-import-not-at-top
+  from ssl_jax.pretrain import TrainingDiverged  # pylint: disable=g-import-not-at-top
   config = _CONFIG.value
   try:
     JOBS.lookup(config.job, "job")()(config, _WORKDIR.value)
   except (ConfigError, DatasetNotPreparedError) as e:
-    logging.flush()
-    sys.stderr.write(f"error: {e}\n")
-    sys.exit(2)
+    _exit(2, e)  # the run could not start: fix the command
+  except (TrainingDiverged, CheckpointError) as e:
+    _exit(1, e)
+
+
+def _exit(status, error):
+  logging.flush()
+  sys.stderr.write(f"error: {error}\n")
+  sys.exit(status)
 
 
 def run():

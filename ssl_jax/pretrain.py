@@ -6,7 +6,6 @@ the start, every ``eval.every_steps`` and at the end, and stops cleanly
 (checkpoint, exit 0) on SIGTERM or Ctrl-C.
 """
 import dataclasses
-import json
 import os
 
 import jax
@@ -14,6 +13,7 @@ import jax.numpy as jnp
 from absl import logging
 
 from ssl_jax import config_check, sharding
+from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import Dataset, load_dataset
@@ -80,13 +80,6 @@ def _restore_or_init(run: Run, checkpointer: Checkpointer, init_rng):
   return jax.jit(init, out_shardings=replicated)(init_rng)
 
 
-def _write_config(config, workdir):
-  if jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-      json.dump(config.to_dict(), f, indent=2, sort_keys=True)
-
-
 def _compiled_step(run: Run, config):
   step = make_train_step(run.model, run.method, run.tx, run.schedules, run.views,
                          run.dataset.mean, run.dataset.std,
@@ -97,6 +90,37 @@ def _compiled_step(run: Run, config):
                  out_shardings=(replicated, replicated))
 
 
+class TrainingDiverged(RuntimeError):
+  """Too many consecutive steps had a non-finite loss or gradients."""
+
+
+def _check_diverged(step, record, limit, checkpointer):
+  """Raises TrainingDiverged once ``limit`` steps in a row were skipped.
+
+  Checked at logging steps (reading the count every step would stall the
+  device queue).  Skipped steps never changed the parameters, and no
+  checkpoint is written while the last step was skipped, so the newest
+  checkpoint is the last good one; it is kept.
+  """
+  run_length = int(record["consecutive_skips"])
+  if run_length >= limit:
+    checkpointer.wait()
+    raise TrainingDiverged(
+        f"steps {step - run_length + 1}..{step} ({run_length} in a row, "
+        f"train.max_consecutive_skips={limit}) had a non-finite loss or gradients "
+        f"and were skipped; stopping at step {step}. The last good checkpoint is "
+        f"step {checkpointer.latest_step()} in {checkpointer.directory} (kept). "
+        f"Look at the loss terms in metrics.jsonl before that step; lower the "
+        f"learning rate or use float32 to resume.")
+
+
+def _last_step_was_good(state, step):
+  if int(state.consecutive_skips) == 0:
+    return True
+  logging.warning("step %d was skipped as non-finite: not checkpointing it", step)
+  return False
+
+
 def _due(step, every, total):
   return step == total or (every > 0 and step % every == 0)
 
@@ -104,10 +128,10 @@ def _due(step, every, total):
 def train_and_evaluate(config, workdir: str):
   """Pretrains per ``config`` in ``workdir``; returns the final TrainState."""
   run = build_run(config)
-  _write_config(config, workdir)
+  checkpoint_dir = os.path.join(workdir, "checkpoints")
+  workdir_record.claim(config, workdir, checkpoint_dir)
   init_rng, step_rng = jax.random.split(jax.random.key(config.train.seed))
-  checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"),
-                              config.checkpoint.max_to_keep)
+  checkpointer = Checkpointer(checkpoint_dir, config.checkpoint.max_to_keep)
   state = _restore_or_init(run, checkpointer, init_rng)
   start = int(state.step)
   writer = MetricsWriter(workdir)
@@ -138,16 +162,20 @@ def train_and_evaluate(config, workdir: str):
         logging.info(progress.line(step, {k: record[k] for k in ("loss", "lr",
                                                                  "images_per_sec")},
                                    sec_per_step))
+        _check_diverged(step, record, config.train.max_consecutive_skips, checkpointer)
       if _due(step, config.eval.every_steps, run.total_steps):
         record.update(evaluate(state))
         logging.info("step %d: %s", step, {k: v for k, v in record.items() if "knn" in k})
       writer.write(step, record)
-      stopping = stop.requested(sync=_due(step, config.train.log_every, run.total_steps))
-      if _due(step, config.checkpoint.every_steps, run.total_steps) or stopping:
+      stopping = (stop.requested(sync=_due(step, config.train.log_every, run.total_steps))
+                  or checkpointer.reached_preemption(step))
+      if stopping or (_due(step, config.checkpoint.every_steps, run.total_steps)
+                      and _last_step_was_good(state, step)):
         checkpointer.save(step, state)
       if stopping:
         logging.info("%s received: saved step %d to %s; re-run the same command to "
-                     "resume.", stop.received, step, checkpointer.directory)
+                     "resume.", stop.received or "preemption notice", step,
+                     checkpointer.directory)
         break
   checkpointer.wait()
   checkpointer.close()

@@ -20,6 +20,7 @@ class TrainState:
   ema_batch_stats: Any        # the teacher's own running statistics
   method_state: Any           # queues, centres, ... ({} when none)
   skipped_steps: jax.Array    # int32: steps whose update was dropped as non-finite
+  consecutive_skips: jax.Array  # int32: of those, how many in a row up to now
 
 
 def teacher_subset(tree, method):
@@ -47,4 +48,5 @@ def init_train_state(rng, model, method, tx, image_size: int) -> TrainState:
       ema_params=teacher_subset(params, method) if teacher else {},
       ema_batch_stats=teacher_subset(batch_stats, method) if teacher else {},
       method_state=method.init_state(state_rng, dim),
-      skipped_steps=jnp.zeros((), jnp.int32))
+      skipped_steps=jnp.zeros((), jnp.int32),
+      consecutive_skips=jnp.zeros((), jnp.int32))

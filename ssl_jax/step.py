@@ -91,7 +91,7 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
   arrays, batch-sharded).  Photometric augmentation runs here with keys from
   ``fold_in(rng, state.step)``.  A step whose loss or gradients are not
   finite leaves params, optimizer, statistics and method state unchanged and
-  counts itself in ``skipped_steps``.
+  counts itself in ``skipped_steps`` and ``consecutive_skips``.
   """
   online_ids = method.online_views(len(view_set), view_set.num_global)
   target_ids = method.target_views(view_set.num_global)
@@ -129,10 +129,12 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
         batch_stats=_select(ok, stats, state.batch_stats),
         opt_state=_select(ok, opt_state, state.opt_state),
         method_state=_select(ok, aux.state, state.method_state),
-        skipped_steps=state.skipped_steps + (~ok).astype(jnp.int32))
+        skipped_steps=state.skipped_steps + (~ok).astype(jnp.int32),
+        consecutive_skips=jnp.where(ok, 0, state.consecutive_skips + 1))
     metrics = {"loss": loss, "lr": schedules.learning_rate(state.step),
                "grad_norm": optax.tree.norm(grads),
-               "skipped_steps": new.skipped_steps, **aux.metrics}
+               "skipped_steps": new.skipped_steps,
+               "consecutive_skips": new.consecutive_skips, **aux.metrics}
     if method.uses_target:
       # The teacher used at step s+1 is m(s+1) teacher + (1 - m(s+1)) online,
       # the INTL/MoCo order (momentum update before the forward pass).

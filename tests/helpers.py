@@ -2,6 +2,7 @@
 import dataclasses
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ssl_jax import sharding
@@ -38,18 +39,20 @@ def tiny_split(n=64, size=16, seed=0):
   return ArraySplit(*synthetic.generate("train", size, seed, n))
 
 
-def tiny_model(method):
-  return SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar"),
-                  method.head)
+def tiny_model(method, dtype=jnp.float32):
+  return SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar",
+                         dtype=dtype), method.head, dtype=dtype)
 
 
-def tiny_setup(method, total_steps=50, lr=0.3, view_set=TINY_VIEWS):
-  """(model, tx, jitted-ready step fn, init fn) for a method on 16 px views."""
-  model = tiny_model(method)
+def tiny_setup(method, total_steps=50, lr=0.3, view_set=TINY_VIEWS, dtype=jnp.float32):
+  """(model, tx, jitted-ready step fn, init fn) for a method on 16 px views;
+  ``dtype``: compute dtype of the backbone, heads and augmentation."""
+  model = tiny_model(method, dtype)
   schedule = warmup_cosine(lr, 0, total_steps)
   tx = make_optimizer(sgd_config(), schedule)
   ema = ema_momentum(method.ema_momentum, total_steps) if method.uses_target else None
-  step = make_train_step(model, method, tx, Schedules(schedule, ema), view_set, MEAN, STD)
+  step = make_train_step(model, method, tx, Schedules(schedule, ema), view_set, MEAN, STD,
+                         dtype)
   init = lambda rng: init_train_state(rng, model, method, tx, view_set.views[0].size)
   return model, tx, step, init
 

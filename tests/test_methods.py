@@ -74,3 +74,16 @@ def test_method_trains(key, split, tmp_path):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   if "queue" in state.method_state:  # the queue holds real keys now
     assert int(restored.method_state["ptr"]) == (STEPS * 2 * BATCH) % 128
+
+
+@pytest.mark.parametrize("key", ["intl", "wmse", "swav", "mira"])
+def test_bfloat16_training_keeps_the_special_kernels_finite(key, split):
+  """precision=bfloat16 runs the backbone and heads in bf16; whitening,
+  Sinkhorn and MIRA's fixed point upcast to fp32 and stay finite."""
+  method = _build(key)
+  _, _, step, init = helpers.tiny_setup(method, total_steps=STEPS, lr=0.1,
+                                        view_set=helpers.PLAIN_VIEWS, dtype=jnp.bfloat16)
+  state, history = helpers.run_steps(step, init, split, 4, BATCH, sharding.make_mesh())
+  assert all(np.isfinite(m["loss"]) for m in history)
+  assert int(state.skipped_steps) == 0
+  assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(state.params))

@@ -29,7 +29,7 @@ def test_unprepared_tfds_dataset_says_where_it_looked_and_what_to_run(tmp_path, 
 
 
 def test_unknown_dataset_lists_valid_names():
-  with pytest.raises(ConfigError, match="cifar10, cifar100, imagenet100, imagenet2012, stl10, synthetic"):
+  with pytest.raises(ConfigError, match="cifar10, cifar100, folder, imagenet100, imagenet2012, stl10, synthetic"):
     sources.load_dataset(ConfigDict({"name": "mnist", "root": None}))
 
 

@@ -1,0 +1,89 @@
+"""The workdir's record of its run: ``config.json`` and what may change on resume.
+
+A workdir with checkpoints belongs to one config.  Resuming it with a config
+that differs in anything that shapes the run (model, method, data, optimiser,
+schedule, seed) would silently mix two experiments, so it stops with the keys
+that differ.  Keys that only say how the run is watched or stored may change.
+"""
+import json
+import os
+import shutil
+
+from absl import logging
+import jax
+
+from ssl_jax.registry import ConfigError
+
+CONFIG_FILE = "config.json"
+# Keys that may differ between the run in a workdir and the config resuming it.
+MUTABLE_PREFIXES = ("eval.", "checkpoint.", "train.log_every", "train.restart",
+                    "train.max_consecutive_skips", "data.root")
+
+
+def flatten(tree, prefix=""):
+  """{"a": {"b": 1}} -> {"a.b": 1}, values as JSON would store them."""
+  out = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      out.update(flatten(value, f"{prefix}{key}."))
+    else:
+      out[f"{prefix}{key}"] = json.loads(json.dumps(value))
+  return out
+
+
+def differing_keys(saved: dict, config: dict):
+  """Sorted (key, saved value, new value) for keys that shape the run."""
+  old, new = flatten(saved), flatten(config)
+  keys = sorted(set(old) | set(new))
+  return [(k, old.get(k, "<absent>"), new.get(k, "<absent>")) for k in keys
+          if old.get(k, "<absent>") != new.get(k, "<absent>")
+          and not k.startswith(MUTABLE_PREFIXES)]
+
+
+def read_config(workdir: str):
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def write_config(config, workdir: str):
+  if jax.process_index() == 0:
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
+      json.dump(config.to_dict(), f, indent=2, sort_keys=True)
+
+
+def claim(config, workdir: str, checkpoint_dir: str):
+  """Makes ``workdir`` this config's: checks a resumed run, records the config.
+
+  If the workdir holds checkpoints of a config that differs in a key that
+  shapes the run, raises ConfigError naming the keys, unless
+  ``config.train.restart``: then those checkpoints are deleted and the run
+  starts over.  (With the same config, restart=true resumes as usual, so a
+  re-launched command never throws progress away.)
+  """
+  saved = read_config(workdir)
+  has_checkpoints = os.path.isdir(checkpoint_dir) and any(
+      name.isdigit() for name in os.listdir(checkpoint_dir))
+  diff = differing_keys(saved, config.to_dict()) if saved and has_checkpoints else []
+  if diff:
+    lines = "\n".join(f"  {k}: {old!r} in the workdir, {new!r} now" for k, old, new in diff)
+    if not config.train.restart:
+      raise ConfigError(
+          f"{workdir} holds checkpoints of a run with a different config:\n{lines}\n"
+          f"Use another --workdir, resume with the same config, or pass "
+          f"--config.train.restart=true to delete those checkpoints and start over.")
+    logging.warning("train.restart: deleting the checkpoints of the previous run in %s "
+                    "(its config differed:\n%s)", workdir, lines)
+    if jax.process_index() == 0:
+      shutil.rmtree(checkpoint_dir)
+    _sync("restart")
+  write_config(config, workdir)
+
+
+def _sync(name):
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    multihost_utils.sync_global_devices(name)

@@ -1,0 +1,58 @@
+"""2 processes x 4 CPU devices (jax.distributed on localhost) match 1 process x 8."""
+import os
+import socket
+import subprocess
+import sys
+
+import jax
+import numpy as np
+
+from tests.test_main import ROOT, TINY, _params, _records
+
+STEPS = 4
+
+
+def _free_port():
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
+
+
+def _env(devices, **extra):
+  env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+  env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+  return {**env, **extra}
+
+
+def _launch(workdir, env):
+  args = [sys.executable, "-m", "ssl_jax.main", f"--workdir={workdir}", *TINY,
+          f"--config.train.total_steps={STEPS}", "--config.checkpoint.every_steps=2",
+          "--config.eval.every_steps=0"]
+  return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+
+
+def _finish(proc, timeout=420):
+  out, _ = proc.communicate(timeout=timeout)
+  assert proc.returncode == 0, out[-3000:]
+
+
+def test_two_processes_match_one_process_with_the_same_devices(tmp_path):
+  single, multi = str(tmp_path / "single"), str(tmp_path / "multi")
+  port = _free_port()
+  procs = [_launch(multi, _env(4, JAX_COORDINATOR_ADDRESS=f"localhost:{port}",
+                               JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(i)))
+           for i in range(2)]
+  for proc in procs:
+    _finish(proc)
+  _finish(_launch(single, _env(8)))
+
+  one, two = _records(single), _records(multi)
+  assert [r["step"] for r in one] == [r["step"] for r in two]
+  losses = lambda records: [r["loss"] for r in records if "loss" in r]
+  np.testing.assert_allclose(losses(two), losses(one), rtol=1e-5)
+  knn = lambda records: [r["knn_top1"] for r in records if "knn_top1" in r]
+  assert knn(two) == knn(one) and len(knn(one)) == 2   # the k-NN bank split over hosts
+  a, b = _params(single, STEPS), _params(multi, STEPS)
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_allclose(y, x, rtol=1e-4, atol=1e-6)

@@ -1,0 +1,144 @@
+"""Runs that meet trouble: non-finite steps, a changed config, corrupt checkpoints, bad input."""
+import dataclasses
+import os
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from ssl_jax import pretrain
+from ssl_jax.checkpoint import CheckpointError
+from ssl_jax.methods import build_method
+from ssl_jax.registry import ConfigError
+from tests.test_config import load, ROOT
+
+
+def tiny_config(total_steps=4, **overrides):
+  """The quickstart at test size: 8 fake devices, batch 16, 16 px views."""
+  config = load(os.path.join(ROOT, "configs", "quickstart.py")).get_config()
+  values = {"train.batch_size": 16, "train.total_steps": total_steps,
+            "train.log_every": 1, "data.num_examples": 160, "model.width": 0.0625,
+            "method.projector.hidden_dim": 32, "method.projector.out_dim": 16,
+            "eval.every_steps": 0, "eval.batch_size": 32, "checkpoint.every_steps": 2,
+            **overrides}
+  for key, value in values.items():
+    section, field = key.rsplit(".", 1)
+    parent = config
+    for part in section.split("."):
+      parent = parent[part]
+    parent[field] = value
+  return config
+
+
+def _poisoned(bad_steps):
+  """build_method whose loss is NaN at the given state.step values."""
+  def build(*args, **kwargs):
+    method = build_method(*args, **kwargs)
+
+    class Poisoned(type(method)):
+      def loss(self, online, target, state, step, rng):
+        loss, aux = super().loss(online, target, state, step, rng)
+        return jnp.where(bad_steps(step), jnp.nan, loss), aux
+
+    fields = {f.name: getattr(method, f.name) for f in dataclasses.fields(method) if f.init}
+    return Poisoned(**fields)
+  return build
+
+
+def _finite(tree):
+  return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(tree))
+
+
+def _checkpoints(workdir):
+  return sorted(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints"))
+                if d.isdigit())
+
+
+def test_a_nan_step_is_skipped_and_the_run_goes_on(tmp_path, monkeypatch):
+  monkeypatch.setattr(pretrain, "build_method", _poisoned(lambda s: s == 3))
+  state = pretrain.train_and_evaluate(tiny_config(total_steps=6), str(tmp_path))
+  assert int(state.step) == 6 and int(state.skipped_steps) == 1
+  assert int(state.consecutive_skips) == 0 and _finite(state.params)
+  # Step 4 (state.step 3 -> 4) was skipped, so it is not checkpointed.
+  assert _checkpoints(str(tmp_path)) == [2, 6]
+
+
+def test_a_run_of_nan_steps_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+  monkeypatch.setattr(pretrain, "build_method", _poisoned(lambda s: s >= 2))
+  config = tiny_config(total_steps=8, **{"train.max_consecutive_skips": 3})
+  with pytest.raises(pretrain.TrainingDiverged,
+                     match=r"steps 3\.\.5 \(3 in a row.*last good checkpoint is step 2"):
+    pretrain.train_and_evaluate(config, str(tmp_path))
+  assert _checkpoints(str(tmp_path)) == [2]
+
+
+def test_a_changed_config_names_the_keys_and_restart_starts_over(tmp_path):
+  workdir = str(tmp_path)
+  pretrain.train_and_evaluate(tiny_config(total_steps=2), workdir)
+  changed = tiny_config(total_steps=2, **{"method.projector.out_dim": 8, "train.seed": 1})
+  with pytest.raises(ConfigError) as info:
+    pretrain.train_and_evaluate(changed, workdir)
+  message = str(info.value)
+  assert "method.projector.out_dim: 16 in the workdir, 8 now" in message
+  assert "train.seed: 0 in the workdir, 1 now" in message
+  assert "--config.train.restart=true" in message
+  # How a run is watched may change: this resumes at step 2 and goes on.
+  watched = tiny_config(total_steps=4, **{"eval.every_steps": 3, "train.log_every": 2})
+  with pytest.raises(ConfigError, match="train.total_steps: 2 in the workdir, 4 now"):
+    pretrain.train_and_evaluate(watched, workdir)
+  state = pretrain.train_and_evaluate(
+      tiny_config(total_steps=2, **{"eval.every_steps": 3, "train.log_every": 2}), workdir)
+  assert int(state.step) == 2
+  with changed.unlocked():
+    changed.train.restart = True
+  state = pretrain.train_and_evaluate(changed, workdir)
+  out_dims = {x.shape[-1] for x in jax.tree.leaves(state.params["projector"])}
+  assert int(state.step) == 2 and 8 in out_dims and 16 not in out_dims
+
+
+def _corrupt(step_dir):
+  for folder, _, files in os.walk(step_dir):
+    for name in files:
+      with open(os.path.join(folder, name), "wb") as f:
+        f.write(b"\x00garbage")
+
+
+def test_a_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path, caplog):
+  workdir = str(tmp_path)
+  pretrain.train_and_evaluate(tiny_config(total_steps=4), workdir)
+  assert _checkpoints(workdir) == [2, 4]
+  _corrupt(os.path.join(workdir, "checkpoints", "4"))
+  state = pretrain.train_and_evaluate(tiny_config(total_steps=4), workdir)
+  assert int(state.step) == 4 and _finite(state.params)
+  assert os.path.isdir(os.path.join(workdir, "checkpoints.corrupt", "4"))
+  assert "resumed from step 2 instead" in caplog.text
+  assert _checkpoints(workdir) == [2, 4]   # step 4 trained again and saved
+
+
+def test_no_readable_checkpoint_is_an_error_not_a_fresh_start(tmp_path):
+  workdir = str(tmp_path)
+  pretrain.train_and_evaluate(tiny_config(total_steps=2), workdir)
+  _corrupt(os.path.join(workdir, "checkpoints", "2"))
+  with pytest.raises(CheckpointError, match="no checkpoint in .* could be restored"):
+    pretrain.train_and_evaluate(tiny_config(total_steps=2), workdir)
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("train.batch_size", 12, "not divisible by the 8 devices; use a multiple of 8"),
+    ("method.iters", 0, r"config.method \(intl\): .*iters"),
+])
+def test_bad_values_fail_before_anything_runs(tmp_path, key, value, match):
+  with pytest.raises(ConfigError, match=match):
+    pretrain.train_and_evaluate(tiny_config(**{key: value}), str(tmp_path))
+  assert not os.path.exists(os.path.join(str(tmp_path), "checkpoints"))
+
+
+def test_negative_temperature_and_beta_out_of_range_name_the_key():
+  simclr = load(os.path.join(ROOT, "configs", "simclr_cifar10.py")).get_config()
+  simclr.method.temperature = -0.1
+  with pytest.raises(ConfigError, match="temperature"):
+    build_method(simclr.method, 100)
+  mira = load(os.path.join(ROOT, "configs", "mira_cifar10.py")).get_config()
+  mira.method.beta_start = 1.0
+  with pytest.raises(ConfigError, match="beta"):
+    build_method(mira.method, 100)
