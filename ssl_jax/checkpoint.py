@@ -14,6 +14,8 @@ from absl import logging
 import jax
 import orbax.checkpoint as ocp
 
+from ssl_jax.sharding import sync_processes
+
 
 class CheckpointError(RuntimeError):
   """No checkpoint in a run's directory can be restored."""
@@ -74,9 +76,7 @@ class Checkpointer:
       os.makedirs(aside, exist_ok=True)
       for step in steps:
         shutil.move(os.path.join(self.directory, str(step)), os.path.join(aside, str(step)))
-    if jax.process_count() > 1:
-      from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
-      multihost_utils.sync_global_devices("checkpoint_set_aside")
+    sync_processes("checkpoint_set_aside")
     self._manager.reload()
 
   def save(self, step: int, state) -> bool:

@@ -55,3 +55,11 @@ def to_global(local_tree, mesh: Mesh):
   return jax.tree.map(
       lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)),
       local_tree)
+
+
+def sync_processes(name: str):
+  """Barrier across processes (a no-op in a single-process run): file-system
+  changes one process made are done before any process goes on."""
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    multihost_utils.sync_global_devices(name)

@@ -13,6 +13,7 @@ from absl import logging
 import jax
 
 from ssl_jax.registry import ConfigError
+from ssl_jax.sharding import sync_processes
 
 CONFIG_FILE = "config.json"
 # Keys that may differ between the run in a workdir and the config resuming it.
@@ -79,11 +80,6 @@ def claim(config, workdir: str, checkpoint_dir: str):
                     "(its config differed:\n%s)", workdir, lines)
     if jax.process_index() == 0:
       shutil.rmtree(checkpoint_dir)
-    _sync("restart")
+    sync_processes("restart")
   write_config(config, workdir)
 
-
-def _sync(name):
-  if jax.process_count() > 1:
-    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
-    multihost_utils.sync_global_devices(name)

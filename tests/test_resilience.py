@@ -1,4 +1,5 @@
 """Runs that meet trouble: non-finite steps, a changed config, corrupt checkpoints, bad input."""
+import ast
 import dataclasses
 import os
 
@@ -11,16 +12,18 @@ from ssl_jax.checkpoint import CheckpointError
 from ssl_jax.methods import build_method
 from ssl_jax.registry import ConfigError
 from tests.test_config import load, ROOT
+from tests.test_main import TINY
 
 
 def tiny_config(total_steps=4, **overrides):
-  """The quickstart at test size: 8 fake devices, batch 16, 16 px views."""
+  """test_main's tiny quickstart (8 fake devices, batch 16) as a ConfigDict,
+  checkpointing every 2 steps, without k-NN in between."""
   config = load(os.path.join(ROOT, "configs", "quickstart.py")).get_config()
-  values = {"train.batch_size": 16, "train.total_steps": total_steps,
-            "train.log_every": 1, "data.num_examples": 160, "model.width": 0.0625,
-            "method.projector.hidden_dim": 32, "method.projector.out_dim": 16,
-            "eval.every_steps": 0, "eval.batch_size": 32, "checkpoint.every_steps": 2,
-            **overrides}
+  flags = dict(arg[len("--config."):].split("=", 1) for arg in TINY
+               if arg.startswith("--config."))
+  values = {**{k: ast.literal_eval(v) for k, v in flags.items()},
+            "train.total_steps": total_steps, "eval.every_steps": 0,
+            "eval.batch_size": 32, "checkpoint.every_steps": 2, **overrides}
   for key, value in values.items():
     section, field = key.rsplit(".", 1)
     parent = config
