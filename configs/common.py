@@ -37,6 +37,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.log_every = 50
   c.train.max_consecutive_skips = 20  # stop when this many steps in a row were non-finite
   c.train.restart = False         # start over if the workdir holds a run of another config
+  c.train.online_probe = True     # linear classifier on stop-gradient features (own SGD)
+  c.train.online_probe_lr = 0.1   # its peak lr (cosine to 0)
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "sgd"
@@ -55,6 +57,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval.knn_k = 20
   c.eval.knn_temperature = 0.07
   c.eval.use_ema = False          # evaluate the EMA teacher instead of the online net
+  c.eval.min_effective_rank = 2.0  # warn when the embedding's effective rank falls below
 
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every_steps = 1000
@@ -94,3 +97,58 @@ def intl_method(hidden_dim=8192, out_dim=8192, num_layers=3, ema_momentum=None):
   m.trade_off = placeholder(float)   # None: 0.01 * (log2(batch) - 3)
   m.ema_momentum = placeholder(float) if ema_momentum is None else ema_momentum
   return m
+
+
+def _evaluated_data(name="cifar10"):
+  d = ml_collections.ConfigDict()
+  d.name = name
+  d.root = placeholder(str)
+  d.image_size = 32               # synthetic only
+  d.seed = 0                      # synthetic data, and the label-fraction draw
+  d.num_examples = placeholder(int)  # synthetic only
+  d.label_fraction = placeholder(float)  # None: every label; 0.01: 1 % per class
+  return d
+
+
+def evaluation_base(job: str) -> ml_collections.ConfigDict:
+  """Keys every job on a pretrained backbone shares."""
+  c = ml_collections.ConfigDict()
+  c.job = job
+  c.pretrained = placeholder(str)  # a pretraining --workdir, or an exported backbone file
+  c.use_ema = False                # the run's EMA teacher instead of the online backbone
+  c.data = _evaluated_data()
+  c.eval = ml_collections.ConfigDict()
+  c.eval.batch_size = 512
+  return c
+
+
+def linear_eval_config() -> ml_collections.ConfigDict:
+  """Linear evaluation / fine-tuning (ssl_jax/linear_eval.py); INTL's protocol."""
+  c = evaluation_base("linear_eval")
+  c.data.views = "linear_cifar"    # crop-and-flip preset (ssl_jax/data/views.py)
+  c.data.shuffle_buffer = 16384
+  c.train = ml_collections.ConfigDict()
+  c.train.batch_size = 256
+  c.train.epochs = 100
+  c.train.seed = 0
+  c.train.log_every = 50
+  c.train.cached_features = False  # frozen backbone, no augmentation: features once
+  c.train.restart = False
+  c.optim = ml_collections.ConfigDict()
+  c.optim.name = "sgd"
+  c.optim.base_lr = 0.2            # the classifier's; peak = base_lr * batch / 256
+  c.optim.backbone_base_lr = 0.0   # 0: frozen backbone (linear evaluation)
+  c.optim.weight_decay = 0.0
+  c.optim.momentum = 0.9
+  c.optim.schedule = "multistep"   # or "cosine"
+  c.optim.milestones = (60, 80)    # multistep: epochs where the lr is multiplied by gamma
+  c.optim.gamma = 0.1
+  c.optim.warmup_epochs = 0.0      # cosine only
+  c.optim.end_lr_ratio = 0.0       # cosine only
+  c.optim.trust_coefficient = 0.001  # LARS only
+  c.optim.exclude_bias_and_norm = True
+  c.eval.every_steps = 0           # 0: at the end only
+  c.checkpoint = ml_collections.ConfigDict()
+  c.checkpoint.every_steps = 1000
+  c.checkpoint.max_to_keep = 2
+  return c

@@ -64,12 +64,64 @@ def validate(config):
   _check(e.every_steps >= 0, "eval.every_steps", e.every_steps, "must be >= 0")
   _check(e.batch_size >= 1, "eval.batch_size", e.batch_size, "must be >= 1")
   _check(e.knn_k >= 1, "eval.knn_k", e.knn_k, "must be >= 1")
+  _check(t.online_probe_lr > 0, "train.online_probe_lr", t.online_probe_lr, "must be > 0")
+  _check(e.min_effective_rank >= 0, "eval.min_effective_rank", e.min_effective_rank,
+         "must be >= 0")
   _check(e.knn_temperature > 0, "eval.knn_temperature", e.knn_temperature, "must be > 0")
   ck = config.checkpoint
   _check(ck.every_steps >= 1, "checkpoint.every_steps", ck.every_steps, "must be >= 1")
   _check(ck.max_to_keep >= 1, "checkpoint.max_to_keep", ck.max_to_keep, "must be >= 1")
   _check(config.data.image_size >= 8, "data.image_size", config.data.image_size,
          "must be >= 8")
+
+
+def _check_evaluated(config):
+  _check(config.pretrained is not None, "pretrained", config.pretrained,
+         "set --config.pretrained to a pretraining workdir or an exported backbone")
+  from ssl_jax.data.sources import SOURCES  # pylint: disable=g-import-not-at-top
+  _choice(config, ("data", "name"), SOURCES)
+  _check(config.eval.batch_size >= 1, "eval.batch_size", config.eval.batch_size,
+         "must be >= 1")
+
+
+def _check_fraction(key, value):
+  _check(value is None or 0 < value <= 1, key, value, "must be in (0, 1]")
+
+
+def validate_linear_eval(config):
+  """Raises ConfigError on the first invalid value of a linear_eval config."""
+  from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top
+  from ssl_jax.optim import OPTIMIZERS  # pylint: disable=g-import-not-at-top
+  _check_evaluated(config)
+  _choice(config, ("data", "views"), VIEW_PRESETS)
+  _choice(config, ("optim", "name"), OPTIMIZERS)
+  _choice(config, ("optim", "schedule"), ("cosine", "multistep"))
+  t, o = config.train, config.optim
+  _check_fraction("data.label_fraction", config.data.label_fraction)
+  _check(t.batch_size >= 1, "train.batch_size", t.batch_size, "must be >= 1")
+  _check(t.epochs >= 1, "train.epochs", t.epochs, "must be >= 1")
+  _check(o.base_lr > 0, "optim.base_lr", o.base_lr, "must be > 0")
+  _check(o.backbone_base_lr >= 0, "optim.backbone_base_lr", o.backbone_base_lr,
+         "must be >= 0 (0 freezes the backbone)")
+  _check(not (t.cached_features and o.backbone_base_lr > 0), "train.cached_features",
+         t.cached_features, "needs a frozen backbone (optim.backbone_base_lr=0)")
+  _check(o.schedule == "cosine" or o.warmup_epochs == 0, "optim.warmup_epochs",
+         o.warmup_epochs, "warm-up goes with the cosine schedule only")
+  _check(all(0 < m < t.epochs for m in o.milestones), "optim.milestones", o.milestones,
+         f"must lie inside (0, train.epochs={t.epochs})")
+
+
+def validate_knn_eval(config):
+  """Raises ConfigError on the first invalid value of a knn_eval config."""
+  _check_evaluated(config)
+  k = config.knn
+  _check(len(k.ks) + len(k.majority_ks) > 0 and min(tuple(k.ks) + tuple(k.majority_ks)) >= 1,
+         "knn.ks", (k.ks, k.majority_ks), "needs at least one k, every k >= 1")
+  _check(k.temperature > 0, "knn.temperature", k.temperature, "must be > 0")
+  _check(len(k.label_fractions) >= 1, "knn.label_fractions", k.label_fractions,
+         "needs at least one fraction (1.0: every label)")
+  for fraction in k.label_fractions:
+    _check_fraction("knn.label_fractions", fraction)
 
 
 def check_override_keys(config, overrides):

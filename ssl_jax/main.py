@@ -30,13 +30,17 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs
 flags.mark_flags_as_required(["config", "workdir"])
 
 
-def _pretrain():
-  from ssl_jax.pretrain import train_and_evaluate  # pylint: disable=g-import-not-at-top
-  return train_and_evaluate
+def _job(module_name):
+  def load():
+    import importlib  # pylint: disable=g-import-not-at-top
+    return importlib.import_module(module_name).train_and_evaluate
+  return load
 
 
 # config.job -> a function returning the job (imported only when chosen).
-JOBS = Registry("job", {"pretrain": _pretrain})
+JOBS = Registry("job", {"pretrain": _job("ssl_jax.pretrain"),
+                        "linear_eval": _job("ssl_jax.linear_eval"),
+                        "knn_eval": _job("ssl_jax.knn_eval")})
 
 
 def hide_gpus_from_tensorflow():
@@ -98,11 +102,12 @@ def main(argv):
   hide_gpus_from_tensorflow()
   maybe_initialize_distributed()
   from ssl_jax.checkpoint import CheckpointError  # pylint: disable=g-import-not-at-top
+  from ssl_jax.export import BackboneNotFound  # pylint: disable=g-import-not-at-top
   from ssl_jax.pretrain import TrainingDiverged  # pylint: disable=g-import-not-at-top
   config = _CONFIG.value
   try:
     JOBS.lookup(config.job, "job")()(config, _WORKDIR.value)
-  except (ConfigError, DatasetNotPreparedError) as e:
+  except (ConfigError, DatasetNotPreparedError, BackboneNotFound) as e:
     _exit(2, e)  # the run could not start: fix the command
   except (TrainingDiverged, CheckpointError) as e:
     _exit(1, e)

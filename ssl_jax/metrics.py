@@ -1,8 +1,9 @@
-"""Where numbers go: metrics.jsonl, TensorBoard, and the progress line.
+"""Where numbers go: metrics.jsonl, spectrum.jsonl, TensorBoard, the progress line.
 
 Only process 0 writes.  ``metrics.jsonl`` holds one JSON object per logged
-step; on resume the lines after the restored step are dropped, so the file
-always describes the run that the checkpoints continue.
+step (scalars), ``spectrum.jsonl`` one per evaluation (the embedding
+spectrum and other vectors); on resume the lines after the restored step
+are dropped, so the files always describe the run the checkpoints continue.
 """
 import json
 import logging
@@ -12,6 +13,9 @@ import time
 
 import jax
 from absl import logging as absl_logging
+
+METRICS_FILE = "metrics.jsonl"
+DETAILS_FILE = "spectrum.jsonl"
 
 
 class _QuietLibraries(logging.Filter):
@@ -35,7 +39,8 @@ class MetricsWriter:
 
   def __init__(self, workdir: str, enabled: bool = None):
     self.enabled = jax.process_index() == 0 if enabled is None else enabled
-    self.path = os.path.join(workdir, "metrics.jsonl")
+    self.path = os.path.join(workdir, METRICS_FILE)
+    self.details_path = os.path.join(workdir, DETAILS_FILE)
     self._tb = None
     if self.enabled:
       import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -44,12 +49,20 @@ class MetricsWriter:
 
   def rewind(self, step: int):
     """Drops records logged after ``step`` (work lost since the checkpoint)."""
-    if not self.enabled or not os.path.exists(self.path):
+    if not self.enabled:
       return
-    with open(self.path) as f:
-      kept = [line for line in f if line.strip() and json.loads(line)["step"] <= step]
-    with open(self.path, "w") as f:
-      f.writelines(kept)
+    for path in (self.path, self.details_path):
+      if os.path.exists(path):
+        with open(path) as f:
+          kept = [line for line in f if line.strip() and json.loads(line)["step"] <= step]
+        with open(path, "w") as f:
+          f.writelines(kept)
+
+  def write_details(self, step: int, details: dict):
+    """Appends lists (spectra, histograms) to ``spectrum.jsonl``."""
+    if self.enabled and details:
+      with open(self.details_path, "a") as f:
+        f.write(json.dumps({"step": int(step), **details}) + "\n")
 
   def write(self, step: int, metrics: dict):
     if not self.enabled or not metrics:
@@ -69,9 +82,12 @@ class MetricsWriter:
       self._tb.close()
 
 
-def read_metrics(workdir: str):
-  """All records of ``workdir/metrics.jsonl`` as a list of dicts."""
-  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+def read_metrics(workdir: str, name: str = None):
+  """All records of ``workdir/metrics.jsonl`` (or file ``name``) as dicts."""
+  path = os.path.join(workdir, name or METRICS_FILE)
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
     return [json.loads(line) for line in f if line.strip()]
 
 

@@ -1,24 +1,26 @@
 """The pretraining job: wires data, model, method, step and I/O; no math.
 
 ``train_and_evaluate(config, workdir)`` resumes from the latest checkpoint
-in ``workdir`` when there is one, runs to ``total_steps``, evaluates k-NN at
-the start, every ``eval.every_steps`` and at the end, and stops cleanly
-(checkpoint, exit 0) on SIGTERM or Ctrl-C.
+in ``workdir`` when there is one, runs to ``total_steps``, evaluates (k-NN,
+online probe, collapse diagnostics) at the start, every ``eval.every_steps``
+and at the end, writes the plots, and stops cleanly (checkpoint, exit 0) on
+SIGTERM or Ctrl-C.
 """
 import dataclasses
 import os
 
 import jax
 import jax.numpy as jnp
+import optax
 from absl import logging
 
-from ssl_jax import config_check, sharding
+from ssl_jax import config_check, report, sharding
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import Dataset, load_dataset
 from ssl_jax.data.views import VIEW_PRESETS, ViewSet
-from ssl_jax.evals import KnnEvaluator, backbone_variables
+from ssl_jax.evals.monitor import PretrainingEvaluator
 from ssl_jax.methods import Method, build_method
 from ssl_jax.metrics import MetricsWriter, Progress
 from ssl_jax.models import build_model
@@ -41,6 +43,7 @@ class Run:
   model: object
   tx: object
   schedules: Schedules
+  probe_tx: object  # the online linear probe's optimiser (None: no probe)
   steps_per_epoch: int
   total_steps: int
 
@@ -66,13 +69,27 @@ def build_run(config) -> Run:
   ema = ema_momentum(method.ema_momentum, total) if method.uses_target else None
   return Run(mesh=mesh, shard=shard, dataset=dataset, views=views, method=method,
              model=model, tx=make_optimizer(config.optim, lr),
-             schedules=Schedules(lr, ema), steps_per_epoch=spe, total_steps=total)
+             schedules=Schedules(lr, ema), probe_tx=_probe_optimizer(config.train, total),
+             steps_per_epoch=spe, total_steps=total)
+
+
+def _probe_optimizer(train_config, total_steps):
+  """SGD with momentum 0.9 and a cosine-decayed lr, no weight decay (solo-learn)."""
+  if not train_config.online_probe:
+    return None
+  return optax.sgd(optax.cosine_decay_schedule(train_config.online_probe_lr, total_steps),
+                   momentum=0.9)
+
+
+def init_state(run: Run, rng):
+  """A fresh TrainState for ``run`` (traceable; jit it with the state sharding)."""
+  return init_train_state(rng, run.model, run.method, run.tx, run.views.views[0].size,
+                          run.probe_tx, run.dataset.num_classes)
 
 
 def _restore_or_init(run: Run, checkpointer: Checkpointer, init_rng):
   replicated = sharding.replicated(run.mesh)
-  init = lambda rng: init_train_state(rng, run.model, run.method, run.tx,
-                                      run.views.views[0].size)
+  init = lambda rng: init_state(run, rng)
   state = checkpointer.restore(abstract_state(init, init_rng, sharding=replicated))
   if state is not None:
     logging.info("Resumed from %s at step %d", checkpointer.directory, int(state.step))
@@ -83,7 +100,7 @@ def _restore_or_init(run: Run, checkpointer: Checkpointer, init_rng):
 def _compiled_step(run: Run, config):
   step = make_train_step(run.model, run.method, run.tx, run.schedules, run.views,
                          run.dataset.mean, run.dataset.std,
-                         _DTYPES[config.train.precision])
+                         _DTYPES[config.train.precision], run.probe_tx)
   replicated = sharding.replicated(run.mesh)
   return jax.jit(step, donate_argnums=0,
                  in_shardings=(replicated, sharding.batch_sharded(run.mesh), replicated),
@@ -108,10 +125,16 @@ def _check_diverged(step, record, limit, checkpointer):
     raise TrainingDiverged(
         f"steps {step - run_length + 1}..{step} ({run_length} in a row, "
         f"train.max_consecutive_skips={limit}) had a non-finite loss or gradients "
-        f"and were skipped; stopping at step {step}. The last good checkpoint is "
-        f"step {checkpointer.latest_step()} in {checkpointer.directory} (kept). "
+        f"and were skipped; stopping at step {step}. {_kept(checkpointer)} "
         f"Look at the loss terms in metrics.jsonl before that step; lower the "
         f"learning rate or use float32 to resume.")
+
+
+def _kept(checkpointer):
+  latest = checkpointer.latest_step()
+  if latest is None:
+    return "No checkpoint was written before that."
+  return f"The last good checkpoint is step {latest} in {checkpointer.directory} (kept)."
 
 
 def _last_step_was_good(state, step):
@@ -136,25 +159,32 @@ def train_and_evaluate(config, workdir: str):
   start = int(state.step)
   writer = MetricsWriter(workdir)
   writer.rewind(start)
-  evaluator = KnnEvaluator(run.model, run.mesh, run.dataset, run.views.views[0].size,
-                           sharding.round_up_batch(config.eval.batch_size, run.mesh),
-                           config.eval.knn_k,
-                           config.eval.knn_temperature, run.shard)
-  evaluate = lambda s: evaluator(backbone_variables(s, config.eval.use_ema))
+  evaluator = PretrainingEvaluator(
+      run.model, run.mesh, run.dataset, run.views.views[0].size,
+      sharding.round_up_batch(config.eval.batch_size, run.mesh), config.eval.knn_k,
+      config.eval.knn_temperature, config.eval.use_ema, config.eval.min_effective_rank,
+      run.shard)
+
+  def evaluate(state, step):
+    scalars, details = evaluator(state, step)
+    writer.write_details(step, details)
+    return scalars
   logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
                "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
                run.steps_per_epoch, config.train.batch_size, run.mesh.devices.size)
   if start == 0:
-    writer.write(0, evaluate(state))
+    writer.write(0, evaluate(state, 0))
   step_fn = _compiled_step(run, config)
+  step_rng = jax.device_put(step_rng, sharding.replicated(run.mesh))
   batches = pipeline.train_batches(run.dataset.train, run.views, config.train.batch_size,
                                    config.train.seed, start, run.shard,
                                    config.data.shuffle_buffer)
   progress = Progress(run.total_steps, start, config.train.batch_size)
   with StopSignal() as stop:
     for step in range(start + 1, run.total_steps + 1):
-      state, metrics = step_fn(state, sharding.to_global(next(batches), run.mesh),
-                               step_rng)
+      with jax.transfer_guard("disallow"):  # the batch is the only copy in
+        state, metrics = step_fn(state, sharding.to_global(next(batches), run.mesh),
+                                 step_rng)
       record = {}
       if _due(step, config.train.log_every, run.total_steps):
         record = {k: float(v) for k, v in jax.device_get(metrics).items()}
@@ -164,8 +194,9 @@ def train_and_evaluate(config, workdir: str):
                                    sec_per_step))
         _check_diverged(step, record, config.train.max_consecutive_skips, checkpointer)
       if _due(step, config.eval.every_steps, run.total_steps):
-        record.update(evaluate(state))
-        logging.info("step %d: %s", step, {k: v for k, v in record.items() if "knn" in k})
+        record.update(evaluate(state, step))
+        logging.info("step %d: %s", step, {k: round(v, 2) for k, v in record.items()
+                                           if k.endswith(("top1", "rank"))})
       writer.write(step, record)
       stopping = (stop.requested(sync=_due(step, config.train.log_every, run.total_steps))
                   or checkpointer.reached_preemption(step))
@@ -180,4 +211,6 @@ def train_and_evaluate(config, workdir: str):
   checkpointer.wait()
   checkpointer.close()
   writer.close()
+  if jax.process_index() == 0:
+    report.write_plots(workdir)
   return state

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import optax
 
 from ssl_jax.data.augment_device import augment_views
+from ssl_jax.evals.linear_probe import probe_step
 from ssl_jax.state import TrainState
 
 
@@ -84,14 +85,17 @@ def _update_teacher(method, ema_params, params, momentum):
 
 def make_train_step(model, method, tx: optax.GradientTransformation,
                     schedules: Schedules, view_set, mean, std,
-                    compute_dtype: Any = jnp.float32):
+                    compute_dtype: Any = jnp.float32, probe_tx=None):
   """Returns ``step(state, batch, rng) -> (state, metrics)``.
 
   ``batch`` holds ``views``, a tuple of uint8 [N, S_v, S_v, 3] (global
   arrays, batch-sharded).  Photometric augmentation runs here with keys from
   ``fold_in(rng, state.step)``.  A step whose loss or gradients are not
   finite leaves params, optimizer, statistics and method state unchanged and
-  counts itself in ``skipped_steps`` and ``consecutive_skips``.
+  counts itself in ``skipped_steps`` and ``consecutive_skips``.  With
+  ``probe_tx``, the online linear probe in ``state.probe`` takes one step on
+  the stop-gradient backbone features of the first online view and
+  ``batch["label"]``.
   """
   online_ids = method.online_views(len(view_set), view_set.num_global)
   target_ids = method.target_views(view_set.num_global)
@@ -114,9 +118,9 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
     def loss_fn(params):
       online, stats = encode(params, state.batch_stats, [views[i] for i in online_ids])
       loss, aux = method.loss(online, target, state.method_state, state.step, loss_rng)
-      return loss, (aux, stats)
+      return loss, (aux, stats, online["features"][0])
 
-    (loss, (aux, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    (loss, (aux, stats, features)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     grads = method.mask_gradients(grads, state.step)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
@@ -135,6 +139,11 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
                "grad_norm": optax.tree.norm(grads),
                "skipped_steps": new.skipped_steps,
                "consecutive_skips": new.consecutive_skips, **aux.metrics}
+    if probe_tx is not None:
+      probe, probe_metrics = probe_step(state.probe, probe_tx, features, batch["label"])
+      probe_ok = ok & jnp.isfinite(probe_metrics["online_linear_loss"])
+      new = new.replace(probe=_select(probe_ok, probe, state.probe))
+      metrics.update(probe_metrics)
     if method.uses_target:
       # The teacher used at step s+1 is m(s+1) teacher + (1 - m(s+1)) online,
       # the INTL/MoCo order (momentum update before the forward pass).

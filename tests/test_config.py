@@ -8,6 +8,7 @@ import pytest
 
 from ssl_jax import config_check
 from ssl_jax.data.views import VIEW_PRESETS
+from ssl_jax.linear_eval import make_optimizer_pair
 from ssl_jax.methods import build_method
 from ssl_jax.models import build_model
 from ssl_jax.optim import make_optimizer
@@ -35,6 +36,9 @@ def test_config_loads_validates_and_builds(path):
                                    + os.path.basename(path))
   config = module.get_config()
   assert config.is_locked
+  if config.job != "pretrain":
+    _check_evaluation_config(config)
+    return
   config_check.validate(config)
   views = VIEW_PRESETS.lookup(config.data.views)
   method = build_method(config.method, total_steps=1000)
@@ -47,6 +51,30 @@ def test_config_loads_validates_and_builds(path):
   if method.uses_target:
     assert set(shapes.ema_params) == set(
         method.teacher_parts + method.copied_teacher_parts)
+
+
+def _check_evaluation_config(config):
+  with pytest.raises(ConfigError, match="set --config.pretrained"):
+    (config_check.validate_linear_eval if config.job == "linear_eval"
+     else config_check.validate_knn_eval)(config)
+  config.pretrained = "/some/run"
+  if config.job == "knn_eval":
+    config_check.validate_knn_eval(config)
+    return
+  config_check.validate_linear_eval(config)
+  VIEW_PRESETS.lookup(config.data.views)
+  tx, lr, frozen = make_optimizer_pair(config.optim, config.train.batch_size, 100,
+                                       100 * config.train.epochs)
+  assert frozen == (config.optim.backbone_base_lr == 0) and float(lr(0)) > 0
+  params = {"head": {"w": jax.numpy.ones((2, 2))}, "backbone": {"w": jax.numpy.ones((2, 2))}}
+  tx.init(params)
+
+
+@pytest.mark.parametrize("name,protocol", [("linear_eval.py", "nope"),
+                                           ("semi_supervised.py", "mira_50pct")])
+def test_unknown_evaluation_protocol_lists_the_valid_ones(name, protocol):
+  with pytest.raises(ValueError, match="choose one of"):
+    load(os.path.join(ROOT, "configs", name)).get_config(protocol)
 
 
 def _quickstart():

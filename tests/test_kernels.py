@@ -1,7 +1,7 @@
 """Every loss kernel against its NumPy reference: values, gradients,
 degenerate inputs, one compilation per shape, and vmap."""
 import dataclasses
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp

@@ -32,8 +32,8 @@ def _run(workdir, *extra, timeout=300):
                         timeout=timeout, check=False)
 
 
-def _records(workdir):
-  path = os.path.join(workdir, "metrics.jsonl")
+def _records(workdir, name="metrics.jsonl"):
+  path = os.path.join(workdir, name)
   if not os.path.exists(path):
     return []
   with open(path) as f:
@@ -67,6 +67,66 @@ def test_run_writes_config_metrics_checkpoints_and_events(reference):
   assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["10", "4", "8"]
   assert os.listdir(os.path.join(workdir, "tensorboard"))
   assert "step 10/10" in proc.stderr and "eta" in proc.stderr
+  # The online probe and the collapse diagnostics ride along every evaluation.
+  assert {"online_linear_top1", "effective_rank", "embedding_std",
+          "feature_effective_rank"} <= set(last)
+  assert {"online_linear_loss", "online_linear_train_top1"} <= set(records[1])
+  spectra = _records(workdir, "spectrum.jsonl")
+  assert [r["step"] for r in spectra] == [0, 4, 8, 10]
+  assert len(spectra[-1]["spectrum"]) == 16 and len(spectra[-1]["cosine_histogram"]) == 20
+  assert sorted(os.listdir(os.path.join(workdir, "plots"))) == [
+      "accuracy.png", "spectrum.png", "training.png"]
+
+
+def _job(config, workdir, *extra):
+  return subprocess.run(
+      [sys.executable, "-m", "ssl_jax.main", f"--config={config}", f"--workdir={workdir}",
+       "--config.data.num_examples=160", "--config.eval.batch_size=32", *extra],
+      cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_linear_eval_on_an_exported_backbone_and_knn_on_the_run(reference, tmp_path):
+  run = reference[0]
+  exported = tmp_path / "backbone.msgpack"
+  proc = subprocess.run([sys.executable, "-m", "ssl_jax.export", f"--workdir={run}",
+                         f"--out={exported}"], cwd=ROOT, capture_output=True, text=True,
+                        timeout=120, check=False)
+  assert proc.returncode == 0 and "step 10" in proc.stdout, proc.stderr[-2000:]
+  linear = _job("configs/linear_eval.py:quick", tmp_path / "linear",
+                f"--config.pretrained={exported}", "--config.train.batch_size=16",
+                "--config.train.epochs=2", "--config.train.log_every=5")
+  assert linear.returncode == 0, linear.stderr[-3000:]
+  records = _records(tmp_path / "linear")
+  assert records[-1]["step"] == 20 and 0 <= records[-1]["linear_top1"] <= 100
+  assert records[-1]["linear_top5"] >= records[-1]["linear_top1"]
+  knn = _job("configs/knn_eval.py", tmp_path / "knn", f"--config.pretrained={run}",
+             "--config.knn.ks=(5,10)", "--config.knn.label_fractions=(0.5,1.0)")
+  assert knn.returncode == 0, knn.stderr[-3000:]
+  (result,) = _records(tmp_path / "knn")
+  assert result["step"] == STEPS
+  assert {"knn5_top1", "knn10_top5", "knn_majority5_top1", "knn5_top1_50pct"} <= set(result)
+  # The run's own final k-NN (k=20) used the same features: k-NN here is consistent.
+  assert all(0 <= v <= 100 for k, v in result.items() if k != "step")
+
+
+def test_report_redraws_the_plots(reference, tmp_path):
+  workdir = tmp_path / "copy"
+  os.makedirs(workdir)
+  for name in ("metrics.jsonl", "spectrum.jsonl"):
+    with open(os.path.join(reference[0], name)) as src, open(workdir / name, "w") as dst:
+      dst.write(src.read())
+  proc = subprocess.run([sys.executable, "-m", "ssl_jax.report", f"--workdir={workdir}"],
+                        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  for name in ("training.png", "accuracy.png", "spectrum.png"):
+    with open(workdir / "plots" / name, "rb") as f:
+      assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_evaluation_of_nothing_is_a_clear_error(tmp_path):
+  proc = _job("configs/knn_eval.py", tmp_path / "knn", f"--config.pretrained={tmp_path}/none")
+  assert proc.returncode == 2 and "does not exist" in proc.stderr
+  assert "Traceback" not in proc.stderr
 
 
 def test_sigterm_saves_and_resume_is_bit_exact(reference, tmp_path):

@@ -9,7 +9,11 @@ import numpy as np
 
 from tests.test_main import ROOT, TINY, _params, _records
 
-STEPS = 4
+# Cross-process reductions may sum in another order than in-process ones
+# (gradients differ in the 7th digit after one step), and a 16-example batch
+# through BatchNorm and whitening amplifies that ~100x per step: two steps
+# keep the comparison at float32 precision.
+STEPS = 2
 
 
 def _free_port():
@@ -26,7 +30,7 @@ def _env(devices, **extra):
 
 def _launch(workdir, env):
   args = [sys.executable, "-m", "ssl_jax.main", f"--workdir={workdir}", *TINY,
-          f"--config.train.total_steps={STEPS}", "--config.checkpoint.every_steps=2",
+          f"--config.train.total_steps={STEPS}", "--config.checkpoint.every_steps=1",
           "--config.eval.every_steps=0"]
   return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)

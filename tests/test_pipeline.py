@@ -1,5 +1,4 @@
 """tf.data pipelines: exact resume, host shards, padded evaluation, tfds streams."""
-import dataclasses
 
 import numpy as np
 import pytest

@@ -28,8 +28,19 @@ def test_unprepared_tfds_dataset_says_where_it_looked_and_what_to_run(tmp_path, 
   assert str(tmp_path) in message and f"tfds build {name} --data_dir={tmp_path}" in message
 
 
+@pytest.mark.parametrize("percent", [1, 10])
+def test_imagenet_label_subsets_name_their_tfds_config(tmp_path, percent):
+  config = ConfigDict({"name": f"imagenet2012_{percent}pct", "root": str(tmp_path)})
+  with pytest.raises(sources.DatasetNotPreparedError) as info:
+    sources.load_dataset(config)
+  assert (f"tfds build imagenet2012_subset/{percent}pct --data_dir={tmp_path}\n"
+          in str(info.value))
+  assert f"{tmp_path}/downloads/manual/" in str(info.value)
+
+
 def test_unknown_dataset_lists_valid_names():
-  with pytest.raises(ConfigError, match="cifar10, cifar100, folder, imagenet100, imagenet2012, stl10, synthetic"):
+  with pytest.raises(ConfigError, match="cifar10, cifar100, folder, imagenet100, imagenet2012, imagenet2012_10pct, "
+                     "imagenet2012_1pct, stl10, synthetic"):
     sources.load_dataset(ConfigDict({"name": "mnist", "root": None}))
 
 

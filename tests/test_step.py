@@ -69,7 +69,7 @@ def test_non_finite_step_is_skipped_and_counted(split):
   assert int(state.method_state["count"]) == 1
 
 
-def test_step_traces_once(split):
+def test_step_traces_once_and_moves_nothing_implicitly(split):
   method = intl.make(PROJ)
   _, _, step, init = helpers.tiny_setup(method, view_set=helpers.PLAIN_VIEWS)
   mesh = sharding.make_mesh()
@@ -78,7 +78,10 @@ def test_step_traces_once(split):
                in_shardings=(repl, sharding.batch_sharded(mesh), repl),
                out_shardings=(repl, repl))
   state = jax.jit(init, out_shardings=repl)(jax.random.key(0))
+  rng = jax.device_put(jax.random.key(1), repl)
   for s in range(3):
-    batch = sharding.to_global(helpers.host_batch(split, s, 16, helpers.PLAIN_VIEWS), mesh)
-    state, _ = fn(state, batch, jax.random.key(1))
+    host = helpers.host_batch(split, s, 16, helpers.PLAIN_VIEWS)
+    # The batch is the one intended host-to-device copy; nothing else moves.
+    with jax.transfer_guard("disallow"):
+      state, _ = fn(state, sharding.to_global(host, mesh), rng)
   assert int(state.step) == 3

@@ -15,7 +15,6 @@ import dataclasses
 import math
 from typing import Iterator, Union
 
-import numpy as np
 import tensorflow as tf
 
 from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_crop_and_flip

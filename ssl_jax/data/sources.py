@@ -7,7 +7,6 @@ a tfds dataset that is not prepared raises ``DatasetNotPreparedError``,
 whose message says where tfds looked and how to prepare it.
 """
 import dataclasses
-import os
 from typing import Any, Optional, Tuple, Union
 
 import numpy as np
@@ -18,6 +17,17 @@ from ssl_jax.registry import Registry
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# Per-channel (mean, std) the images are normalised with; ImageNet's otherwise.
+_NORMALIZATION = {
+    "synthetic": ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+}
+
+
+def normalization(name: str):
+  """(mean, std) per channel for dataset ``name``, known without loading it."""
+  return _NORMALIZATION.get(name, (IMAGENET_MEAN, IMAGENET_STD))
 
 
 class DatasetNotPreparedError(RuntimeError):
@@ -75,9 +85,9 @@ def _synthetic(data_config) -> Dataset:
   size, seed, n = data_config.image_size, data_config.seed, data_config.num_examples
   train = ArraySplit(*synthetic.generate("train", size, seed, n))
   test = ArraySplit(*synthetic.generate("test", size, seed, n and max(n // 5, 1)))
+  mean, std = normalization("synthetic")
   return Dataset("synthetic", train=train, bank=train, test=test,
-                 num_classes=synthetic.NUM_CLASSES, mean=(0.5, 0.5, 0.5),
-                 std=(0.25, 0.25, 0.25))
+                 num_classes=synthetic.NUM_CLASSES, mean=mean, std=std)
 
 
 _TFDS_HELP = {
@@ -85,7 +95,7 @@ _TFDS_HELP = {
         "ImageNet needs a manual download: put ILSVRC2012_img_train.tar and "
         "ILSVRC2012_img_val.tar (from https://image-net.org) into "
         "{data_dir}/downloads/manual/, then run\n"
-        "    tfds build imagenet2012 --data_dir={data_dir}\n"),
+        "    tfds build {name} --data_dir={data_dir}\n"),
 }
 
 
@@ -94,8 +104,9 @@ def tfds_builder(name: str, data_dir: Optional[str]):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   builder = tfds.builder(name, data_dir=data_dir)
   if not builder.is_prepared():
-    root = os.path.dirname(os.path.dirname(builder.data_path))
-    how = _TFDS_HELP.get(name, (
+    # data_path is <root>/<name>[/<config>]/<version>.
+    root = str(builder.data_path)[:-len(builder.info.full_name) - 1]
+    how = _TFDS_HELP.get(name.split("/")[0].removesuffix("_subset"), (
         "Prepare it on a machine with internet access with\n"
         "    tfds build {name} --data_dir={data_dir}\n"
         "and copy the folder here if this machine is offline.\n"))
@@ -117,10 +128,11 @@ def _tfds_stream(builder, split: str) -> TfdsSplit:
   return TfdsSplit(builder, split, builder.info.splits[split].num_examples)
 
 
-def _cifar(name, num_classes, mean, std):
+def _cifar(name, num_classes):
   def load(data_config) -> Dataset:
     builder = tfds_builder(name, data_config.root)
     train = _tfds_in_memory(builder, "train")
+    mean, std = normalization(name)
     return Dataset(name, train=train, bank=train,
                    test=_tfds_in_memory(builder, "test"),
                    num_classes=num_classes, mean=mean, std=std)
@@ -142,6 +154,17 @@ def _imagenet(data_config) -> Dataset:
                  eval_crop_fraction=0.875)
 
 
+def _imagenet_subset(percent: int):
+  """SimCLR's 1 % / 10 % ImageNet label lists (tfds ``imagenet2012_subset``)."""
+  def load(data_config) -> Dataset:
+    train = _tfds_stream(tfds_builder(f"imagenet2012_subset/{percent}pct", data_config.root),
+                         "train")
+    test = _tfds_stream(tfds_builder("imagenet2012", data_config.root), "validation")
+    return Dataset(f"imagenet2012_{percent}pct", train=train, bank=train, test=test,
+                   num_classes=1000, eval_crop_fraction=0.875)
+  return load
+
+
 def _imagenet100(data_config) -> Dataset:
   builder = tfds_builder("imagenet2012", data_config.root)
   names = builder.info.features["label"].names
@@ -161,10 +184,12 @@ def _folder(data_config) -> Dataset:
 SOURCES = Registry("dataset", {
     "folder": _folder,
     "synthetic": _synthetic,
-    "cifar10": _cifar("cifar10", 10, (0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261)),
-    "cifar100": _cifar("cifar100", 100, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    "cifar10": _cifar("cifar10", 10),
+    "cifar100": _cifar("cifar100", 100),
     "stl10": _stl10,
     "imagenet2012": _imagenet,
+    "imagenet2012_1pct": _imagenet_subset(1),
+    "imagenet2012_10pct": _imagenet_subset(10),
     "imagenet100": _imagenet100,
 })
 

@@ -94,6 +94,13 @@ _MIO = ViewSpec(size=32, brightness=0.8, contrast=0.8, saturation=0.8, hue=0.2,
 _SYNTHETIC = ViewSpec(size=24, min_scale=0.35, jitter_prob=0.8, brightness=0.4,
                       contrast=0.4, saturation=0.6, hue=0.5, gray_prob=0.2)
 
+
+def _crop_and_flip(size, min_scale=0.08):
+  """Linear evaluation and fine-tuning: random resized crop and flip only."""
+  return ViewSet((ViewSpec(size=size, min_scale=min_scale, jitter_prob=0.0,
+                           gray_prob=0.0),), num_global=1)
+
+
 VIEW_PRESETS = Registry("view preset", {
     # BYOL / INTL (Table A), ImageNet and ImageNet-100.
     "asymmetric_imagenet": ViewSet(_asymmetric(224, 0.08)),
@@ -120,4 +127,9 @@ VIEW_PRESETS = Registry("view preset", {
     "mio_cifar": ViewSet((_MIO, _MIO)),
     "mio_stl10": ViewSet((dataclasses.replace(_MIO, size=96, blur_prob=0.5),) * 2),
     "synthetic": ViewSet((_SYNTHETIC, dataclasses.replace(_SYNTHETIC, solarize_prob=0.2))),
+    # One view for supervised training on top of a pretrained backbone.
+    "linear_imagenet": _crop_and_flip(224),
+    "linear_cifar": _crop_and_flip(32),
+    "linear_stl10": _crop_and_flip(96),
+    "linear_synthetic": _crop_and_flip(24, min_scale=0.35),
 })

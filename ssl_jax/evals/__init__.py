@@ -1,5 +1,5 @@
-"""Evaluation of pretrained encoders."""
-from ssl_jax.evals.base import Evaluator, backbone_variables
-from ssl_jax.evals.knn import KnnEvaluator, knn_scores, topk_correct
+"""Evaluation of pretrained encoders: k-NN, linear probe, collapse diagnostics.
 
-__all__ = ["Evaluator", "KnnEvaluator", "backbone_variables", "knn_scores", "topk_correct"]
+Import the submodules (``features`` needs TensorFlow for its input pipeline;
+the others do not).
+"""

@@ -1,12 +1,4 @@
-"""The evaluator interface used by the training loop."""
-from typing import Dict, Protocol
-
-
-class Evaluator(Protocol):
-  """Maps backbone variables to named scalar results (e.g. ``knn_top1``)."""
-
-  def __call__(self, variables) -> Dict[str, float]:
-    ...
+"""Which variables an evaluation reads from a TrainState."""
 
 
 def backbone_variables(state, use_ema: bool):

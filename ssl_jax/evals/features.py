@@ -1,37 +1,46 @@
-"""Backbone features of a whole split, on device, as global arrays."""
+"""Features of a whole split, computed on device and kept there as global arrays."""
+import dataclasses
+from typing import Callable, Dict
+
 import jax
 import jax.numpy as jnp
 
+from ssl_jax.data import pipeline
 from ssl_jax.data.augment_device import normalize
-from ssl_jax.kernels import l2_normalize
 from ssl_jax.sharding import batch_sharded, replicated, to_global
 
-
-def make_feature_fn(model, mesh, mean, std):
-  """Jitted (variables, uint8 images [N, S, S, 3]) -> L2-normalised [N, C]."""
-
-  def features(variables, images):
-    x = normalize(images, mean, std)[None]
-    h = model.apply(variables, x, method=type(model).encode)[0]
-    return l2_normalize(h)
-
-  return jax.jit(features, in_shardings=(replicated(mesh), batch_sharded(mesh)),
-                 out_shardings=batch_sharded(mesh))
+# {"features": [M, C], "embedding": [M, D] (if the model has one),
+#  "label": [M] int32, "mask": [M] float32 (0 on padding)}.
+Features = Dict[str, jax.Array]
 
 
-def extract(feature_fn, variables, batches, mesh):
-  """Features, labels and masks of every batch, concatenated (global arrays).
+@dataclasses.dataclass
+class FeatureExtractor:
+  """Runs ``apply_fn`` over every batch of a split (centre crops, no augmentation).
 
-  Args:
-    batches: iterator of host batches {"image", "label", "mask"} (see
-      ``pipeline.eval_batches``).
-  Returns:
-    (features [M, C] float32, labels [M] int32, mask [M] float32).
+  ``apply_fn(variables, x)`` maps normalised float images [N, S, S, 3] to a
+  dict with at least ``features`` [N, C]; ``batch_size`` is global.
   """
-  feats, labels, masks = [], [], []
-  for host_batch in batches:
-    batch = to_global(host_batch, mesh)
-    feats.append(feature_fn(variables, batch["image"]))
-    labels.append(batch["label"])
-    masks.append(batch["mask"])
-  return jnp.concatenate(feats), jnp.concatenate(labels), jnp.concatenate(masks)
+  apply_fn: Callable
+  mesh: object
+  mean: tuple
+  std: tuple
+  image_size: int
+  batch_size: int
+  crop_fraction: float = 1.0
+  shard: pipeline.HostShard = pipeline.HostShard()
+
+  def __post_init__(self):
+    mean, std, apply_fn = self.mean, self.std, self.apply_fn
+    self._jitted = jax.jit(lambda v, images: apply_fn(v, normalize(images, mean, std)),
+                           in_shardings=(replicated(self.mesh), batch_sharded(self.mesh)),
+                           out_shardings=batch_sharded(self.mesh))
+
+  def __call__(self, variables, split) -> Features:
+    parts = []
+    for host_batch in pipeline.eval_batches(split, self.image_size, self.batch_size,
+                                            self.crop_fraction, self.shard):
+      batch = to_global(host_batch, self.mesh)
+      out = self._jitted(variables, batch["image"])
+      parts.append({**out, "label": batch["label"], "mask": batch["mask"]})
+    return {k: jnp.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -47,6 +47,13 @@ class SSLModel(nn.Module):
       out["logits"] = self.prototypes(out["projection"])
     return out
 
-  def encode(self, x):
-    """Backbone features in inference mode: [G, N, H, W, 3] -> [G, N, C]."""
-    return self.backbone(x, train=False)
+  def embed(self, x):
+    """Inference mode on one batch [N, H, W, 3]: {"features" [N, C], "embedding" [N, D]?}.
+
+    The embedding is the projector's output, the space the loss shapes.
+    """
+    h = self.backbone(x[None], train=False)
+    out = {"features": h[0]}
+    if self.head.projector is not None:
+      out["embedding"] = self.projector(h, train=False)[0]
+    return out

@@ -1,0 +1,76 @@
+"""What the pretraining loop evaluates: k-NN, the online probe, collapse diagnostics."""
+import dataclasses
+from typing import Dict, Tuple
+
+import jax
+from absl import logging
+
+from ssl_jax.data import pipeline
+from ssl_jax.evals.base import backbone_variables
+from ssl_jax.evals.features import FeatureExtractor
+from ssl_jax.evals.knn import knn_accuracy, make_knn_counter
+from ssl_jax.evals.linear_probe import classifier_accuracy
+from ssl_jax.evals.spectrum import collapse_diagnostics
+
+
+@dataclasses.dataclass
+class PretrainingEvaluator:
+  """Evaluates a TrainState on the dataset's bank and test splits.
+
+  Returns scalars for ``metrics.jsonl`` (``knn_top1``, ``knn_top5``,
+  ``online_linear_top1/5`` when the state has a probe, ``effective_rank``
+  and ``embedding_std`` of the embedding, ``feature_effective_rank`` of the
+  backbone features) and the spectra and histogram for ``spectrum.jsonl``.
+  Logs a warning when the embedding's effective rank is below
+  ``min_effective_rank``.
+  """
+  model: object
+  mesh: object
+  dataset: object
+  image_size: int
+  batch_size: int
+  k: int = 20
+  temperature: float = 0.07
+  use_ema: bool = False
+  min_effective_rank: float = 2.0
+  shard: pipeline.HostShard = pipeline.HostShard()
+
+  def __post_init__(self):
+    model = self.model
+    self._extract = FeatureExtractor(
+        lambda v, x: model.apply(v, x, method=type(model).embed), self.mesh,
+        self.dataset.mean, self.dataset.std, self.image_size, self.batch_size,
+        self.dataset.eval_crop_fraction, self.shard)
+    self._count = make_knn_counter(self.mesh, self.dataset.num_classes, (self.k,),
+                                   self.temperature)
+
+  def __call__(self, state, step: int) -> Tuple[Dict[str, float], Dict[str, list]]:
+    variables = backbone_variables(state, self.use_ema)
+    test = self._extract(variables, self.dataset.test)
+    bank = self._extract(variables, self.dataset.bank)
+    knn = knn_accuracy(self._count, test, bank, self.batch_size)
+    out = {"knn_top1": knn[f"knn{self.k}_top1"], "knn_top5": knn[f"knn{self.k}_top5"]}
+    if state.probe:
+      # The probe learns on the online backbone, so it is tested on it.
+      online = self._extract(backbone_variables(state, False), self.dataset.test) \
+          if self.use_ema else test
+      out.update(classifier_accuracy(state.probe["params"], online, "online_linear"))
+    details = self._diagnose(test, out)
+    if out["effective_rank"] < self.min_effective_rank:
+      logging.warning(
+          "step %d: the embedding's effective rank is %.2f (< eval.min_effective_rank="
+          "%g): the representation is collapsing (spectrum in spectrum.jsonl).",
+          step, out["effective_rank"], self.min_effective_rank)
+    return out, details
+
+  def _diagnose(self, test, out):
+    embedding = test.get("embedding", test["features"])
+    diag = jax.device_get(collapse_diagnostics(embedding, test["mask"]))
+    feature_diag = jax.device_get(collapse_diagnostics(test["features"], test["mask"]))
+    out["effective_rank"] = float(diag["effective_rank"])
+    out["embedding_std"] = float(diag["embedding_std"])
+    out["feature_effective_rank"] = float(feature_diag["effective_rank"])
+    return {"spectrum": diag["spectrum"].tolist(),
+            "feature_spectrum": feature_diag["spectrum"].tolist(),
+            "dimension_std": diag["dimension_std"].tolist(),
+            "cosine_histogram": diag["cosine_histogram"].tolist()}

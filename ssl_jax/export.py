@@ -1,0 +1,151 @@
+"""A trained backbone without its training state: export, load, encode.
+
+    python -m ssl_jax.export --workdir=RUN --out=resnet.msgpack [--ema]
+
+writes the online (or EMA) backbone of the run's latest checkpoint to one
+file: the weights, the architecture and the input normalisation.  Load it
+anywhere ssl_jax is installed::
+
+    from ssl_jax.export import load_backbone
+    backbone = load_backbone("resnet.msgpack")       # or a run's workdir
+    features = backbone.features(images)              # uint8 [N, H, W, 3] -> [N, C]
+
+Only the backbone travels (no projector, predictor or optimizer state).
+"""
+import argparse
+import dataclasses
+import functools
+import os
+from typing import Any, Dict, Tuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+from flax import serialization
+
+from ssl_jax import workdir as workdir_record
+from ssl_jax.data.augment_device import normalize
+from ssl_jax.data.sources import normalization
+from ssl_jax.data.views import VIEW_PRESETS
+from ssl_jax.models import BACKBONES
+
+FORMAT = "ssl_jax.backbone/1"
+
+
+class BackboneNotFound(FileNotFoundError):
+  """The path names neither a run with a checkpoint nor an exported backbone."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Backbone:
+  """An encoder: ``model`` = {"name", "width", "stem"} and its variables.
+
+  ``mean``/``std`` are the per-channel normalisation it was trained with,
+  ``image_size`` its training resolution, ``step`` the pretraining step and
+  ``source`` where it came from.
+  """
+  model: Dict[str, Any]
+  variables: Dict[str, Any]  # {"params", "batch_stats"}
+  mean: Tuple[float, float, float]
+  std: Tuple[float, float, float]
+  image_size: int
+  step: int = 0
+  source: str = ""
+
+  @property
+  def module(self):
+    return BACKBONES.lookup(self.model["name"], "model.name")(
+        width=self.model["width"], stem=self.model["stem"])
+
+  def apply(self, variables, x):
+    """Normalised float images [N, H, W, 3] -> {"features": [N, C]} (inference)."""
+    return {"features": self.module.apply(variables, x[None], train=False)[0]}
+
+  def features(self, images):
+    """uint8 (or 0-255 float) images [N, H, W, 3] -> float32 features [N, C]."""
+    return self._encode(self.variables, jnp.asarray(images))["features"]
+
+  @functools.cached_property
+  def _encode(self):
+    return jax.jit(lambda v, x: self.apply(v, normalize(x, self.mean, self.std)))
+
+
+def _checkpoint_tree(workdir: str):
+  manager = ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"))
+  step = manager.latest_step()
+  if step is None:
+    raise BackboneNotFound(f"{workdir} has no checkpoint to load a backbone from")
+  return step, manager.restore(step, args=ocp.args.StandardRestore())
+
+
+def from_run(workdir: str, use_ema: bool = False) -> Backbone:
+  """The backbone of a pretraining run's latest checkpoint (online or EMA)."""
+  saved = workdir_record.read_config(workdir)
+  if saved is None:
+    raise BackboneNotFound(f"{workdir} has no {workdir_record.CONFIG_FILE}: not a "
+                           f"pretraining run's workdir")
+  config = ml_collections.ConfigDict(saved)
+  step, tree = _checkpoint_tree(workdir)
+  params, stats = ("ema_params", "ema_batch_stats") if use_ema else ("params", "batch_stats")
+  if not tree[params]:
+    raise ValueError(f"the run in {workdir} ({config.method.name}) keeps no EMA teacher")
+  mean, std = normalization(config.data.name)
+  return Backbone(
+      model={k: config.model[k] for k in ("name", "width", "stem")},
+      variables={"params": tree[params]["backbone"],
+                 "batch_stats": tree[stats]["backbone"]},
+      mean=tuple(mean), std=tuple(std),
+      image_size=VIEW_PRESETS.lookup(config.data.views, "data.views").views[0].size,
+      step=int(step),
+      source=f"{os.path.abspath(workdir)} ({'EMA' if use_ema else 'online'} backbone)")
+
+
+def save(backbone: Backbone, path: str):
+  record = {"format": FORMAT, **dataclasses.asdict(backbone)}
+  record.update(variables=jax.device_get(backbone.variables), mean=list(backbone.mean),
+                std=list(backbone.std))
+  with open(path, "wb") as f:
+    f.write(serialization.msgpack_serialize(record))
+
+
+def load(path: str) -> Backbone:
+  if not os.path.exists(path):
+    raise BackboneNotFound(f"{path} does not exist (expected a run's workdir or a file "
+                           f"written by python -m ssl_jax.export)")
+  with open(path, "rb") as f:
+    record = serialization.msgpack_restore(f.read())
+  if not isinstance(record, dict) or record.get("format") != FORMAT:
+    raise ValueError(f"{path} is not an exported ssl_jax backbone ({FORMAT})")
+  return Backbone(model=record["model"], variables=record["variables"],
+                  mean=tuple(record["mean"]), std=tuple(record["std"]),
+                  image_size=int(record["image_size"]), step=int(record["step"]),
+                  source=record["source"])
+
+
+def load_backbone(path: str, use_ema: bool = False) -> Backbone:
+  """An exported file, or the latest checkpoint of a run's workdir."""
+  if os.path.isdir(path):
+    return from_run(path, use_ema)
+  if use_ema:
+    raise ValueError("use_ema applies to a run's workdir; an exported file holds "
+                     "the one backbone it was exported with")
+  return load(path)
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--workdir", required=True, help="a pretraining run's --workdir")
+  parser.add_argument("--out", required=True, help="file to write (e.g. backbone.msgpack)")
+  parser.add_argument("--ema", action="store_true", help="export the EMA teacher")
+  args = parser.parse_args(argv)
+  backbone = from_run(args.workdir, args.ema)
+  save(backbone, args.out)
+  count = sum(np.size(x) for x in jax.tree.leaves(backbone.variables["params"]))
+  print(f"wrote {args.out}: {backbone.model['name']} x{backbone.model['width']} "
+        f"({count / 1e6:.2f} M parameters), step {backbone.step} of {backbone.source}")
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,243 @@
+"""Supervised training on a pretrained backbone: linear evaluation and fine-tuning.
+
+    python -m ssl_jax.main --config=configs/linear_eval.py --config.pretrained=RUN --workdir=DIR
+
+``config.pretrained`` is a pretraining workdir (its latest checkpoint; the
+EMA teacher with ``use_ema``) or a file from ``python -m ssl_jax.export``.
+With ``optim.backbone_base_lr = 0`` the backbone is frozen (inference-mode
+BatchNorm) and only a linear classifier learns: linear evaluation
+(``linear_top1``/``linear_top5``).  With a positive backbone lr the whole
+network is fine-tuned (``finetune_top1``/``finetune_top5``), the
+semi-supervised protocol when ``data.label_fraction`` (or an
+``imagenet2012_1pct``-style dataset) restricts the labels.
+``train.cached_features``: a frozen backbone without augmentation computes
+the training features once and trains the classifier on them.
+The job resumes from its own checkpoints like pretraining does.
+"""
+import dataclasses
+import os
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+from absl import logging
+
+from ssl_jax import config_check, sharding
+from ssl_jax import workdir as workdir_record
+from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
+from ssl_jax.data import pipeline
+from ssl_jax.data.augment_device import normalize
+from ssl_jax.data.sources import load_dataset
+from ssl_jax.data.subsets import labelled_subset
+from ssl_jax.data.views import VIEW_PRESETS
+from ssl_jax.evals.features import FeatureExtractor
+from ssl_jax.evals.linear_probe import classifier_accuracy, cross_entropy, init_linear, linear_logits
+from ssl_jax.export import load_backbone
+from ssl_jax.metrics import MetricsWriter, Progress
+from ssl_jax.optim import make_optimizer
+from ssl_jax.schedules import warmup_cosine
+
+
+@flax.struct.dataclass
+class ClassifierState:
+  step: jax.Array
+  params: Any       # {"head": linear, "backbone": backbone params}
+  batch_stats: Any  # the backbone's BatchNorm statistics (change only when fine-tuning)
+  opt_state: Any
+
+
+def learning_rate(optim_config, base_lr, batch, steps_per_epoch, total):
+  """Linear-scaled peak ``base_lr * B / 256``; cosine (with warm-up) or multistep."""
+  peak = base_lr * batch / 256
+  if optim_config.schedule == "cosine":
+    warmup = int(round(optim_config.warmup_epochs * steps_per_epoch))
+    return warmup_cosine(peak, warmup, total, optim_config.end_lr_ratio)
+  boundaries = {int(round(e * steps_per_epoch)): optim_config.gamma
+                for e in optim_config.milestones}
+  return optax.piecewise_constant_schedule(peak, boundaries)
+
+
+def make_optimizer_pair(optim_config, batch, steps_per_epoch, total):
+  """One optimiser for the head and one for the backbone (zero updates when frozen)."""
+  lr = lambda base: learning_rate(optim_config, base, batch, steps_per_epoch, total)
+  head = make_optimizer(optim_config, lr(optim_config.base_lr))
+  frozen = optim_config.backbone_base_lr == 0
+  backbone = optax.set_to_zero() if frozen else make_optimizer(
+      optim_config, lr(optim_config.backbone_base_lr))
+  tx = optax.multi_transform({"head": head, "backbone": backbone},
+                             {"head": "head", "backbone": "backbone"})
+  return tx, lr(optim_config.base_lr), frozen
+
+
+def make_classifier_step(module, tx, lr, mean, std, frozen: bool):
+  """``step(state, batch) -> (state, metrics)``; batch has ``label`` and either
+  ``views`` (uint8 images) or ``features`` (cached, frozen backbone only)."""
+
+  def features_of(params, batch_stats, batch):
+    if "features" in batch:
+      return batch["features"], batch_stats
+    x = normalize(batch["views"][0], mean, std)[None]
+    variables = {"params": params["backbone"], "batch_stats": batch_stats}
+    if frozen:
+      return jax.lax.stop_gradient(module.apply(variables, x, train=False)[0]), batch_stats
+    h, mutated = module.apply(variables, x, train=True, mutable=["batch_stats"])
+    return h[0], mutated["batch_stats"]
+
+  def step(state, batch):
+    def loss_fn(params):
+      h, stats = features_of(params, state.batch_stats, batch)
+      logits = linear_logits(params["head"], h)
+      return cross_entropy(logits, batch["label"]), (logits, stats)
+
+    (loss, (logits, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    new = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
+                        batch_stats=stats, opt_state=opt_state)
+    top1 = 100.0 * jnp.mean(jnp.argmax(logits, -1) == batch["label"])
+    return new, {"loss": loss, "lr": lr(state.step), "train_top1": top1}
+
+  return step
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+  """The static parts of a classifier run."""
+  backbone: Any
+  dataset: Any
+  train: Any
+  mesh: Any
+  shard: pipeline.HostShard
+  extractor: FeatureExtractor
+  steps_per_epoch: int
+  total_steps: int
+  tx: Any
+  lr: Any
+  frozen: bool
+  prefix: str
+
+
+def build_job(config) -> Job:
+  config_check.validate_linear_eval(config)
+  backbone = load_backbone(config.pretrained, config.use_ema)
+  mesh = sharding.make_mesh()
+  batch = config.train.batch_size
+  sharding.check_global_batch(batch, mesh)
+  shard = pipeline.HostShard(jax.process_index(), jax.process_count())
+  dataset = load_dataset(config.data)
+  train = labelled_subset(dataset.train, config.data.label_fraction, config.data.seed)
+  spe = pipeline.steps_per_epoch(len(train), batch)
+  total = config.train.epochs * spe
+  tx, lr, frozen = make_optimizer_pair(config.optim, batch, spe, total)
+  size = VIEW_PRESETS.lookup(config.data.views, "data.views").views[0].size
+  extractor = FeatureExtractor(backbone.apply, mesh, backbone.mean, backbone.std, size,
+                               sharding.round_up_batch(config.eval.batch_size, mesh),
+                               dataset.eval_crop_fraction, shard)
+  return Job(backbone, dataset, train, mesh, shard, extractor, spe, total, tx, lr, frozen,
+             "linear" if frozen else "finetune")
+
+
+def _init_state(job: Job):
+  params = {"head": init_linear(_feature_dim(job.backbone), job.dataset.num_classes),
+            "backbone": job.backbone.variables["params"]}
+  return ClassifierState(step=jnp.zeros((), jnp.int32), params=params,
+                         batch_stats=job.backbone.variables["batch_stats"],
+                         opt_state=job.tx.init(params))
+
+
+def _feature_dim(backbone):
+  x = jnp.zeros((1, backbone.image_size, backbone.image_size, 3))
+  return jax.eval_shape(backbone.apply, backbone.variables, x)["features"].shape[-1]
+
+
+def _cached_batches(job: Job, config, start):
+  """Training features of the frozen backbone, computed once; batches drawn
+  by a seeded per-epoch permutation, a pure function of the step."""
+  data = job.extractor(job.backbone.variables, job.train)
+  n = int(jnp.sum(data["mask"]))
+
+  @jax.jit  # one program, so it works on arrays that span hosts
+  def drop_padding(features, labels, mask):
+    valid = jnp.nonzero(mask > 0, size=n)[0]
+    return features[valid], labels[valid]
+
+  features, labels = drop_padding(data["features"], data["label"], data["mask"])
+  b, spe = config.train.batch_size, job.steps_per_epoch
+  key = jax.random.key(config.train.seed)
+
+  @jax.jit
+  def batch_at(features, labels, step):
+    order = jax.random.permutation(jax.random.fold_in(key, step // spe), n)
+    idx = jax.lax.dynamic_slice(order, ((step % spe) * b,), (b,))
+    return {"features": features[idx], "label": labels[idx]}
+
+  for step in range(start, 2 ** 62):
+    yield batch_at(features, labels, step)
+
+
+def _image_batches(job: Job, config, start):
+  views = VIEW_PRESETS.lookup(config.data.views, "data.views")
+  for host_batch in pipeline.train_batches(job.train, views, config.train.batch_size,
+                                           config.train.seed, start, job.shard,
+                                           config.data.shuffle_buffer):
+    yield sharding.to_global(host_batch, job.mesh)
+
+
+def _evaluate(job: Job, state, cached_test):
+  test = cached_test
+  if test is None:
+    test = job.extractor({"params": state.params["backbone"],
+                          "batch_stats": state.batch_stats}, job.dataset.test)
+  return classifier_accuracy(state.params["head"], test, job.prefix)
+
+
+def _due(step, every, total):
+  return step == total or (every > 0 and step % every == 0)
+
+
+def train_and_evaluate(config, workdir: str):
+  """Trains the classifier per ``config`` in ``workdir``; returns the final metrics."""
+  job = build_job(config)
+  checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"),
+                              config.checkpoint.max_to_keep)
+  workdir_record.claim(config, workdir, checkpointer.directory)
+  replicated = sharding.replicated(job.mesh)
+  state = checkpointer.restore(abstract_state(lambda: _init_state(job), sharding=replicated))
+  if state is None:
+    state = jax.jit(lambda: _init_state(job), out_shardings=replicated)()
+  start = int(state.step)
+  cached = config.train.cached_features
+  batches = (_cached_batches if cached else _image_batches)(job, config, start)
+  cached_test = job.extractor(job.backbone.variables, job.dataset.test) if job.frozen else None
+  step_fn = jax.jit(make_classifier_step(job.backbone.module, job.tx, job.lr,
+                                         job.backbone.mean, job.backbone.std, job.frozen),
+                    donate_argnums=0, out_shardings=(replicated, replicated))
+  writer = MetricsWriter(workdir)
+  writer.rewind(start)
+  progress = Progress(job.total_steps, start, config.train.batch_size)
+  logging.info("%s of %s on %s: steps %d -> %d", job.prefix, job.backbone.source,
+               job.dataset.name, start, job.total_steps)
+  record = {}
+  with StopSignal() as stop:
+    for step in range(start + 1, job.total_steps + 1):
+      state, metrics = step_fn(state, next(batches))
+      record = {}
+      if _due(step, config.train.log_every, job.total_steps):
+        record = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        record["images_per_sec"], sec = progress.update(step)
+        logging.info(progress.line(step, {k: record[k] for k in ("loss", "lr")}, sec))
+      if _due(step, config.eval.every_steps, job.total_steps):
+        record.update(_evaluate(job, state, cached_test))
+        logging.info("step %d: %s", step, {k: round(v, 2) for k, v in record.items()
+                                           if k.startswith(job.prefix)})
+      writer.write(step, record)
+      stopping = stop.requested(sync=_due(step, config.train.log_every, job.total_steps))
+      if stopping or _due(step, config.checkpoint.every_steps, job.total_steps):
+        checkpointer.save(step, state)
+      if stopping:
+        break
+  checkpointer.wait()
+  checkpointer.close()
+  writer.close()
+  return record

@@ -1,0 +1,67 @@
+"""The classifier step of linear evaluation and fine-tuning, and its schedules."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import common
+from ssl_jax.linear_eval import (ClassifierState, learning_rate, make_classifier_step,
+                                 make_optimizer_pair)
+from ssl_jax.evals.linear_probe import init_linear
+from ssl_jax.models import ResNet18
+
+
+def _setup(backbone_lr, cached=False):
+  config = common.linear_eval_config()
+  config.optim.backbone_base_lr = backbone_lr
+  config.optim.schedule, config.optim.milestones = "cosine", ()
+  module = ResNet18(width=0.0625, stem="cifar")
+  variables = module.init(jax.random.key(0), jnp.zeros((1, 2, 8, 8, 3)), train=True)
+  tx, lr, frozen = make_optimizer_pair(config.optim, 256, 10, 100)
+  params = {"head": init_linear(32, 3), "backbone": variables["params"]}
+  state = ClassifierState(jnp.zeros((), jnp.int32), params, variables["batch_stats"],
+                          tx.init(params))
+  step = jax.jit(make_classifier_step(module, tx, lr, (0.5,) * 3, (0.25,) * 3, frozen))
+  rng = np.random.default_rng(0)
+  batch = {"label": jnp.asarray(rng.integers(0, 3, 8), jnp.int32)}
+  if cached:
+    batch["features"] = jnp.asarray(rng.normal(size=(8, 32)), jnp.float32)
+  else:
+    batch["views"] = (jnp.asarray(rng.integers(0, 255, (8, 8, 8, 3)), jnp.uint8),)
+  return state, step, batch
+
+
+def _same(a, b):
+  return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_linear_evaluation_changes_only_the_head(cached):
+  state, step, batch = _setup(0.0, cached)
+  new, metrics = step(state, batch)
+  assert np.isfinite(float(metrics["loss"]))
+  assert _same(new.params["backbone"], state.params["backbone"])
+  assert _same(new.batch_stats, state.batch_stats)  # inference-mode BatchNorm
+  assert not _same(new.params["head"], state.params["head"])
+
+
+def test_fine_tuning_trains_the_backbone_and_its_statistics():
+  state, step, batch = _setup(0.01)
+  # The zero-initialised head passes no gradient back on the first step.
+  new, _ = step(*step(state, batch)[:1], batch)
+  assert not _same(new.params["backbone"], state.params["backbone"])
+  assert not _same(new.batch_stats, state.batch_stats)
+
+
+def test_repeated_steps_fit_a_small_batch():
+  state, step, batch = _setup(0.0, cached=True)
+  for _ in range(60):
+    state, metrics = step(state, batch)
+  assert float(metrics["train_top1"]) == 100.0
+
+
+def test_multistep_schedule_drops_at_the_milestones():
+  optim = common.linear_eval_config().optim  # 0.2 x B/256, x0.1 at epochs 60 and 80
+  lr = learning_rate(optim, optim.base_lr, 512, 10, 1000)
+  got = [float(lr(s)) for s in (0, 599, 600, 799, 800, 999)]
+  np.testing.assert_allclose(got, [0.4, 0.4, 0.04, 0.04, 0.004, 0.004], rtol=1e-6)
