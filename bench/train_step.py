@@ -1,68 +1,200 @@
-"""Train-step throughput of a config: compile time and images/s.
+"""Train-step speed per method: images/s, compile time, memory, MFU, method overhead.
 
-    python bench/train_step.py --config=configs/quickstart.py --steps=30
+    python bench/train_step.py [--quick] [--methods=intl,simclr] [--model=resnet18]
+        [--width=0.125] [--size=24] [--batch=128] [--steps=10] [--precision=float32]
 
-Runs the real jitted step (augmentation, forward, loss, update) on batches
-from the config's own pipeline, after one warm-up step, and prints the
-median step time, images/s and the compile time.
+For each method, its quickstart config (``configs/quickstart.py:METHOD``)
+with the backbone, resolution and batch given here, the real jitted step
+(on-device augmentation, forward, loss, update, EMA) runs on random uint8
+views of the preset's sizes: TensorFlow is not needed (input speed is
+``bench/input_pipeline.py``'s).  Columns:
+
+- ms/step (median after one warm-up step), images/s, compile s;
+- memory: peak device bytes in use where the backend reports it (GPU/TPU),
+  else XLA's own estimate of the step's arguments + temporaries;
+- GFLOP/step from XLA's cost analysis of the compiled step, and MFU =
+  FLOP/step x steps/s / peak FLOP/s, the peak measured in the same run as the
+  best of large float32 matmuls (bf16 for ``--precision=bfloat16``);
+- overhead: the step's time over a plain step on two views (the same
+  augmentation, forward and backward of backbone and projector, its loss a
+  sum of squares): what the method's teacher pass, queue, whitening or
+  clustering, and the optimiser update cost.
 """
+import argparse
 import os
+import statistics
 import sys
 import time
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import jax  # pylint: disable=g-import-not-at-top
-import numpy as np  # pylint: disable=g-import-not-at-top
-from absl import app, flags  # pylint: disable=g-import-not-at-top
-from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
+import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
+import jax.numpy as jnp  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from ssl_jax import sharding  # pylint: disable=g-import-not-at-top
-from ssl_jax.data import pipeline  # pylint: disable=g-import-not-at-top
-from ssl_jax.pretrain import _compiled_step, build_run  # pylint: disable=g-import-not-at-top
-from ssl_jax.state import init_train_state  # pylint: disable=g-import-not-at-top
+from configs import quickstart  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.data.augment_device import augment_views  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax import sharding  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.methods import build_method  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.models import build_model  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.optim import make_optimizer  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.schedules import ema_momentum, warmup_cosine  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.state import init_train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.step import Schedules, encode_views, make_train_step  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.")
-_STEPS = flags.DEFINE_integer("steps", 20, "Timed steps after the warm-up step.")
+_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+# --quick: one method per family of extra work (whitening, contrastive,
+# teacher + predictor, Sinkhorn, MIRA fixed point, Cholesky, queue).
+QUICK_METHODS = "intl,simclr,byol,swav,mira,wmse,sce"
+_MEAN, _STD = (0.5,) * 3, (0.25,) * 3
 
 
-def main(argv):
-  del argv
-  config = _CONFIG.value
-  run = build_run(config)
-  replicated = sharding.replicated(run.mesh)
-  state = jax.jit(lambda r: init_train_state(r, run.model, run.method, run.tx,
-                                             run.views.views[0].size),
-                  out_shardings=replicated)(jax.random.key(0))
-  batches = pipeline.train_batches(run.dataset.train, run.views, config.train.batch_size,
-                                   0, 0, run.shard)
-  host = [next(batches) for _ in range(4)]
-  step = _compiled_step(run, config)
-  rng = jax.random.key(1)
-  batch = sharding.to_global(host[0], run.mesh)
-  start = time.perf_counter()
-  compiled = step.lower(state, batch, rng).compile()
-  compile_s = time.perf_counter() - start
-  state, metrics = compiled(state, batch, rng)
-  jax.block_until_ready(metrics)
+def timed(fn, *args, steps):
+  """(median seconds per call, the last result); the first call is a warm-up."""
+  out = fn(*args)
+  jax.block_until_ready(out)
   times = []
-  for i in range(_STEPS.value):
-    batch = sharding.to_global(host[i % len(host)], run.mesh)
+  for _ in range(steps):
+    start = time.perf_counter()
+    out = fn(*args)
+    jax.block_until_ready(out)
+    times.append(time.perf_counter() - start)
+  return statistics.median(times), out
+
+
+def peak_flops(dtype, quick):
+  """Best FLOP/s of square matmuls on the first device (the roofline's top)."""
+  best = 0.0
+  for n in ((1024, 2048) if quick else (2048, 4096, 8192)):
+    a = jnp.ones((n, n), dtype)
+    matmul = jax.jit(lambda x: x @ x)
+    seconds, _ = timed(matmul, a, steps=3)
+    best = max(best, 2 * n ** 3 / seconds)
+  return best
+
+
+def _config(method, args):
+  c = quickstart.get_config(method).unlock()
+  c.model.name, c.model.width, c.train.batch_size = args.model, args.width, args.batch
+  c.train.precision = args.precision
+  return c
+
+
+def _parts(config, args):
+  views = VIEW_PRESETS.lookup(config.data.views)
+  method = build_method(config.method, total_steps=1000, steps_per_epoch=100)
+  dtype = _DTYPES[args.precision]
+  model = build_model(config.model, method.head, dtype)
+  lr = warmup_cosine(0.1, 10, 1000)
+  tx = make_optimizer(config.optim, lr)
+  ema = ema_momentum(method.ema_momentum, 1000) if method.uses_target else None
+  return views, method, model, tx, Schedules(lr, ema), dtype
+
+
+def _views(view_set, size, batch, mesh):
+  """Random uint8 views at the preset's sizes, scaled to ``size`` for the first."""
+  rng = np.random.default_rng(0)
+  scale = size / view_set.views[0].size
+  shapes = [max(8, int(round(v.size * scale))) for v in view_set.views]
+  views = tuple(rng.integers(0, 256, (batch, s, s, 3), np.uint8) for s in shapes)
+  labels = np.zeros(batch, np.int32)
+  return sharding.to_global({"views": views, "label": labels}, mesh), shapes
+
+
+def _compile(fn, *args):
+  start = time.perf_counter()
+  compiled = fn.lower(*args).compile()
+  return compiled, time.perf_counter() - start
+
+
+def _memory(compiled, device):
+  stats = device.memory_stats() or {}
+  if "peak_bytes_in_use" in stats:
+    return stats["peak_bytes_in_use"], "peak"
+  m = compiled.memory_analysis()
+  return m.argument_size_in_bytes + m.temp_size_in_bytes, "xla est."
+
+
+def _flops(compiled):
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  return float(cost.get("flops", 0.0))
+
+
+def _plain_step_seconds(model, views, state, batch, dtype, steps):
+  """Augmentation, forward and backward of backbone and projector on the first
+  two views, loss = Σ z²: a step without the method's extra work."""
+  specs = views.views[:2]
+
+  def loss(params, images, rng):
+    x = augment_views(images, rng, specs, _MEAN, _STD, dtype)
+    out, _ = encode_views(model, params, state.batch_stats, list(x))
+    return jnp.sum(jnp.square(out["projection"].astype(jnp.float32)))
+
+  grad = jax.jit(jax.grad(loss))
+  seconds, _ = timed(grad, state.params, batch["views"][:2], jax.random.key(2), steps=steps)
+  return seconds
+
+
+def bench_method(name, args, mesh, peak):
+  config = _config(name, args)
+  views, method, model, tx, schedules, dtype = _parts(config, args)
+  batch, shapes = _views(views, args.size, args.batch, mesh)
+  repl = sharding.replicated(mesh)
+  init = jax.jit(lambda r: init_train_state(r, model, method, tx, shapes[0]),
+                 out_shardings=repl)
+  step = make_train_step(model, method, tx, schedules, views, _MEAN, _STD, dtype)
+  jitted = jax.jit(step, donate_argnums=0, in_shardings=(repl, sharding.batch_sharded(mesh),
+                                                          repl), out_shardings=(repl, repl))
+  rng = jax.device_put(jax.random.key(1), repl)
+  state = init(jax.random.key(0))
+  compiled, compile_s = _compile(jitted, state, batch, rng)
+  times = []
+  for _ in range(args.steps + 1):
     start = time.perf_counter()
     state, metrics = compiled(state, batch, rng)
     jax.block_until_ready(metrics)
     times.append(time.perf_counter() - start)
-  median = float(np.median(times))
-  print(f"config: {config.method.name} {config.model.name} x{config.model.width} "
-        f"views {[v.size for v in run.views.views]} batch {config.train.batch_size} "
-        f"on {run.mesh.devices.size} x {jax.devices()[0].device_kind}")
-  print(f"compile: {compile_s:.1f} s")
-  print(f"step: median {median * 1e3:.1f} ms (min {min(times) * 1e3:.1f}, "
-        f"max {max(times) * 1e3:.1f}) over {len(times)} steps")
-  print(f"throughput: {config.train.batch_size / median:.0f} images/s "
-        f"({config.train.batch_size * len(run.views) / median:.0f} views/s)")
+  seconds = statistics.median(times[1:])
+  flops = _flops(compiled)
+  memory, kind = _memory(compiled, jax.devices()[0])
+  plain = _plain_step_seconds(model, views, state, batch, dtype, max(2, args.steps // 2))
+  print(f"| {name} | {'+'.join(map(str, shapes))} | {seconds * 1e3:.1f} | "
+        f"{args.batch / seconds:.0f} | {compile_s:.1f} | {memory / 2 ** 20:.0f} MiB ({kind}) | "
+        f"{flops / 1e9:.1f} | {100 * flops / seconds / peak:.1f} % | "
+        f"{100 * (seconds / plain - 1):+.0f} % |", flush=True)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--methods", default=None,
+                      help=f"comma-separated; default all (--quick: {QUICK_METHODS})")
+  parser.add_argument("--model", default="resnet18")
+  parser.add_argument("--width", type=float, default=0.125)
+  parser.add_argument("--size", type=int, default=24, help="side of the first view")
+  parser.add_argument("--batch", type=int, default=128, help="global batch")
+  parser.add_argument("--steps", type=int, default=10)
+  parser.add_argument("--precision", default="float32", choices=sorted(_DTYPES))
+  parser.add_argument("--quick", action="store_true", help="fewer steps, smaller peak test")
+  args = parser.parse_args()
+  if args.quick:
+    args.steps = min(args.steps, 4)
+  methods = args.methods or (QUICK_METHODS if args.quick else ",".join(sorted(quickstart.METHODS)))
+  mesh = sharding.make_mesh()
+  peak = peak_flops(_DTYPES[args.precision], args.quick)
+  device = jax.devices()[0]
+  print(f"{device.device_kind} x{jax.device_count()} ({device.platform}), jax "
+        f"{jax.__version__}, {time.strftime('%Y-%m-%d')}: {args.model} x{args.width}, "
+        f"batch {args.batch}, {args.precision}; measured matmul peak "
+        f"{peak / 1e12:.3f} TFLOP/s\n")
+  print("| method | views (px) | ms/step | images/s | compile (s) | memory | GFLOP/step | "
+        "MFU | overhead vs plain fwd+bwd |")
+  print("|---|---|---|---|---|---|---|---|---|")
+  for name in methods.split(","):
+    bench_method(name, args, mesh, peak)
 
 
 if __name__ == "__main__":
-  flags.mark_flags_as_required(["config"])
-  app.run(main)
+  main()

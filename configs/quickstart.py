@@ -32,12 +32,13 @@ METHODS = {
                 "sgd", 0.05, 5e-4),
     "swav": (dict(projector=_PROJ, num_prototypes=100, temperature=0.1, epsilon=0.05,
                   sinkhorn_iters=3, freeze_prototypes_epochs=1.0), "sgd", 0.5, 1e-6),
-    # LARS as in solo-learn; an embedding no wider than the batch (128) so
-    # the cross-correlation can reach the identity.
+    # LARS as in solo-learn (SGD at these rates diverges for VICReg); for
+    # Barlow Twins an embedding no wider than the batch (128), so the
+    # cross-correlation can reach the identity.
     "barlow_twins": (dict(projector=dict(hidden_dim=512, out_dim=128, num_layers=3),
                           lambd=5e-3, scale=0.1), "lars", 0.3, 1e-5),
     "vicreg": (dict(projector=dict(hidden_dim=512, out_dim=512, num_layers=3),
-                    sim_weight=25.0, var_weight=25.0, cov_weight=1.0), "sgd", 0.3, 1e-5),
+                    sim_weight=25.0, var_weight=25.0, cov_weight=1.0), "lars", 0.3, 1e-4),
     "wmse": (dict(projector=dict(hidden_dim=256, out_dim=32, num_layers=2), whiten_size=64,
                   whiten_iters=1, eps=0.0), "sgd", 0.5, 1e-6),
     "mira": (dict(projector=dict(hidden_dim=256, out_dim=128, num_layers=3),

@@ -178,10 +178,9 @@ def _cached_batches(job: Job, config, start):
 
 def _image_batches(job: Job, config, start):
   views = VIEW_PRESETS.lookup(config.data.views, "data.views")
-  for host_batch in pipeline.train_batches(job.train, views, config.train.batch_size,
-                                           config.train.seed, start, job.shard,
-                                           config.data.shuffle_buffer):
-    yield sharding.to_global(host_batch, job.mesh)
+  return sharding.prefetch_to_device(
+      pipeline.train_batches(job.train, views, config.train.batch_size, config.train.seed,
+                             start, job.shard, config.data.shuffle_buffer), job.mesh)
 
 
 def _evaluate(job: Job, state, cached_test):

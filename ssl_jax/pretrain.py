@@ -144,21 +144,8 @@ def _last_step_was_good(state, step):
   return False
 
 
-def _due(step, every, total):
-  return step == total or (every > 0 and step % every == 0)
-
-
-def train_and_evaluate(config, workdir: str):
-  """Pretrains per ``config`` in ``workdir``; returns the final TrainState."""
-  run = build_run(config)
-  checkpoint_dir = os.path.join(workdir, "checkpoints")
-  workdir_record.claim(config, workdir, checkpoint_dir)
-  init_rng, step_rng = jax.random.split(jax.random.key(config.train.seed))
-  checkpointer = Checkpointer(checkpoint_dir, config.checkpoint.max_to_keep)
-  state = _restore_or_init(run, checkpointer, init_rng)
-  start = int(state.step)
-  writer = MetricsWriter(workdir)
-  writer.rewind(start)
+def _evaluation(run: Run, config, writer):
+  """(state, step) -> scalars; spectra and histograms go to spectrum.jsonl."""
   evaluator = PretrainingEvaluator(
       run.model, run.mesh, run.dataset, run.views.views[0].size,
       sharding.round_up_batch(config.eval.batch_size, run.mesh), config.eval.knn_k,
@@ -169,29 +156,51 @@ def train_and_evaluate(config, workdir: str):
     scalars, details = evaluator(state, step)
     writer.write_details(step, details)
     return scalars
+
+  return evaluate
+
+
+def _due(step, every, total):
+  return step == total or (every > 0 and step % every == 0)
+
+
+def train_and_evaluate(config, workdir: str):
+  """Pretrains per ``config`` in ``workdir``; returns the final TrainState."""
+  run = build_run(config)
+  checkpoint_dir = os.path.join(workdir, "checkpoints")
+  workdir_record.claim(config, workdir, checkpoint_dir)
+  # Made by a replicated computation, so every process holds the same global
+  # keys and the step never copies them implicitly.
+  init_rng, step_rng = jax.jit(lambda: tuple(jax.random.split(jax.random.key(
+      config.train.seed))), out_shardings=sharding.replicated(run.mesh))()
+  checkpointer = Checkpointer(checkpoint_dir, config.checkpoint.max_to_keep)
+  state = _restore_or_init(run, checkpointer, init_rng)
+  start = int(state.step)
+  writer = MetricsWriter(workdir)
+  writer.rewind(start)
+  evaluate = _evaluation(run, config, writer)
   logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
                "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
                run.steps_per_epoch, config.train.batch_size, run.mesh.devices.size)
   if start == 0:
     writer.write(0, evaluate(state, 0))
   step_fn = _compiled_step(run, config)
-  step_rng = jax.device_put(step_rng, sharding.replicated(run.mesh))
-  batches = pipeline.train_batches(run.dataset.train, run.views, config.train.batch_size,
-                                   config.train.seed, start, run.shard,
-                                   config.data.shuffle_buffer)
+  batches = sharding.prefetch_to_device(
+      pipeline.train_batches(run.dataset.train, run.views, config.train.batch_size,
+                             config.train.seed, start, run.shard, config.data.shuffle_buffer),
+      run.mesh)
   progress = Progress(run.total_steps, start, config.train.batch_size)
   with StopSignal() as stop:
     for step in range(start + 1, run.total_steps + 1):
-      with jax.transfer_guard("disallow"):  # the batch is the only copy in
-        state, metrics = step_fn(state, sharding.to_global(next(batches), run.mesh),
-                                 step_rng)
+      batch = next(batches)
+      with jax.transfer_guard("disallow"):  # nothing but the prefetched batch moves
+        state, metrics = step_fn(state, batch, step_rng)
       record = {}
       if _due(step, config.train.log_every, run.total_steps):
         record = {k: float(v) for k, v in jax.device_get(metrics).items()}
         record["images_per_sec"], sec_per_step = progress.update(step)
-        logging.info(progress.line(step, {k: record[k] for k in ("loss", "lr",
-                                                                 "images_per_sec")},
-                                   sec_per_step))
+        shown = {k: record[k] for k in ("loss", "lr", "images_per_sec")}
+        logging.info(progress.line(step, shown, sec_per_step))
         _check_diverged(step, record, config.train.max_consecutive_skips, checkpointer)
       if _due(step, config.eval.every_steps, run.total_steps):
         record.update(evaluate(state, step))

@@ -5,6 +5,9 @@ batches are split along their leading (example) axis.  Per-process host
 batches become global arrays, so every reduction over the batch inside the
 step (BatchNorm, whitening, contrastive negatives) is over the global batch.
 """
+import collections
+import itertools
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
@@ -55,6 +58,26 @@ def to_global(local_tree, mesh: Mesh):
   return jax.tree.map(
       lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)),
       local_tree)
+
+
+def prefetch_to_device(host_batches, mesh: Mesh, size: int = 2):
+  """Global arrays of ``host_batches``, copied ``size`` batches ahead.
+
+  The copy of batch s+1 is issued before step s is dispatched, so the
+  host-to-device transfer overlaps the device's compute.  Batches are only
+  read ahead: a run stopped at step s resumes from the pipeline at s.
+  """
+  queue = collections.deque()
+
+  def enqueue(count):
+    for batch in itertools.islice(host_batches, count):
+      queue.append(to_global(batch, mesh))
+
+  enqueue(size)
+  while queue:
+    batch = queue.popleft()
+    enqueue(1)
+    yield batch
 
 
 def sync_processes(name: str):

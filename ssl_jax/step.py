@@ -83,6 +83,14 @@ def _update_teacher(method, ema_params, params, momentum):
   return out
 
 
+def _train_probe(new, state, probe_tx, features, labels, ok, metrics):
+  """One step of the online probe (kept only if it and the main step are finite)."""
+  probe, probe_metrics = probe_step(state.probe, probe_tx, features, labels)
+  probe_ok = ok & jnp.isfinite(probe_metrics["online_linear_loss"])
+  metrics.update(probe_metrics)
+  return new.replace(probe=_select(probe_ok, probe, state.probe))
+
+
 def make_train_step(model, method, tx: optax.GradientTransformation,
                     schedules: Schedules, view_set, mean, std,
                     compute_dtype: Any = jnp.float32, probe_tx=None):
@@ -128,8 +136,7 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
     ok = jnp.isfinite(loss) & _all_finite(grads)
     params = _select(ok, params, state.params)
     new = state.replace(
-        step=state.step + 1,
-        params=params,
+        step=state.step + 1, params=params,
         batch_stats=_select(ok, stats, state.batch_stats),
         opt_state=_select(ok, opt_state, state.opt_state),
         method_state=_select(ok, aux.state, state.method_state),
@@ -140,10 +147,7 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
                "skipped_steps": new.skipped_steps,
                "consecutive_skips": new.consecutive_skips, **aux.metrics}
     if probe_tx is not None:
-      probe, probe_metrics = probe_step(state.probe, probe_tx, features, batch["label"])
-      probe_ok = ok & jnp.isfinite(probe_metrics["online_linear_loss"])
-      new = new.replace(probe=_select(probe_ok, probe, state.probe))
-      metrics.update(probe_metrics)
+      new = _train_probe(new, state, probe_tx, features, batch["label"], ok, metrics)
     if method.uses_target:
       # The teacher used at step s+1 is m(s+1) teacher + (1 - m(s+1)) online,
       # the INTL/MoCo order (momentum update before the forward pass).

@@ -25,6 +25,20 @@ def test_sinkhorn_matches_reference_and_its_marginals():
   np.testing.assert_allclose(q.sum(0), 64 / 12, rtol=1e-3)  # equipartition
 
 
+def test_sinkhorn_scaling_and_log_domain_forms_agree_on_cosine_scores():
+  from ssl_jax.kernels import sinkhorn  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(3)
+  z = rng.normal(size=(96, 16))
+  p = rng.normal(size=(40, 16))
+  scores = jnp.asarray((z / np.linalg.norm(z, axis=1, keepdims=True))
+                       @ (p / np.linalg.norm(p, axis=1, keepdims=True)).T, jnp.float32)
+  fast = sinkhorn._scaled(scores, 0.05, 3)  # pylint: disable=protected-access
+  slow = sinkhorn._log_domain(scores, 0.05, 3)  # pylint: disable=protected-access
+  np.testing.assert_allclose(np.asarray(fast), np.asarray(slow), rtol=2e-4, atol=1e-7)
+  np.testing.assert_allclose(np.asarray(fast), R.sinkhorn(np.asarray(scores)), rtol=2e-4,
+                             atol=1e-7)
+
+
 def test_sinkhorn_is_finite_and_exact_for_huge_scores():
   rng = np.random.default_rng(1)
   scores = rng.uniform(-20, 20, size=(32, 10))  # |S| / ε up to 400
@@ -161,3 +175,13 @@ def test_dino_center_update_is_an_ema_of_the_teacher_mean():
                                         jnp.asarray(teacher, jnp.float32), 0.9))
   np.testing.assert_allclose(got, 0.9 * center + 0.1 * teacher.reshape(-1, 5).mean(0),
                              rtol=1e-5)
+
+
+def test_wmse_gradient_reaches_both_views_symmetrically():
+  """The official norm_mse_loss has no stop-gradient: swapping the views
+  swaps the gradients."""
+  views = jnp.asarray(np.random.default_rng(5).normal(size=(2, 32, 4)), jnp.float32)
+  grad = jax.grad(K.wmse_loss)(views)
+  swapped = jax.grad(K.wmse_loss)(views[::-1])
+  assert float(jnp.abs(grad[1]).max()) > 0
+  np.testing.assert_allclose(np.asarray(grad), np.asarray(swapped[::-1]), rtol=1e-4, atol=1e-6)

@@ -8,24 +8,25 @@ from configs import common
 from ssl_jax.linear_eval import (ClassifierState, learning_rate, make_classifier_step,
                                  make_optimizer_pair)
 from ssl_jax.evals.linear_probe import init_linear
-from ssl_jax.models import ResNet18
+from ssl_jax.models import ResNet
+from ssl_jax.models.resnet import BasicBlock
 
 
 def _setup(backbone_lr, cached=False):
   config = common.linear_eval_config()
   config.optim.backbone_base_lr = backbone_lr
   config.optim.schedule, config.optim.milestones = "cosine", ()
-  module = ResNet18(width=0.0625, stem="cifar")
+  module = ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar")
   variables = module.init(jax.random.key(0), jnp.zeros((1, 2, 8, 8, 3)), train=True)
   tx, lr, frozen = make_optimizer_pair(config.optim, 256, 10, 100)
-  params = {"head": init_linear(32, 3), "backbone": variables["params"]}
+  params = {"head": init_linear(8, 3), "backbone": variables["params"]}
   state = ClassifierState(jnp.zeros((), jnp.int32), params, variables["batch_stats"],
                           tx.init(params))
   step = jax.jit(make_classifier_step(module, tx, lr, (0.5,) * 3, (0.25,) * 3, frozen))
   rng = np.random.default_rng(0)
   batch = {"label": jnp.asarray(rng.integers(0, 3, 8), jnp.int32)}
   if cached:
-    batch["features"] = jnp.asarray(rng.normal(size=(8, 32)), jnp.float32)
+    batch["features"] = jnp.asarray(rng.normal(size=(8, 8)), jnp.float32)
   else:
     batch["views"] = (jnp.asarray(rng.integers(0, 255, (8, 8, 8, 3)), jnp.uint8),)
   return state, step, batch

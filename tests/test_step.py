@@ -85,3 +85,20 @@ def test_step_traces_once_and_moves_nothing_implicitly(split):
     with jax.transfer_guard("disallow"):
       state, _ = fn(state, sharding.to_global(host, mesh), rng)
   assert int(state.step) == 3
+
+
+def test_prefetch_to_device_keeps_order_and_reads_only_ahead():
+  mesh = sharding.make_mesh()
+  read = []
+
+  def host_batches():
+    for i in range(5):
+      read.append(i)
+      yield {"x": np.full((8, 2), i, np.float32)}
+
+  stream = sharding.prefetch_to_device(host_batches(), mesh, size=2)
+  first = next(stream)
+  assert read == [0, 1, 2]  # two batches ahead of the one handed out
+  assert first["x"].sharding.spec == sharding.batch_sharded(mesh).spec
+  rest = [int(b["x"][0, 0]) for b in stream]
+  assert [int(first["x"][0, 0])] + rest == [0, 1, 2, 3, 4]
