@@ -14,7 +14,6 @@ the largest shapes so the whole script takes minutes on a 2-core CPU.
 """
 import argparse
 import os
-import statistics
 import sys
 import time
 
@@ -27,17 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from bench.timing import median_seconds  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax import kernels  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-
-def median_seconds(fn, repeats):
-  fn()  # warm: compile and first-touch outside the timing
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
 
 
 # ---- NumPy versions of the formulas (float32, the straightforward way) ----

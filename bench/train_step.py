@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from bench.timing import median_seconds  # pylint: disable=g-import-not-at-top,wrong-import-position
 from configs import quickstart  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.data.augment_device import augment_views  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax import sharding  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -51,26 +52,13 @@ QUICK_METHODS = "intl,simclr,byol,swav,mira,wmse,sce"
 _MEAN, _STD = (0.5,) * 3, (0.25,) * 3
 
 
-def timed(fn, *args, steps):
-  """(median seconds per call, the last result); the first call is a warm-up."""
-  out = fn(*args)
-  jax.block_until_ready(out)
-  times = []
-  for _ in range(steps):
-    start = time.perf_counter()
-    out = fn(*args)
-    jax.block_until_ready(out)
-    times.append(time.perf_counter() - start)
-  return statistics.median(times), out
-
-
 def peak_flops(dtype, quick):
   """Best FLOP/s of square matmuls on the first device (the roofline's top)."""
   best = 0.0
   for n in ((1024, 2048) if quick else (2048, 4096, 8192)):
     a = jnp.ones((n, n), dtype)
     matmul = jax.jit(lambda x: x @ x)
-    seconds, _ = timed(matmul, a, steps=3)
+    seconds = median_seconds(lambda: matmul(a), 3)
     best = max(best, 2 * n ** 3 / seconds)
   return best
 
@@ -134,8 +122,8 @@ def _plain_step_seconds(model, views, state, batch, dtype, steps):
     return jnp.sum(jnp.square(out["projection"].astype(jnp.float32)))
 
   grad = jax.jit(jax.grad(loss))
-  seconds, _ = timed(grad, state.params, batch["views"][:2], jax.random.key(2), steps=steps)
-  return seconds
+  key = jax.random.key(2)
+  return median_seconds(lambda: grad(state.params, batch["views"][:2], key), steps)
 
 
 def bench_method(name, args, mesh, peak):

@@ -7,6 +7,17 @@ import ml_collections
 from ml_collections.config_dict import placeholder
 
 
+def data_config(name) -> ml_collections.ConfigDict:
+  """config.data keys every job has: which dataset and how to build it."""
+  d = ml_collections.ConfigDict()
+  d.name = name
+  d.root = placeholder(str)  # tfds data_dir; None: $TFDS_DATA_DIR or ~/tensorflow_datasets
+  d.image_size = 32          # synthetic only: side of the generated images
+  d.seed = 0                 # synthetic only: dataset seed (and the label-fraction draw)
+  d.num_examples = placeholder(int)  # synthetic only: train size (test: 1/5); None: 10000
+  return d
+
+
 def base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.job = "pretrain"
@@ -19,13 +30,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.width = 1.0          # multiplier on the 64-channel base width
   c.model.stem = "imagenet"    # "imagenet" (7x7/2 + max-pool) or "cifar" (3x3/1)
 
-  c.data = ml_collections.ConfigDict()
-  c.data.name = "imagenet2012"
-  c.data.root = placeholder(str)  # tfds data_dir; None: $TFDS_DATA_DIR or ~/tensorflow_datasets
+  c.data = data_config("imagenet2012")
   c.data.views = "asymmetric_imagenet"  # augmentation preset (ssl_jax/data/views.py)
-  c.data.image_size = 32          # synthetic only: side of the generated images
-  c.data.seed = 0                 # synthetic only: dataset seed
-  c.data.num_examples = placeholder(int)  # synthetic only: train size (test: 1/5); None: 10000
   c.data.shuffle_buffer = 16384   # streamed datasets only
 
   c.train = ml_collections.ConfigDict()
@@ -99,15 +105,6 @@ def intl_method(hidden_dim=8192, out_dim=8192, num_layers=3, ema_momentum=None):
   return m
 
 
-def _evaluated_data(name="cifar10"):
-  d = ml_collections.ConfigDict()
-  d.name = name
-  d.root = placeholder(str)
-  d.image_size = 32               # synthetic only
-  d.seed = 0                      # synthetic data, and the label-fraction draw
-  d.num_examples = placeholder(int)  # synthetic only
-  d.label_fraction = placeholder(float)  # None: every label; 0.01: 1 % per class
-  return d
 
 
 def evaluation_base(job: str) -> ml_collections.ConfigDict:
@@ -116,7 +113,8 @@ def evaluation_base(job: str) -> ml_collections.ConfigDict:
   c.job = job
   c.pretrained = placeholder(str)  # a pretraining --workdir, or an exported backbone file
   c.use_ema = False                # the run's EMA teacher instead of the online backbone
-  c.data = _evaluated_data()
+  c.data = data_config("cifar10")
+  c.data.label_fraction = placeholder(float)  # None: every label; 0.01: 1 % per class
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 512
   return c

@@ -9,7 +9,6 @@ as the bank and the test split as queries.  Results go to
 ``metrics.jsonl`` at the pretrained step: ``knn{k}_top1``/``knn{k}_top5``,
 ``knn_majority{k}_top1``, with ``_{p}pct`` appended for a label fraction p.
 """
-import jax
 from absl import logging
 
 from ssl_jax import config_check, sharding
@@ -33,7 +32,7 @@ def train_and_evaluate(config, workdir: str):
   config_check.validate_knn_eval(config)
   backbone = load_backbone(config.pretrained, config.use_ema)
   mesh = sharding.make_mesh()
-  shard = pipeline.HostShard(jax.process_index(), jax.process_count())
+  shard = pipeline.HostShard.current()
   dataset = load_dataset(config.data)
   batch = sharding.round_up_batch(config.eval.batch_size, mesh)
   size = config.eval.image_size or backbone.image_size

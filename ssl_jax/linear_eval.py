@@ -35,8 +35,8 @@ from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.evals.features import FeatureExtractor
 from ssl_jax.evals.linear_probe import classifier_accuracy, cross_entropy, init_linear, linear_logits
 from ssl_jax.export import load_backbone
-from ssl_jax.metrics import MetricsWriter, Progress
-from ssl_jax.optim import make_optimizer
+from ssl_jax.metrics import MetricsWriter, Progress, is_due
+from ssl_jax.optim import make_optimizer, scaled_learning_rate
 from ssl_jax.schedules import warmup_cosine
 
 
@@ -50,7 +50,7 @@ class ClassifierState:
 
 def learning_rate(optim_config, base_lr, batch, steps_per_epoch, total):
   """Linear-scaled peak ``base_lr * B / 256``; cosine (with warm-up) or multistep."""
-  peak = base_lr * batch / 256
+  peak = scaled_learning_rate(base_lr, batch)
   if optim_config.schedule == "cosine":
     warmup = int(round(optim_config.warmup_epochs * steps_per_epoch))
     return warmup_cosine(peak, warmup, total, optim_config.end_lr_ratio)
@@ -124,7 +124,7 @@ def build_job(config) -> Job:
   mesh = sharding.make_mesh()
   batch = config.train.batch_size
   sharding.check_global_batch(batch, mesh)
-  shard = pipeline.HostShard(jax.process_index(), jax.process_count())
+  shard = pipeline.HostShard.current()
   dataset = load_dataset(config.data)
   train = labelled_subset(dataset.train, config.data.label_fraction, config.data.seed)
   spe = pipeline.steps_per_epoch(len(train), batch)
@@ -191,10 +191,6 @@ def _evaluate(job: Job, state, cached_test):
   return classifier_accuracy(state.params["head"], test, job.prefix)
 
 
-def _due(step, every, total):
-  return step == total or (every > 0 and step % every == 0)
-
-
 def train_and_evaluate(config, workdir: str):
   """Trains the classifier per ``config`` in ``workdir``; returns the final metrics."""
   job = build_job(config)
@@ -222,17 +218,15 @@ def train_and_evaluate(config, workdir: str):
     for step in range(start + 1, job.total_steps + 1):
       state, metrics = step_fn(state, next(batches))
       record = {}
-      if _due(step, config.train.log_every, job.total_steps):
-        record = {k: float(v) for k, v in jax.device_get(metrics).items()}
-        record["images_per_sec"], sec = progress.update(step)
-        logging.info(progress.line(step, {k: record[k] for k in ("loss", "lr")}, sec))
-      if _due(step, config.eval.every_steps, job.total_steps):
+      if is_due(step, config.train.log_every, job.total_steps):
+        record = progress.record(step, metrics, ("loss", "lr"))
+      if is_due(step, config.eval.every_steps, job.total_steps):
         record.update(_evaluate(job, state, cached_test))
         logging.info("step %d: %s", step, {k: round(v, 2) for k, v in record.items()
                                            if k.startswith(job.prefix)})
       writer.write(step, record)
-      stopping = stop.requested(sync=_due(step, config.train.log_every, job.total_steps))
-      if stopping or _due(step, config.checkpoint.every_steps, job.total_steps):
+      stopping = stop.requested(sync=is_due(step, config.train.log_every, job.total_steps))
+      if stopping or is_due(step, config.checkpoint.every_steps, job.total_steps):
         checkpointer.save(step, state)
       if stopping:
         break

@@ -91,6 +91,11 @@ def read_metrics(workdir: str, name: str = None):
     return [json.loads(line) for line in f if line.strip()]
 
 
+def is_due(step: int, every: int, total: int) -> bool:
+  """True at every ``every``-th step (never if ``every`` is 0) and at the last."""
+  return step == total or (every > 0 and step % every == 0)
+
+
 class Progress:
   """Formats ``step 120/500 | loss 1.234 | 850 img/s | eta 3m12s`` lines."""
 
@@ -107,6 +112,14 @@ class Progress:
     sec_per_step = (now - self._last_time) / steps
     self._last_step, self._last_time = step, now
     return self.batch_size / max(sec_per_step, 1e-9), sec_per_step
+
+  def record(self, step: int, metrics, shown) -> dict:
+    """Fetches the step's metrics (the host sync of a logging step), adds
+    ``images_per_sec`` and logs the progress line with the ``shown`` keys."""
+    record = {k: float(v) for k, v in jax.device_get(metrics).items()}
+    record["images_per_sec"], sec_per_step = self.update(step)
+    absl_logging.info(self.line(step, {k: record[k] for k in shown}, sec_per_step))
+    return record
 
   def line(self, step: int, metrics: dict, sec_per_step: float) -> str:
     eta = int(sec_per_step * (self.total - step))

@@ -43,9 +43,13 @@ def _adamw(optim_config, lr):
 OPTIMIZERS = Registry("optimizer", {"sgd": _sgd, "lars": _lars, "adamw": _adamw})
 
 
-def peak_learning_rate(optim_config, global_batch):
+def scaled_learning_rate(base_lr, global_batch):
   """``base_lr * B / 256`` (the linear scaling rule the papers quote)."""
-  return optim_config.base_lr * global_batch / 256
+  return base_lr * global_batch / 256
+
+
+def peak_learning_rate(optim_config, global_batch):
+  return scaled_learning_rate(optim_config.base_lr, global_batch)
 
 
 def make_optimizer(optim_config, lr_schedule) -> optax.GradientTransformation:

@@ -22,7 +22,7 @@ from ssl_jax.data.sources import Dataset, load_dataset
 from ssl_jax.data.views import VIEW_PRESETS, ViewSet
 from ssl_jax.evals.monitor import PretrainingEvaluator
 from ssl_jax.methods import Method, build_method
-from ssl_jax.metrics import MetricsWriter, Progress
+from ssl_jax.metrics import MetricsWriter, Progress, is_due
 from ssl_jax.models import build_model
 from ssl_jax.optim import make_optimizer, peak_learning_rate
 from ssl_jax.schedules import ema_momentum, warmup_cosine
@@ -54,7 +54,7 @@ def build_run(config) -> Run:
   mesh = sharding.make_mesh()
   batch = config.train.batch_size
   sharding.check_global_batch(batch, mesh)
-  shard = pipeline.HostShard(jax.process_index(), jax.process_count())
+  shard = pipeline.HostShard.current()
   views = VIEW_PRESETS.lookup(config.data.views, "data.views")
   dataset = load_dataset(config.data)
   spe = pipeline.steps_per_epoch(len(dataset.train), batch)
@@ -160,10 +160,6 @@ def _evaluation(run: Run, config, writer):
   return evaluate
 
 
-def _due(step, every, total):
-  return step == total or (every > 0 and step % every == 0)
-
-
 def train_and_evaluate(config, workdir: str):
   """Pretrains per ``config`` in ``workdir``; returns the final TrainState."""
   run = build_run(config)
@@ -196,20 +192,17 @@ def train_and_evaluate(config, workdir: str):
       with jax.transfer_guard("disallow"):  # nothing but the prefetched batch moves
         state, metrics = step_fn(state, batch, step_rng)
       record = {}
-      if _due(step, config.train.log_every, run.total_steps):
-        record = {k: float(v) for k, v in jax.device_get(metrics).items()}
-        record["images_per_sec"], sec_per_step = progress.update(step)
-        shown = {k: record[k] for k in ("loss", "lr", "images_per_sec")}
-        logging.info(progress.line(step, shown, sec_per_step))
+      if is_due(step, config.train.log_every, run.total_steps):
+        record = progress.record(step, metrics, ("loss", "lr", "images_per_sec"))
         _check_diverged(step, record, config.train.max_consecutive_skips, checkpointer)
-      if _due(step, config.eval.every_steps, run.total_steps):
+      if is_due(step, config.eval.every_steps, run.total_steps):
         record.update(evaluate(state, step))
         logging.info("step %d: %s", step, {k: round(v, 2) for k, v in record.items()
                                            if k.endswith(("top1", "rank"))})
       writer.write(step, record)
-      stopping = (stop.requested(sync=_due(step, config.train.log_every, run.total_steps))
+      stopping = (stop.requested(sync=is_due(step, config.train.log_every, run.total_steps))
                   or checkpointer.reached_preemption(step))
-      if stopping or (_due(step, config.checkpoint.every_steps, run.total_steps)
+      if stopping or (is_due(step, config.checkpoint.every_steps, run.total_steps)
                       and _last_step_was_good(state, step)):
         checkpointer.save(step, state)
       if stopping:

@@ -15,6 +15,7 @@ import dataclasses
 import math
 from typing import Iterator, Union
 
+import jax
 import tensorflow as tf
 
 from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_crop_and_flip
@@ -30,6 +31,11 @@ class HostShard:
   """This process's place among the processes that feed one global batch."""
   index: int = 0
   count: int = 1
+
+  @classmethod
+  def current(cls) -> "HostShard":
+    """This process's shard of the running (multi-host) job."""
+    return cls(jax.process_index(), jax.process_count())
 
   def batch(self, global_batch: int) -> int:
     if global_batch % self.count:

@@ -10,7 +10,7 @@ from ssl_jax.evals.base import backbone_variables
 from ssl_jax.evals.features import FeatureExtractor
 from ssl_jax.evals.knn import knn_accuracy, make_knn_counter
 from ssl_jax.evals.linear_probe import classifier_accuracy
-from ssl_jax.evals.spectrum import collapse_diagnostics
+from ssl_jax.evals.spectrum import collapse_diagnostics, spectrum_and_rank
 
 
 @dataclasses.dataclass
@@ -66,7 +66,8 @@ class PretrainingEvaluator:
   def _diagnose(self, test, out):
     embedding = test.get("embedding", test["features"])
     diag = jax.device_get(collapse_diagnostics(embedding, test["mask"]))
-    feature_diag = jax.device_get(collapse_diagnostics(test["features"], test["mask"]))
+    # The backbone's features only need their spectrum and rank.
+    feature_diag = jax.device_get(spectrum_and_rank(test["features"], test["mask"]))
     out["effective_rank"] = float(diag["effective_rank"])
     out["embedding_std"] = float(diag["embedding_std"])
     out["feature_effective_rank"] = float(feature_diag["effective_rank"])

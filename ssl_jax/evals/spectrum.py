@@ -65,6 +65,13 @@ def cosine_histogram(z, mask, max_rows: int = 1024):
 
 
 @jax.jit
+def spectrum_and_rank(z, mask) -> Dict[str, jax.Array]:
+  """Covariance eigenvalues [D] and effective rank of ``z`` [M, D]."""
+  eigenvalues = covariance_spectrum(z, mask)
+  return {"spectrum": eigenvalues, "effective_rank": effective_rank(eigenvalues)}
+
+
+@jax.jit
 def collapse_diagnostics(z, mask) -> Dict[str, jax.Array]:
   """All diagnostics of embedding ``z`` [M, D] with row mask [M]."""
   eigenvalues = covariance_spectrum(z, mask)
