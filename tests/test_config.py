@@ -83,7 +83,7 @@ def _quickstart():
 
 @pytest.mark.parametrize("key,value,match", [
     ("method.name", "simclrr", "valid method names: barlow_twins, byol, intl"),
-    ("model.name", "resnet9", "valid model names: resnet18, resnet50"),
+    ("model.name", "resnet9", "valid model names: resnet10, resnet18, resnet50"),
     ("data.name", "mnist", "valid dataset names: cifar10"),
     ("optim.name", "adam", "adamw, lars, sgd"),
     ("train.precision", "fp16", "bfloat16, float32"),

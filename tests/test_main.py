@@ -15,7 +15,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = [
     "--config=configs/quickstart.py",
     "--config.train.batch_size=16", "--config.data.num_examples=160",
-    "--config.model.width=0.0625", "--config.method.projector.hidden_dim=32",
+    "--config.model.name=resnet10", "--config.model.width=0.0625",
+    "--config.method.projector.hidden_dim=32",
     "--config.method.projector.out_dim=16", "--config.train.log_every=1",
     "--config.eval.every_steps=4", "--config.eval.batch_size=30",  # rounds up to 32
     "--config.checkpoint.every_steps=4",

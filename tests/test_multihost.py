@@ -24,7 +24,10 @@ def _free_port():
 
 def _env(devices, **extra):
   env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
-  env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+  # conftest's flags (the compile-time setting too) with this process's device count.
+  flags = [f for f in env.get("XLA_FLAGS", "").split()
+           if not f.startswith("--xla_force_host_platform_device_count")]
+  env["XLA_FLAGS"] = " ".join(flags + [f"--xla_force_host_platform_device_count={devices}"])
   return {**env, **extra}
 
 

@@ -15,13 +15,21 @@ from tests.test_config import load, ROOT
 from tests.test_main import TINY
 
 
+def _literal(text):
+  """A flag's value as ml_collections parses it: a Python literal, else a string."""
+  try:
+    return ast.literal_eval(text)
+  except ValueError:
+    return text
+
+
 def tiny_config(total_steps=4, **overrides):
   """test_main's tiny quickstart (8 fake devices, batch 16) as a ConfigDict,
   checkpointing every 2 steps, without k-NN in between."""
   config = load(os.path.join(ROOT, "configs", "quickstart.py")).get_config()
   flags = dict(arg[len("--config."):].split("=", 1) for arg in TINY
                if arg.startswith("--config."))
-  values = {**{k: ast.literal_eval(v) for k, v in flags.items()},
+  values = {**{k: _literal(v) for k, v in flags.items()},
             "train.total_steps": total_steps, "eval.every_steps": 0,
             "eval.batch_size": 32, "checkpoint.every_steps": 2, **overrides}
   for key, value in values.items():

@@ -3,10 +3,10 @@ import jax.numpy as jnp
 
 from ssl_jax.models.encoder import SSLModel
 from ssl_jax.models.heads import MLP, HeadSpec, MLPSpec, PrototypeSpec, Prototypes
-from ssl_jax.models.resnet import STEMS, ResNet, ResNet18, ResNet50
+from ssl_jax.models.resnet import STEMS, ResNet, ResNet10, ResNet18, ResNet50
 from ssl_jax.registry import Registry
 
-BACKBONES = Registry("model", {"resnet18": ResNet18, "resnet50": ResNet50})
+BACKBONES = Registry("model", {"resnet10": ResNet10, "resnet18": ResNet18, "resnet50": ResNet50})
 
 
 def build_model(model_config, head: HeadSpec, dtype=jnp.float32) -> SSLModel:
@@ -16,5 +16,5 @@ def build_model(model_config, head: HeadSpec, dtype=jnp.float32) -> SSLModel:
   return SSLModel(backbone=backbone, head=head, dtype=dtype)
 
 
-__all__ = ["BACKBONES", "HeadSpec", "MLP", "MLPSpec", "PrototypeSpec", "Prototypes", "ResNet", "ResNet18",
+__all__ = ["BACKBONES", "HeadSpec", "MLP", "MLPSpec", "PrototypeSpec", "Prototypes", "ResNet", "ResNet10", "ResNet18",
            "ResNet50", "SSLModel", "STEMS", "build_model"]

@@ -112,5 +112,7 @@ class ResNet(nn.Module):
     return jnp.mean(x.astype(jnp.float32), axis=(-3, -2))
 
 
+# ResNet-10: one basic block per stage, the smallest of the family (tests, CPU demos).
+ResNet10 = functools.partial(ResNet, stage_sizes=(1, 1, 1, 1), block=BasicBlock)
 ResNet18 = functools.partial(ResNet, stage_sizes=(2, 2, 2, 2), block=BasicBlock)
 ResNet50 = functools.partial(ResNet, stage_sizes=(3, 4, 6, 3), block=BottleneckBlock)
