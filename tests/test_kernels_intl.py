@@ -81,15 +81,20 @@ def _inputs(kind, n=32, d=24, seed=0):
 @pytest.mark.parametrize("kind", ["random", "ill_conditioned", "nearly_collapsed"])
 def test_iter_norm_matches_newton_schulz_reference(axis, kind):
   z = _inputs(kind)
-  got = jax.jit(kernels.iter_norm, static_argnames="axis")(
+  got = jax.jit(kernels.iter_norm, static_argnames=("iters", "axis"))(
       jnp.asarray(z, jnp.float32), iters=4, axis=axis)
   want = _iter_norm_np(z, 4, axis)
   scale = np.abs(want).max()
   np.testing.assert_allclose(np.asarray(got), want, atol=2e-4 * scale, rtol=2e-3)
 
 
+def test_iteration_count_must_be_static():
+  with pytest.raises(TypeError, match="static under jit"):
+    jax.jit(kernels.iter_norm)(jnp.ones((4, 3)), 4)
+
+
 @pytest.mark.parametrize("axis", ["batch", "feature"])
-@pytest.mark.parametrize("iters", [1, 4, 7])
+@pytest.mark.parametrize("iters", [0, 1, 2, 4, 7])
 def test_iter_norm_spectral_map_theorem_1(axis, iters):
   """Eigenvalue λ of Σ maps to (λ/trΣ) f_T(λ/trΣ)^2 in the output covariance."""
   z = _inputs("random", n=20, d=48, seed=1)

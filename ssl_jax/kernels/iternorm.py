@@ -24,26 +24,48 @@ def check_whiten_axis(axis):
 def newton_schulz_whitening_matrix(sigma, iters=4, eps=1e-8):
   """Whitening matrix ``W = P_T / sqrt(tr Σ)`` of a covariance matrix.
 
+  Algorithm 1's ``P_{k+1} = 1.5 P_k - 0.5 P_k^3 Σ_N`` costs three [M, M]
+  products per iteration.  Every P_k is a polynomial in Σ_N, so P_k and Σ_N
+  commute and, with ``M_k = P_k^2 Σ_N`` and ``T_k = 1.5 I - 0.5 M_k``,
+
+      P_{k+1} = P_k T_k,    M_{k+1} = M_k T_k^2,
+
+  the same sequence (the coupled Newton–Schulz form).  ``P_1 = T_0`` needs no
+  product and the last step no ``M``: 3T - 3 products instead of 3T (9, not
+  12, at INTL's T = 4).
+
   Args:
     sigma: [M, M] symmetric positive semi-definite matrix.
-    iters: number of Newton–Schulz iterations T (INTL uses 4).
+    iters: number of Newton–Schulz iterations T (INTL uses 4); a Python
+      int (static under jit).
     eps: floor on ``tr Σ``.  It only acts on degenerate (all-constant)
       input, where ``tr Σ = 0`` would divide by zero; on any input with
       ``tr Σ > eps`` the result is exactly the reference's.
   Returns:
     [M, M] float32 matrix W.
   """
+  if not isinstance(iters, int) or iters < 0:
+    raise TypeError(f"iters must be a non-negative Python int (static under jit), "
+                    f"got {iters!r}")
   sigma = jnp.asarray(sigma, jnp.float32)
   trace = jnp.maximum(jnp.trace(sigma), eps)
   sigma_n = sigma / trace
   eye = jnp.eye(sigma.shape[0], dtype=jnp.float32)
+  if iters == 0:
+    return eye * lax.rsqrt(trace)
+  matmul = lambda a, b: jnp.matmul(a, b, precision=_HIGHEST)
+  factor = lambda m: 1.5 * eye - 0.5 * m     # T_k from M_k
+  p = factor(sigma_n)                        # P_1 = T_0, since P_0 = I and M_0 = Σ_N
+  if iters > 1:
+    m = matmul(matmul(sigma_n, p), p)        # M_1 = Σ_N T_0^2
 
-  def body(_, p):
-    p2 = jnp.matmul(p, p, precision=_HIGHEST)
-    p3 = jnp.matmul(p2, p, precision=_HIGHEST)
-    return 1.5 * p - 0.5 * jnp.matmul(p3, sigma_n, precision=_HIGHEST)
+    def body(_, carry):
+      p, m = carry
+      t = factor(m)
+      return matmul(p, t), matmul(matmul(m, t), t)
 
-  p = lax.fori_loop(0, iters, body, eye)
+    p, m = lax.fori_loop(1, iters - 1, body, (p, m))
+    p = matmul(p, factor(m))
   return p * lax.rsqrt(trace)
 
 

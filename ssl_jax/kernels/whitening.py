@@ -49,12 +49,10 @@ def cholesky_whiten(z, eps=0.0, jitter=1e-4):
   cov = jnp.matmul(zc.T, zc, precision=_HIGHEST) / (n - 1)
   cov = (1.0 - eps) * cov + eps * jnp.eye(d, dtype=jnp.float32)
   chol = _cholesky_with_fallback(cov, jitter)
-  # W = L⁻¹ as the reference computes it (torch.inverse), then one [N, D] x
-  # [D, D] matmul: a D x D triangular solve is N/D times cheaper than solving
-  # for all N rows, and the matmul runs at full GEMM speed.
-  w = lax.linalg.triangular_solve(chol, jnp.eye(d, dtype=jnp.float32), left_side=True,
-                                  lower=True)
-  return jnp.matmul(zc, w.T, precision=_HIGHEST)
+  # Z̃ Wᵀ = Z̃ L⁻ᵀ as one right-side triangular solve X Lᵀ = Z̃ (N D² flops,
+  # half a GEMM's; measured faster on CPU than forming L⁻¹ and multiplying).
+  return lax.linalg.triangular_solve(chol, zc, left_side=False, lower=True,
+                                     transpose_a=True)
 
 
 def wmse_loss(views, rng=None, whiten_size=None, iters=1, eps=0.0):
