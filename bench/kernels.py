@@ -179,8 +179,9 @@ def _loss_seconds(method, views, n, repeats):
   return median_seconds(lambda: grad(online), repeats)
 
 
-def _backbone_seconds_per_image(config, size, repeats, images=2):
-  """Forward + backward of the config's backbone, per image at ``size`` px."""
+def _backbone_seconds_per_image(config, size, repeats, images):
+  """Forward + backward of the config's backbone, per image at ``size`` px,
+  timed on ``images`` images (enough to fill an accelerator; few on a CPU)."""
   from ssl_jax.models import BACKBONES  # pylint: disable=g-import-not-at-top
   model = BACKBONES.lookup(config.model.name)(width=config.model.width,
                                                stem=config.model.stem)
@@ -196,7 +197,7 @@ def _backbone_seconds_per_image(config, size, repeats, images=2):
   return median_seconds(lambda: grad(variables["params"]), repeats) / images
 
 
-def share_table(quick, repeats):
+def share_table(quick, repeats, backbone_images):
   from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top
   from ssl_jax.methods import build_method  # pylint: disable=g-import-not-at-top
   scale = 8 if quick else 1
@@ -214,7 +215,8 @@ def share_table(quick, repeats):
     for spec in views.views:
       key = (config.model.name, spec.size)
       if key not in per_image:
-        per_image[key] = _backbone_seconds_per_image(config, spec.size, max(1, repeats // 2))
+        per_image[key] = _backbone_seconds_per_image(config, spec.size, max(1, repeats // 2),
+                                                     backbone_images)
       t_backbone += per_image[key] * n
     sizes = "+".join(str(v.size) for v in views.views)
     print(f"| {name} | {n} | {sizes} | {t_loss:.3f} | {t_backbone:.1f} | "
@@ -226,12 +228,14 @@ def main():
   parser.add_argument("--quick", action="store_true", help="smaller shapes (2-core CPU)")
   parser.add_argument("--repeats", type=int, default=5)
   parser.add_argument("--skip_share", action="store_true", help="kernel table only")
+  parser.add_argument("--backbone_images", type=int, default=2,
+                      help="images per backbone timing in the share table (64+ on a GPU)")
   args = parser.parse_args()
   print(f"{jax.devices()[0].device_kind} x{jax.device_count()}, jax {jax.__version__}, "
         f"{time.strftime('%Y-%m-%d')}\n")
   kernel_table(args.quick, args.repeats)
   if not args.skip_share:
-    share_table(args.quick, args.repeats)
+    share_table(args.quick, args.repeats, args.backbone_images)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Train-step speed per method: images/s, compile time, memory, MFU, method overhead.
 
     python bench/train_step.py [--quick] [--methods=intl,simclr] [--model=resnet18]
-        [--width=0.125] [--size=24] [--batch=128] [--steps=10] [--precision=float32]
+        [--width=0.125] [--stem=cifar] [--size=24] [--batch=128] [--steps=10]
+        [--precision=float32]
 
 For each method, its quickstart config (``configs/quickstart.py:METHOD``)
 with the backbone, resolution and batch given here, the real jitted step
@@ -10,8 +11,8 @@ views of the preset's sizes: TensorFlow is not needed (input speed is
 ``bench/input_pipeline.py``'s).  Columns:
 
 - ms/step (median after one warm-up step), images/s, compile s;
-- memory: peak device bytes in use where the backend reports it (GPU/TPU),
-  else XLA's own estimate of the step's arguments + temporaries;
+- memory: XLA's buffer plan of the compiled step (arguments, outputs and
+  temporaries, donated buffers counted once);
 - GFLOP/step from XLA's cost analysis of the compiled step, and MFU =
   FLOP/step x steps/s / peak FLOP/s, the peak measured in the same run as the
   best of large float32 matmuls (bf16 for ``--precision=bfloat16``);
@@ -65,7 +66,8 @@ def peak_flops(dtype, quick):
 
 def _config(method, args):
   c = quickstart.get_config(method).unlock()
-  c.model.name, c.model.width, c.train.batch_size = args.model, args.width, args.batch
+  c.model.name, c.model.width, c.model.stem = args.model, args.width, args.stem
+  c.train.batch_size = args.batch
   c.train.precision = args.precision
   return c
 
@@ -97,12 +99,15 @@ def _compile(fn, *args):
   return compiled, time.perf_counter() - start
 
 
-def _memory(compiled, device):
-  stats = device.memory_stats() or {}
-  if "peak_bytes_in_use" in stats:
-    return stats["peak_bytes_in_use"], "peak"
+def _memory(compiled):
+  """XLA's buffer plan of the step: arguments + outputs + temporaries - donated.
+
+  The same figure on every backend; a device's own peak counter would carry
+  the previous methods' peaks within one process.
+  """
   m = compiled.memory_analysis()
-  return m.argument_size_in_bytes + m.temp_size_in_bytes, "xla est."
+  return (m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes
+          - m.alias_size_in_bytes)
 
 
 def _flops(compiled):
@@ -147,10 +152,10 @@ def bench_method(name, args, mesh, peak):
     times.append(time.perf_counter() - start)
   seconds = statistics.median(times[1:])
   flops = _flops(compiled)
-  memory, kind = _memory(compiled, jax.devices()[0])
+  memory = _memory(compiled)
   plain = _plain_step_seconds(model, views, state, batch, dtype, max(2, args.steps // 2))
   print(f"| {name} | {'+'.join(map(str, shapes))} | {seconds * 1e3:.1f} | "
-        f"{args.batch / seconds:.0f} | {compile_s:.1f} | {memory / 2 ** 20:.0f} MiB ({kind}) | "
+        f"{args.batch / seconds:.0f} | {compile_s:.1f} | {memory / 2 ** 20:.0f} MiB | "
         f"{flops / 1e9:.1f} | {100 * flops / seconds / peak:.1f} % | "
         f"{100 * (seconds / plain - 1):+.0f} % |", flush=True)
 
@@ -161,6 +166,7 @@ def main():
                       help=f"comma-separated; default all (--quick: {QUICK_METHODS})")
   parser.add_argument("--model", default="resnet18")
   parser.add_argument("--width", type=float, default=0.125)
+  parser.add_argument("--stem", default="cifar", choices=("cifar", "imagenet"))
   parser.add_argument("--size", type=int, default=24, help="side of the first view")
   parser.add_argument("--batch", type=int, default=128, help="global batch")
   parser.add_argument("--steps", type=int, default=10)
