@@ -139,8 +139,7 @@ def bench_method(name, args, mesh, peak):
   init = jax.jit(lambda r: init_train_state(r, model, method, tx, shapes[0]),
                  out_shardings=repl)
   step = make_train_step(model, method, tx, schedules, views, _MEAN, _STD, dtype)
-  jitted = jax.jit(step, donate_argnums=0, in_shardings=(repl, sharding.batch_sharded(mesh),
-                                                          repl), out_shardings=(repl, repl))
+  jitted = sharding.jit_train_step(step, mesh)
   rng = jax.device_put(jax.random.key(1), repl)
   state = init(jax.random.key(0))
   compiled, compile_s = _compile(jitted, state, batch, rng)

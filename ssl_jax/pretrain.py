@@ -101,10 +101,7 @@ def _compiled_step(run: Run, config):
   step = make_train_step(run.model, run.method, run.tx, run.schedules, run.views,
                          run.dataset.mean, run.dataset.std,
                          _DTYPES[config.train.precision], run.probe_tx)
-  replicated = sharding.replicated(run.mesh)
-  return jax.jit(step, donate_argnums=0,
-                 in_shardings=(replicated, sharding.batch_sharded(run.mesh), replicated),
-                 out_shardings=(replicated, replicated))
+  return sharding.jit_train_step(step, run.mesh)
 
 
 class TrainingDiverged(RuntimeError):

@@ -30,6 +30,18 @@ def batch_sharded(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P(DATA_AXIS))
 
 
+def jit_train_step(step, mesh: Mesh):
+  """``step(state, batch, rng) -> (state, metrics)`` jitted for the mesh.
+
+  The state is donated: XLA writes the new state into the old one's buffers,
+  so a step holds one copy of parameters, optimiser and method state, not
+  two.  State, key and metrics are replicated; the batch is split.
+  """
+  repl = replicated(mesh)
+  return jax.jit(step, donate_argnums=0, in_shardings=(repl, batch_sharded(mesh), repl),
+                 out_shardings=(repl, repl))
+
+
 def check_global_batch(global_batch: int, mesh: Mesh, key="train.batch_size"):
   devices = mesh.devices.size
   if global_batch % devices:

@@ -74,16 +74,17 @@ def test_step_traces_once_and_moves_nothing_implicitly(split):
   _, _, step, init = helpers.tiny_setup(method, view_set=helpers.PLAIN_VIEWS)
   mesh = sharding.make_mesh()
   repl = sharding.replicated(mesh)
-  fn = jax.jit(chex.assert_max_traces(step, n=1), donate_argnums=0,
-               in_shardings=(repl, sharding.batch_sharded(mesh), repl),
-               out_shardings=(repl, repl))
+  fn = sharding.jit_train_step(chex.assert_max_traces(step, n=1), mesh)
   state = jax.jit(init, out_shardings=repl)(jax.random.key(0))
   rng = jax.device_put(jax.random.key(1), repl)
   for s in range(3):
     host = helpers.host_batch(split, s, 16, helpers.PLAIN_VIEWS)
+    old = state
     # The batch is the one intended host-to-device copy; nothing else moves.
     with jax.transfer_guard("disallow"):
       state, _ = fn(state, sharding.to_global(host, mesh), rng)
+    # Donated: every buffer of the old state was handed to the new one.
+    assert all(x.is_deleted() for x in jax.tree.leaves(old))
   assert int(state.step) == 3
 
 
