@@ -3,7 +3,8 @@
     python bench/kernels.py [--quick] [--repeats=5]
 
 Each kernel runs jitted and warm (compile excluded); the time is the median
-of ``--repeats`` runs, blocked until ready.  The NumPy column computes the
+of ``--repeats`` runs, blocked until ready, alternating with the NumPy
+version so both meet the same conditions.  The NumPy column computes the
 same formula in float32 the straightforward way (SwAV's and MIRA's loops,
 INTL's Newton-Schulz loop, W-MSE's Cholesky); ``speed-up`` is NumPy / JAX.
 The second table gives the loss kernels' share of a train step at the
@@ -26,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from bench.timing import median_seconds  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench.timing import median_seconds, paired_median_seconds  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax import kernels  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -131,11 +132,11 @@ def kernel_table(quick, repeats):
   for name, shape, fn, np_fn, args in cases(quick):
     jitted = jax.jit(fn)
     device_args = [jnp.asarray(a) for a in args]
-    t_jax = median_seconds(lambda: jitted(*device_args), repeats)
     want = np_fn(*args)
     got = np.asarray(jitted(*device_args))
     np.testing.assert_allclose(got, want, rtol=2e-2, atol=2e-3)  # the same formula
-    t_np = median_seconds(lambda: np_fn(*args), max(1, repeats // 2))
+    t_jax, t_np = paired_median_seconds(lambda: jitted(*device_args), lambda: np_fn(*args),
+                                        repeats)
     print(f"| {name} | {shape} | {t_jax * 1e3:.1f} | {t_np * 1e3:.1f} | "
           f"{t_np / t_jax:.1f}x |", flush=True)
 

@@ -17,3 +17,24 @@ def median_seconds(fn, repeats: int) -> float:
     jax.block_until_ready(fn())
     times.append(time.perf_counter() - start)
   return statistics.median(times)
+
+
+def paired_median_seconds(fn_a, fn_b, repeats: int):
+  """Median wall times of ``fn_a()`` and ``fn_b()`` timed in alternation.
+
+  Alternating puts both under the same conditions: another process on the
+  cores slows both rather than whichever ran at that moment.  Before each
+  timed call a pause lets the other library's threads stop spinning
+  (OpenBLAS keeps its workers busy-waiting for a while after a call), and
+  an untimed call warms caches and wakes the thread pool, so each time is
+  of a hot call, as inside a train step.
+  """
+  times = ([], [])
+  for _ in range(repeats):
+    for fn, out in zip((fn_a, fn_b), times):
+      time.sleep(0.3)
+      jax.block_until_ready(fn())
+      start = time.perf_counter()
+      jax.block_until_ready(fn())
+      out.append(time.perf_counter() - start)
+  return statistics.median(times[0]), statistics.median(times[1])
