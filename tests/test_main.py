@@ -22,6 +22,9 @@ TINY = [
     "--config.checkpoint.every_steps=4",
 ]
 STEPS = 10
+# One worker runs this file (pytest.ini: --dist loadgroup): the reference
+# run below is made once and shared.
+pytestmark = pytest.mark.xdist_group("end_to_end_reference")
 
 
 def _cmd(workdir, *extra):
