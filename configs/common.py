@@ -105,8 +105,6 @@ def intl_method(hidden_dim=8192, out_dim=8192, num_layers=3, ema_momentum=None):
   return m
 
 
-
-
 def evaluation_base(job: str) -> ml_collections.ConfigDict:
   """Keys every job on a pretrained backbone shares."""
   c = ml_collections.ConfigDict()

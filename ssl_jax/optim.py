@@ -48,9 +48,5 @@ def scaled_learning_rate(base_lr, global_batch):
   return base_lr * global_batch / 256
 
 
-def peak_learning_rate(optim_config, global_batch):
-  return scaled_learning_rate(optim_config.base_lr, global_batch)
-
-
 def make_optimizer(optim_config, lr_schedule) -> optax.GradientTransformation:
   return OPTIMIZERS.lookup(optim_config.name, "optim.name")(optim_config, lr_schedule)

@@ -24,7 +24,7 @@ from ssl_jax.evals.monitor import PretrainingEvaluator
 from ssl_jax.methods import Method, build_method
 from ssl_jax.metrics import MetricsWriter, Progress, is_due
 from ssl_jax.models import build_model
-from ssl_jax.optim import make_optimizer, peak_learning_rate
+from ssl_jax.optim import make_optimizer, scaled_learning_rate
 from ssl_jax.schedules import ema_momentum, warmup_cosine
 from ssl_jax.state import init_train_state
 from ssl_jax.step import Schedules, make_train_step
@@ -64,7 +64,7 @@ def build_run(config) -> Run:
   decay = config.optim.decay_epochs
   horizon = total if decay is None else max(int(round(decay * spe)), 1)
   warmup = min(int(round(config.optim.warmup_epochs * spe)), horizon - 1)
-  lr = warmup_cosine(peak_learning_rate(config.optim, batch), warmup, horizon,
+  lr = warmup_cosine(scaled_learning_rate(config.optim.base_lr, batch), warmup, horizon,
                      config.optim.end_lr_ratio)
   ema = ema_momentum(method.ema_momentum, total) if method.uses_target else None
   return Run(mesh=mesh, shard=shard, dataset=dataset, views=views, method=method,

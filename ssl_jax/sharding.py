@@ -30,16 +30,18 @@ def batch_sharded(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P(DATA_AXIS))
 
 
-def jit_train_step(step, mesh: Mesh):
+def jit_train_step(step, mesh: Mesh, donate: bool = True):
   """``step(state, batch, rng) -> (state, metrics)`` jitted for the mesh.
 
-  The state is donated: XLA writes the new state into the old one's buffers,
-  so a step holds one copy of parameters, optimiser and method state, not
-  two.  State, key and metrics are replicated; the batch is split.
+  State, key and metrics are replicated; the batch is split.  With
+  ``donate`` XLA writes the new state into the old one's buffers, so a step
+  holds one copy of parameters, optimiser and method state, not two; the
+  old state is unusable afterwards (``donate=False`` for callers that
+  compare states across steps).
   """
   repl = replicated(mesh)
-  return jax.jit(step, donate_argnums=0, in_shardings=(repl, batch_sharded(mesh), repl),
-                 out_shardings=(repl, repl))
+  return jax.jit(step, donate_argnums=0 if donate else (),
+                 in_shardings=(repl, batch_sharded(mesh), repl), out_shardings=(repl, repl))
 
 
 def check_global_batch(global_batch: int, mesh: Mesh, key="train.batch_size"):

@@ -83,12 +83,12 @@ def _update_teacher(method, ema_params, params, momentum):
   return out
 
 
-def _train_probe(new, state, probe_tx, features, labels, ok, metrics):
-  """One step of the online probe (kept only if it and the main step are finite)."""
-  probe, probe_metrics = probe_step(state.probe, probe_tx, features, labels)
-  probe_ok = ok & jnp.isfinite(probe_metrics["online_linear_loss"])
-  metrics.update(probe_metrics)
-  return new.replace(probe=_select(probe_ok, probe, state.probe))
+def _train_probe(old_probe, probe_tx, features, labels, ok):
+  """One step of the online probe -> (probe, metrics); the old probe is kept
+  unless both this update and the main step are finite."""
+  probe, metrics = probe_step(old_probe, probe_tx, features, labels)
+  probe_ok = ok & jnp.isfinite(metrics["online_linear_loss"])
+  return _select(probe_ok, probe, old_probe), metrics
 
 
 def make_train_step(model, method, tx: optax.GradientTransformation,
@@ -147,7 +147,9 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
                "skipped_steps": new.skipped_steps,
                "consecutive_skips": new.consecutive_skips, **aux.metrics}
     if probe_tx is not None:
-      new = _train_probe(new, state, probe_tx, features, batch["label"], ok, metrics)
+      probe, probe_metrics = _train_probe(state.probe, probe_tx, features, batch["label"], ok)
+      new = new.replace(probe=probe)
+      metrics.update(probe_metrics)
     if method.uses_target:
       # The teacher used at step s+1 is m(s+1) teacher + (1 - m(s+1)) online,
       # the INTL/MoCo order (momentum update before the forward pass).

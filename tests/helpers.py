@@ -66,8 +66,7 @@ def run_steps(step_fn, init_fn, split, num_steps, batch_size, mesh):
   """Runs ``num_steps`` jitted steps on ``mesh``; returns (state, [metrics])."""
   repl = sharding.replicated(mesh)
   init = jax.jit(init_fn, out_shardings=repl)
-  fn = jax.jit(step_fn, in_shardings=(repl, sharding.batch_sharded(mesh), repl),
-               out_shardings=(repl, repl))
+  fn = sharding.jit_train_step(step_fn, mesh)
   from ssl_jax.data import pipeline  # pylint: disable=g-import-not-at-top
   state = init(jax.random.key(0))
   batches = pipeline.train_batches(split, TINY_VIEWS, batch_size, 0, 0)

@@ -38,8 +38,7 @@ def test_method_trains(key, split, tmp_path):
                                         view_set=helpers.PLAIN_VIEWS)
   mesh = sharding.make_mesh()
   repl = sharding.replicated(mesh)
-  fn = jax.jit(step, in_shardings=(repl, sharding.batch_sharded(mesh), repl),
-               out_shardings=(repl, repl))
+  fn = sharding.jit_train_step(step, mesh, donate=False)  # compares states across steps
   state = jax.jit(init, out_shardings=repl)(jax.random.key(0))
   batches = pipeline.train_batches(split, helpers.PLAIN_VIEWS, BATCH, 0, 0)
   initial = state

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ssl_jax.models import HeadSpec, MLPSpec, ResNet, ResNet18, ResNet50, SSLModel
+from ssl_jax.models import HeadSpec, MLPSpec, ResNet, ResNet10, ResNet18, ResNet50, SSLModel
 from ssl_jax.models.resnet import BasicBlock
 from ssl_jax.models.batchnorm import BatchNorm
 
@@ -20,16 +20,20 @@ def test_parameter_counts_match_torchvision_without_fc(ctor, want):
   assert _num_params(shapes["params"]) == want
 
 
+@pytest.mark.parametrize("ctor,blocks", [(ResNet18, 2), (ResNet10, 1)])
 @pytest.mark.parametrize("stem,size,want_spatial", [("imagenet", 64, 2), ("cifar", 32, 4)])
-def test_stems_downsample_like_the_references(stem, size, want_spatial):
-  model = ResNet18(width=0.0625, stem=stem)
+def test_stems_downsample_like_the_references(ctor, blocks, stem, size, want_spatial):
+  model = ctor(width=0.0625, stem=stem)
   x = jnp.zeros((1, 2, size, size, 3))
   variables = jax.eval_shape(lambda: model.init(jax.random.key(0), x))
   # The final feature map is want_spatial^2: capture it through the last block.
   feats, inter = jax.eval_shape(lambda v: model.apply(
       v, x, train=False, capture_intermediates=True), variables)
   assert feats.shape == (1, 2, 32)  # 4 * 2^3 channels at 1/16 width
-  last = inter["intermediates"]["stage4_block2"]["__call__"][0]
+  stages = inter["intermediates"]
+  assert {f"stage{i}_block{blocks}" for i in range(1, 5)} <= set(stages)
+  assert not any(f"block{blocks + 1}" in name for name in stages)  # blocks per stage
+  last = stages[f"stage4_block{blocks}"]["__call__"][0]
   assert last.shape[2:4] == (want_spatial, want_spatial)
 
 

@@ -39,8 +39,8 @@ def test_ema_momentum_cosine_to_one():
   assert float(sched(500)) == pytest.approx(1 - 0.004 * 0.5, rel=1e-6)
 
 
-def test_peak_learning_rate_scales_linearly():
-  assert optim.peak_learning_rate(sgd_config(base_lr=0.5), 1024) == pytest.approx(2.0)
+def test_learning_rate_scales_linearly():
+  assert optim.scaled_learning_rate(0.5, 1024) == pytest.approx(2.0)
 
 
 def _params():
