@@ -1,5 +1,7 @@
 """Test set-up: 8 fake CPU devices, set before jax is imported anywhere."""
 import os
+import shutil
+import tempfile
 
 # LLVM optimisation level 0 halves XLA:CPU compile times; the tests run tiny
 # shapes, so compiling dominates them, not running.
@@ -10,3 +12,21 @@ os.environ["XLA_FLAGS"] = " ".join(
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+# One on-disk XLA compilation cache per session, made by the controlling
+# process and inherited by the xdist workers and by every process a test
+# starts: a resumed, restarted or repeated run compiles nothing it already
+# compiled (test_main, test_resilience and test_multihost are mostly
+# compiling).  A fresh directory, so no run depends on an earlier one.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="ssl_jax_xla_cache_")
+  os.environ["SSL_JAX_TEST_CACHE_OWNER"] = str(os.getpid())
+# Only programs that take a while: caching every small eager op costs more
+# than it saves.
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1")
+
+
+def pytest_sessionfinish(session, exitstatus):
+  del session, exitstatus
+  if os.environ.get("SSL_JAX_TEST_CACHE_OWNER") == str(os.getpid()):
+    shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)

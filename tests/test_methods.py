@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from ml_collections import ConfigDict
 
-from ssl_jax import sharding
+from ssl_jax import kernels, sharding
 from ssl_jax.checkpoint import Checkpointer, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.methods import METHODS, build_method
-from tests import helpers
+from tests import helpers, kernel_refs
 from tests.method_configs import LEARNING_RATE, TINY, method_name
 
 STEPS, BATCH = 20, 32
@@ -86,3 +86,24 @@ def test_bfloat16_training_keeps_the_special_kernels_finite(key, split):
   assert all(np.isfinite(m["loss"]) for m in history)
   assert int(state.skipped_steps) == 0
   assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(state.params))
+
+
+def test_mira_without_a_teacher_labels_with_its_own_global_crops():
+  """Algorithm 1 of the MIRA appendix: no EMA; the online logits of the two
+  global crops make the targets, and no gradient flows through them."""
+  config = ConfigDict({"name": "mira", **TINY["mira"], "ema_momentum": None})
+  method = build_method(config, total_steps=STEPS, steps_per_epoch=10)
+  assert not method.uses_target
+  logits = jnp.tanh(jax.random.normal(jax.random.key(0), (3, 16, 20)))  # cosine range
+  end = jnp.int32(STEPS)  # β has reached beta_end
+
+  def loss(s):
+    return method.loss({"logits": s}, None, {}, end, jax.random.key(1))[0]
+
+  want = kernel_refs.mira_loss(np.asarray(logits), np.asarray(logits[:2]),
+                               beta=method.beta_end)
+  np.testing.assert_allclose(float(jax.jit(loss)(logits)), want, rtol=1e-4)
+  fixed_targets = lambda s: kernels.mira_loss(s, logits[:2], beta=method.beta_end)
+  np.testing.assert_allclose(np.asarray(jax.jit(jax.grad(loss))(logits)),
+                             np.asarray(jax.jit(jax.grad(fixed_targets))(logits)),
+                             rtol=1e-5, atol=1e-7)

@@ -1,10 +1,12 @@
 """Runs that meet trouble: non-finite steps, a changed config, corrupt checkpoints, bad input."""
 import ast
 import dataclasses
+import json
 import os
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from ssl_jax import pretrain
@@ -65,22 +67,23 @@ def _checkpoints(workdir):
                 if d.isdigit())
 
 
-def test_a_nan_step_is_skipped_and_the_run_goes_on(tmp_path, monkeypatch):
-  monkeypatch.setattr(pretrain, "build_method", _poisoned(lambda s: s == 3))
-  state = pretrain.train_and_evaluate(tiny_config(total_steps=6), str(tmp_path))
-  assert int(state.step) == 6 and int(state.skipped_steps) == 1
-  assert int(state.consecutive_skips) == 0 and _finite(state.params)
-  # Step 4 (state.step 3 -> 4) was skipped, so it is not checkpointed.
-  assert _checkpoints(str(tmp_path)) == [2, 6]
-
-
-def test_a_run_of_nan_steps_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-  monkeypatch.setattr(pretrain, "build_method", _poisoned(lambda s: s >= 2))
-  config = tiny_config(total_steps=8, **{"train.max_consecutive_skips": 3})
+def test_nan_steps_are_skipped_until_too_many_in_a_row_stop_the_run(tmp_path, monkeypatch):
+  # One run (one compile) for both rules: state.step 3 -> 4 alone is skipped
+  # and the run goes on; from state.step 6 on every step is NaN, and the
+  # third skip in a row stops the run.
+  monkeypatch.setattr(pretrain, "build_method", _poisoned(lambda s: (s == 3) | (s >= 6)))
+  config = tiny_config(total_steps=12, **{"train.max_consecutive_skips": 3})
   with pytest.raises(pretrain.TrainingDiverged,
-                     match=r"steps 3\.\.5 \(3 in a row.*last good checkpoint is step 2"):
+                     match=r"steps 7\.\.9 \(3 in a row.*last good checkpoint is step 6"):
     pretrain.train_and_evaluate(config, str(tmp_path))
-  assert _checkpoints(str(tmp_path)) == [2]
+  # Step 4 was skipped, so not checkpointed; 6 is the last good one, and
+  # nothing after it was written.
+  assert _checkpoints(str(tmp_path)) == [2, 6]
+  with open(os.path.join(str(tmp_path), "metrics.jsonl")) as f:
+    logged = [json.loads(line) for line in f if line.strip()]
+  skipped = {r["step"]: r["skipped_steps"] for r in logged if "skipped_steps" in r}
+  assert skipped[3] == 0 and skipped[4] == 1 and skipped[6] == 1
+  assert all(np.isfinite(r["loss"]) for r in logged if "loss" in r and r["step"] in (5, 6))
 
 
 def test_a_changed_config_names_the_keys_and_restart_starts_over(tmp_path):
@@ -114,7 +117,8 @@ def _corrupt(step_dir):
         f.write(b"\x00garbage")
 
 
-def test_a_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path, caplog):
+def test_a_corrupt_checkpoint_falls_back_to_the_previous_one_and_none_is_an_error(
+    tmp_path, caplog):
   workdir = str(tmp_path)
   pretrain.train_and_evaluate(tiny_config(total_steps=4), workdir)
   assert _checkpoints(workdir) == [2, 4]
@@ -124,14 +128,11 @@ def test_a_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path, caplog):
   assert os.path.isdir(os.path.join(workdir, "checkpoints.corrupt", "4"))
   assert "resumed from step 2 instead" in caplog.text
   assert _checkpoints(workdir) == [2, 4]   # step 4 trained again and saved
-
-
-def test_no_readable_checkpoint_is_an_error_not_a_fresh_start(tmp_path):
-  workdir = str(tmp_path)
-  pretrain.train_and_evaluate(tiny_config(total_steps=2), workdir)
-  _corrupt(os.path.join(workdir, "checkpoints", "2"))
+  # With no checkpoint left to restore, the run stops instead of starting over.
+  for step in (2, 4):
+    _corrupt(os.path.join(workdir, "checkpoints", str(step)))
   with pytest.raises(CheckpointError, match="no checkpoint in .* could be restored"):
-    pretrain.train_and_evaluate(tiny_config(total_steps=2), workdir)
+    pretrain.train_and_evaluate(tiny_config(total_steps=4), workdir)
 
 
 @pytest.mark.parametrize("key,value,match", [

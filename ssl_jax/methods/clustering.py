@@ -5,10 +5,12 @@ prototype scores of every other crop.  Prototypes are renormalised to unit
 length before every step and frozen for the first epoch; crops of one
 resolution share BatchNorm statistics, as SwAV batches them.
 
-MIRA (Lee et al. 2023, official code): the EMA teacher's logits of the two
-global crops go through the MIRA fixed point; its targets supervise every
-other crop of the online network.  The teacher shares the online
-prototypes (copied, not averaged), the prototypes are weight-normalised and
+MIRA (Lee et al. 2023, official code): the logits of the two global crops
+go through the MIRA fixed point; its targets supervise every other crop of
+the online network.  With ``ema_momentum`` they are the EMA teacher's
+logits (the teacher shares the online prototypes: copied, not averaged);
+with ``ema_momentum=None`` the online network's own, under stop-gradient,
+as in the appendix's Algorithm 1.  The prototypes are weight-normalised and
 frozen for the first epoch, and β is cosine-annealed from 0.75 to 2/3.
 """
 import dataclasses
@@ -77,8 +79,10 @@ class MIRA(Method):
   def loss(self, online, target, state, step, rng):
     del rng
     beta = cosine_anneal(self.beta_start, self.beta_end, self.total_steps)(step)
-    loss = kernels.mira_loss(online["logits"], target["logits"], self.tau_s, self.tau_t,
-                             beta, self.iters)
+    # mira_targets stops the gradient, so the online logits can be the teacher's.
+    teacher = target["logits"] if target is not None else online["logits"][:2]
+    loss = kernels.mira_loss(online["logits"], teacher, self.tau_s, self.tau_t, beta,
+                             self.iters)
     return loss, LossAux(state, {"mira_beta": beta})
 
 
