@@ -11,12 +11,7 @@ def median_seconds(fn, repeats: int) -> float:
   A first call outside the timing compiles and warms up.
   """
   jax.block_until_ready(fn())
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
+  return statistics.median(_seconds(fn) for _ in range(repeats))
 
 
 def paired_median_seconds(fn_a, fn_b, repeats: int):
@@ -34,7 +29,12 @@ def paired_median_seconds(fn_a, fn_b, repeats: int):
     for fn, out in zip((fn_a, fn_b), times):
       time.sleep(0.3)
       jax.block_until_ready(fn())
-      start = time.perf_counter()
-      jax.block_until_ready(fn())
-      out.append(time.perf_counter() - start)
+      out.append(_seconds(fn))
   return statistics.median(times[0]), statistics.median(times[1])
+
+
+def _seconds(fn) -> float:
+  """Wall time of one ``fn()``, blocked until its result is ready."""
+  start = time.perf_counter()
+  jax.block_until_ready(fn())
+  return time.perf_counter() - start

@@ -17,10 +17,12 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 # process and inherited by the xdist workers and by every process a test
 # starts: a resumed, restarted or repeated run compiles nothing it already
 # compiled (test_main, test_resilience and test_multihost are mostly
-# compiling).  A fresh directory, so no run depends on an earlier one.
+# compiling).  A fresh directory, so no run depends on an earlier one; a
+# cache directory the caller set is used and left alone.
+_OWN_CACHE_DIR = None
 if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
-  os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="ssl_jax_xla_cache_")
-  os.environ["SSL_JAX_TEST_CACHE_OWNER"] = str(os.getpid())
+  _OWN_CACHE_DIR = tempfile.mkdtemp(prefix="ssl_jax_xla_cache_")
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = _OWN_CACHE_DIR
 # Only programs that take a while: caching every small eager op costs more
 # than it saves.
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1")
@@ -28,5 +30,5 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1")
 
 def pytest_sessionfinish(session, exitstatus):
   del session, exitstatus
-  if os.environ.get("SSL_JAX_TEST_CACHE_OWNER") == str(os.getpid()):
-    shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
+  if _OWN_CACHE_DIR is not None:  # only in the process that made it
+    shutil.rmtree(_OWN_CACHE_DIR, ignore_errors=True)

@@ -1,7 +1,6 @@
 """Runs that meet trouble: non-finite steps, a changed config, corrupt checkpoints, bad input."""
 import ast
 import dataclasses
-import json
 import os
 
 import jax
@@ -14,7 +13,7 @@ from ssl_jax.checkpoint import CheckpointError
 from ssl_jax.methods import build_method
 from ssl_jax.registry import ConfigError
 from tests.test_config import load, ROOT
-from tests.test_main import TINY
+from tests.test_main import TINY, _records
 
 
 def _literal(text):
@@ -79,8 +78,7 @@ def test_nan_steps_are_skipped_until_too_many_in_a_row_stop_the_run(tmp_path, mo
   # Step 4 was skipped, so not checkpointed; 6 is the last good one, and
   # nothing after it was written.
   assert _checkpoints(str(tmp_path)) == [2, 6]
-  with open(os.path.join(str(tmp_path), "metrics.jsonl")) as f:
-    logged = [json.loads(line) for line in f if line.strip()]
+  logged = _records(str(tmp_path))
   skipped = {r["step"]: r["skipped_steps"] for r in logged if "skipped_steps" in r}
   assert skipped[3] == 0 and skipped[4] == 1 and skipped[6] == 1
   assert all(np.isfinite(r["loss"]) for r in logged if "loss" in r and r["step"] in (5, 6))
