@@ -154,6 +154,25 @@ def test_cholesky_fallback_only_acts_on_singular_covariance():
   assert np.all(np.isfinite(np.asarray(K.cholesky_whiten(singular))))
 
 
+def test_cholesky_fallback_jvp_is_the_factor_jvp_with_the_shift_held_constant():
+  """The hand-written JVP (one factorisation on the usual path) against
+  jnp.linalg.cholesky's own: of C when C factorises, of C + δ I with δ fixed
+  when it does not."""
+  from ssl_jax.kernels.whitening import _cholesky_with_fallback
+  rng = np.random.default_rng(14)
+  a = rng.normal(size=(8, 8))
+  dc = rng.normal(size=(8, 8))
+  singular = rng.normal(size=(8, 6)) @ rng.normal(size=(6, 8))
+  singular = singular @ singular.T  # rank 6
+  for c, shift in ((a @ a.T + 0.1 * np.eye(8), 0.0),
+                   (singular, 0.5 * np.trace(singular) / 8)):
+    c, t = jnp.asarray(c, jnp.float32), jnp.asarray(dc + dc.T, jnp.float32)
+    got = jax.jvp(lambda m: _cholesky_with_fallback(m, 0.5), (c,), (t,))
+    want = jax.jvp(lambda m: jnp.linalg.cholesky(m + shift * jnp.eye(8)), (c,), (t,))
+    for g, w in zip(got, want):
+      np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-3, atol=1e-4)
+
+
 def test_contrastive_labels_are_global_across_devices():
   rng = np.random.default_rng(12)
   views = rng.normal(size=(2, 32, 8))

