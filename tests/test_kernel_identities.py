@@ -18,7 +18,7 @@ def _rows(x):
 def test_sinkhorn_matches_reference_and_its_marginals():
   rng = np.random.default_rng(0)
   scores = 0.05 * rng.normal(size=(64, 12))
-  q = np.asarray(K.sinkhorn_knopp(jnp.asarray(scores, jnp.float32)))
+  q = np.asarray(jax.jit(K.sinkhorn_knopp)(jnp.asarray(scores, jnp.float32)))
   np.testing.assert_allclose(q, R.sinkhorn(scores), rtol=1e-4)
   np.testing.assert_allclose(q.sum(1), 1.0, rtol=1e-5)  # every sample is assigned
   q = np.asarray(K.sinkhorn_knopp(jnp.asarray(scores, jnp.float32), num_iters=100))
@@ -42,12 +42,12 @@ def test_sinkhorn_scaling_and_log_domain_forms_agree_on_cosine_scores():
 def test_sinkhorn_is_finite_and_exact_for_huge_scores():
   rng = np.random.default_rng(1)
   scores = rng.uniform(-20, 20, size=(32, 10))  # |S| / ε up to 400
-  q = np.asarray(K.sinkhorn_knopp(jnp.asarray(scores, jnp.float32)))
+  q = np.asarray(jax.jit(K.sinkhorn_knopp)(jnp.asarray(scores, jnp.float32)))
   assert np.all(np.isfinite(q))
   np.testing.assert_allclose(q, R.sinkhorn(scores), atol=1e-5)
   for fn in (lambda s: K.swav_loss(s[None].repeat(2, 0)),
              lambda s: K.mira_loss(s[None].repeat(3, 0), s[None].repeat(2, 0))):
-    value, grad = jax.value_and_grad(fn)(jnp.asarray(scores, jnp.float32))
+    value, grad = jax.jit(jax.value_and_grad(fn))(jnp.asarray(scores, jnp.float32))
     assert np.isfinite(float(value)) and np.all(np.isfinite(np.asarray(grad)))
 
 
@@ -200,7 +200,7 @@ def test_wmse_gradient_reaches_both_views_symmetrically():
   """The official norm_mse_loss has no stop-gradient: swapping the views
   swaps the gradients."""
   views = jnp.asarray(np.random.default_rng(5).normal(size=(2, 32, 4)), jnp.float32)
-  grad = jax.grad(K.wmse_loss)(views)
-  swapped = jax.grad(K.wmse_loss)(views[::-1])
+  grad_fn = jax.jit(jax.grad(K.wmse_loss))
+  grad, swapped = grad_fn(views), grad_fn(views[::-1])
   assert float(jnp.abs(grad[1]).max()) > 0
   np.testing.assert_allclose(np.asarray(grad), np.asarray(swapped[::-1]), rtol=1e-4, atol=1e-6)
