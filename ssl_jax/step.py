@@ -33,13 +33,13 @@ def group_by_shape(views: Sequence[jax.Array]):
 
 
 def encode_views(model, params, batch_stats, views, train=True, method=None,
-                 shared_bn=False):
+                 shared_bn=False, shared_head_bn=False):
   """Runs ``model`` on a list of views, one forward pass per view size.
 
   Views of one size are stacked to [G, N, H, W, 3]: BatchNorm keeps separate
   statistics per view, as separate forward passes would (``shared_bn``
-  pools them instead, as DINO and SwAV do).  Running statistics are updated
-  group after group.
+  pools them instead, as DINO and SwAV do; ``shared_head_bn`` pools them in
+  the heads only).  Running statistics are updated group after group.
 
   Returns:
     ({key: [V, N, ...]} in the order of ``views``, new batch_stats).
@@ -51,7 +51,8 @@ def encode_views(model, params, batch_stats, views, train=True, method=None,
     if shared_bn:
       x = x.reshape((1, g * n) + x.shape[2:])
     out, mutated = model.apply({"params": params, "batch_stats": batch_stats}, x,
-                               train=train, mutable=["batch_stats"], method=method)
+                               train=train, shared_head_bn=shared_head_bn,
+                               mutable=["batch_stats"], method=method)
     batch_stats = mutated["batch_stats"]
     for j, i in enumerate(idx):
       per_view[i] = {k: v.reshape((g, n) + v.shape[2:])[j] for k, v in out.items()}
@@ -108,7 +109,8 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
   online_ids = method.online_views(len(view_set), view_set.num_global)
   target_ids = method.target_views(view_set.num_global)
   specs = view_set.views
-  encode = lambda *a, **k: encode_views(model, *a, shared_bn=method.shared_view_bn, **k)
+  encode = lambda *a, **k: encode_views(model, *a, shared_bn=method.shared_view_bn,
+                                        shared_head_bn=method.shared_head_bn, **k)
 
   def step(state: TrainState, batch, rng):
     state = state.replace(params=method.prepare_params(state.params))

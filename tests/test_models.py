@@ -53,6 +53,27 @@ def test_grouped_forward_equals_separate_forwards():
                                  rtol=1e-4, atol=1e-5)
 
 
+def test_shared_head_bn_pools_the_heads_statistics_over_views_only():
+  """W-MSE's reference: backbone per view, head on the concatenated views."""
+  model = SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar"),
+                   HeadSpec(MLPSpec(16, 8, 2)))
+  rng = np.random.default_rng(1)
+  views = jnp.asarray(rng.normal(size=(2, 6, 16, 16, 3)), jnp.float32)
+  variables = jax.jit(model.init)(jax.random.key(0), views)
+  run = lambda shared: model.apply(variables, views, shared_head_bn=shared,
+                                   mutable=["batch_stats"])[0]
+  pooled, per_view = jax.jit(lambda: (run(True), run(False)))()
+  features = per_view["features"]
+  np.testing.assert_allclose(np.asarray(pooled["features"]), np.asarray(features),
+                             rtol=1e-5, atol=1e-6)
+  head = model.apply(variables, features.reshape(1, 12, -1),
+                     method=lambda m, h: m.projector(h, True), mutable=["batch_stats"])[0]
+  np.testing.assert_allclose(np.asarray(pooled["projection"]),
+                             np.asarray(head.reshape(2, 6, -1)), rtol=1e-4, atol=1e-5)
+  assert not np.allclose(np.asarray(pooled["projection"]),
+                         np.asarray(per_view["projection"]), atol=1e-3)
+
+
 def test_batchnorm_matches_pytorch_semantics():
   rng = np.random.default_rng(1)
   x = rng.normal(2.0, 3.0, size=(2, 10, 4)).astype(np.float32)

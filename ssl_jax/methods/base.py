@@ -38,6 +38,9 @@ class Method:
     shared_view_bn: views of one size share BatchNorm statistics (DINO,
       SwAV batch them); otherwise each view has its own, as separate
       forward passes would.
+    shared_head_bn: the same in the heads only, the backbone keeping one
+      set per view (W-MSE's reference runs the backbone per view and its
+      head on the views concatenated).
     teacher_parts: parameter groups the teacher keeps as an EMA.
     copied_teacher_parts: groups the teacher copies from the online model
       every step instead (MIRA shares its prototypes).
@@ -46,6 +49,7 @@ class Method:
   ema_momentum: Optional[float] = None
 
   shared_view_bn: ClassVar[bool] = False
+  shared_head_bn: ClassVar[bool] = False
   teacher_parts: ClassVar[Tuple[str, ...]] = ("backbone", "projector")
   copied_teacher_parts: ClassVar[Tuple[str, ...]] = ()
 

@@ -52,6 +52,8 @@ class WMSE(Method):
   eps: float = 0.0
 
   online_views = staticmethod(_two_global)
+  # The reference runs its head on torch.cat of the views' features.
+  shared_head_bn = True
 
   def __post_init__(self):
     super().__post_init__()

@@ -30,22 +30,32 @@ class SSLModel(nn.Module):
         raise ValueError("prototypes need a projector in front of them")
       self.prototypes = Prototypes(self.head.prototypes)
 
-  def __call__(self, x, train: bool = True):
-    """Returns {"features", "projection"?, "logits"?, "prediction"?}."""
-    out = self.project(x, train)
-    if self.head.predictor is not None:
-      out["prediction"] = self.predictor(out["projection"], train)
-    return out
+  def __call__(self, x, train: bool = True, shared_head_bn: bool = False):
+    """Returns {"features", "projection"?, "logits"?, "prediction"?}.
 
-  def project(self, x, train: bool = True):
+    ``shared_head_bn``: the heads see the G views as one batch of G*N, so
+    their BatchNorm statistics are pooled over the views while the
+    backbone's stay per view (a head run on the concatenated views).
+    """
+    return self._forward(x, train, shared_head_bn, with_predictor=True)
+
+  def project(self, x, train: bool = True, shared_head_bn: bool = False):
     """Teacher pass: {"features", "projection"?, "logits"?}, never the predictor."""
+    return self._forward(x, train, shared_head_bn, with_predictor=False)
+
+  def _forward(self, x, train, shared_head_bn, with_predictor):
     h = self.backbone(x, train)
-    out = {"features": h}
+    g, n = h.shape[:2]
+    z = h.reshape((1, g * n) + h.shape[2:]) if shared_head_bn else h
+    heads = {}
     if self.head.projector is not None:
-      out["projection"] = self.projector(h, train)
+      heads["projection"] = self.projector(z, train)
     if self.head.prototypes is not None:
-      out["logits"] = self.prototypes(out["projection"])
-    return out
+      heads["logits"] = self.prototypes(heads["projection"])
+    if with_predictor and self.head.predictor is not None:
+      heads["prediction"] = self.predictor(heads["projection"], train)
+    out = {k: v.reshape((g, n) + v.shape[2:]) for k, v in heads.items()}
+    return {"features": h, **out}
 
   def embed(self, x):
     """Inference mode on one batch [N, H, W, 3]: {"features" [N, C], "embedding" [N, D]?}.
