@@ -37,13 +37,18 @@ def test_stems_downsample_like_the_references(ctor, blocks, stem, size, want_spa
   assert last.shape[2:4] == (want_spatial, want_spatial)
 
 
-def test_grouped_forward_equals_separate_forwards():
-  """[G, N] views in one pass == G separate passes (per-view statistics)."""
+def _two_view_model(seed):
+  """A tiny ResNet with a BatchNorm projector, 2 views of 6 images, its variables."""
   model = SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar"),
                    HeadSpec(MLPSpec(16, 8, 2)))
-  rng = np.random.default_rng(0)
+  rng = np.random.default_rng(seed)
   views = jnp.asarray(rng.normal(size=(2, 6, 16, 16, 3)), jnp.float32)
-  variables = jax.jit(model.init)(jax.random.key(0), views)
+  return model, views, jax.jit(model.init)(jax.random.key(0), views)
+
+
+def test_grouped_forward_equals_separate_forwards():
+  """[G, N] views in one pass == G separate passes (per-view statistics)."""
+  model, views, variables = _two_view_model(0)
   apply = jax.jit(lambda v, x: model.apply(v, x, mutable=["batch_stats"])[0])
   joint = apply(variables, views)
   for g in range(2):
@@ -55,11 +60,7 @@ def test_grouped_forward_equals_separate_forwards():
 
 def test_shared_head_bn_pools_the_heads_statistics_over_views_only():
   """W-MSE's reference: backbone per view, head on the concatenated views."""
-  model = SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar"),
-                   HeadSpec(MLPSpec(16, 8, 2)))
-  rng = np.random.default_rng(1)
-  views = jnp.asarray(rng.normal(size=(2, 6, 16, 16, 3)), jnp.float32)
-  variables = jax.jit(model.init)(jax.random.key(0), views)
+  model, views, variables = _two_view_model(1)
   run = lambda shared: model.apply(variables, views, shared_head_bn=shared,
                                    mutable=["batch_stats"])[0]
   pooled, per_view = jax.jit(lambda: (run(True), run(False)))()
