@@ -39,3 +39,21 @@ def test_raw_pixel_knn_is_far_below_a_trained_encoder():
     votes[:, c] = (np.exp(np.take_along_axis(sims, top, 1) / 0.07) * (train_y[top] == c)).sum(1)
   accuracy = (votes.argmax(1) == test_y).mean()
   assert 0.1 < accuracy < 0.45, accuracy
+
+
+def test_factors_are_the_ones_each_image_was_drawn_with():
+  images, labels, factors = synthetic.generate_with_factors("test", 24, num_examples=400)
+  plain, _ = synthetic.generate("test", 24, num_examples=400)
+  np.testing.assert_array_equal(images, plain)
+  disks = np.flatnonzero(labels == synthetic.CLASS_NAMES.index("disk"))
+  # A disk covers its centre: the pixel there has the drawn colour.
+  row = ((factors["y"][disks] + 1) / 2 * 24).astype(int)
+  col = ((factors["x"][disks] + 1) / 2 * 24).astype(int)
+  centre = images[disks, row, col] / 255.0
+  close = np.abs(centre - factors["rgb"][disks]).max(1) < 0.01
+  assert close.mean() > 0.95  # a clutter speck may cover a centre
+  # Polarity: the shape's brightest channel against the mid-grey background.
+  np.testing.assert_array_equal(factors["polarity"][disks][close],
+                                centre[close].max(1) > 0.5)
+  assert 0.35 < factors["polarity"].mean() < 0.65
+  assert all(v.shape[0] == 400 for v in factors.values())

@@ -6,15 +6,20 @@ scale and small rotation, in a random colour, over a background of i.i.d.
 pixel noise, with a few random specks of clutter.
 
 It is built for joint-embedding SSL to have something to learn in a few
-hundred steps and nothing else to latch onto: every nuisance a view pair
-could share is either destroyed by the augmentations (position and scale by
-the random crop, colour by colour jitter and grayscale) or carries no
-per-image identity (the noise and the specks are drawn from one distribution
-for every image, so their pooled statistics are the same everywhere).  The
-shape is then the only thing two views of an image reliably share.
-Position, scale and colour dominate pixel distances, so weighted k-NN on raw
-pixels reaches about 37 % (chance: 10 %) where the quickstart's encoder
-reaches about 85 % (tests/test_synthetic.py, README).
+hundred steps and little else to latch onto: the crop and the horizontal
+flip move the shape around, colour jitter and grayscale destroy its hue,
+and the noise and the specks carry no per-image identity (they are drawn
+from one distribution for every image, so their pooled statistics are the
+same everywhere).  Two nuisances survive the views in part: the shape's
+polarity (darker or brighter than the grey background, which jitter keeps)
+and its height in the image (the crops keep it in part, the flip is
+horizontal).  ``generate_with_factors`` returns every factor an image was
+drawn with, so ``bench/synthetic_factors.py`` can say which of them a
+trained encoder holds: the weaker quickstarts' top two feature directions
+are polarity and height (README).  Position, scale and colour dominate
+pixel distances, so weighted k-NN on raw pixels reaches about 37 %
+(chance: 10 %) where the quickstart's encoder reaches about 85 %
+(tests/test_synthetic.py, README).
 
 Generation is deterministic: the same (split, seed, size) gives the same
 bytes on every machine.
@@ -71,7 +76,8 @@ def _random_colours(rng, n):
 
 
 def _render_shapes(rng, labels, size, chunk=256):
-  """Antialiased coverage [n, size, size] of each image's shape."""
+  """Antialiased coverage [n, size, size] of each image's shape, and its
+  placement {"scale", "x", "y", "angle"} (x, y in [-1, 1], y downwards)."""
   n = len(labels)
   hi = size * _SUPERSAMPLE
   grid = ((np.arange(hi) + 0.5) / hi * 2 - 1).astype(np.float32)
@@ -92,7 +98,7 @@ def _render_shapes(rng, labels, size, chunk=256):
       mask = _shape_mask(label, u, v).astype(np.float32)
       coverage[i] = mask.reshape(len(i), size, _SUPERSAMPLE, size,
                                  _SUPERSAMPLE).mean((2, 4))
-  return coverage
+  return coverage, {"scale": scale, "x": centre[:, 0], "y": centre[:, 1], "angle": angle}
 
 
 def _clutter(rng, n, size, count=5):
@@ -119,16 +125,28 @@ def generate(split, size=32, seed=0, num_examples=None):
   Returns:
     (images uint8 [n, size, size, 3], labels int32 [n]); classes balanced.
   """
+  images, labels, _ = generate_with_factors(split, size, seed, num_examples)
+  return images, labels
+
+
+def generate_with_factors(split, size=32, seed=0, num_examples=None):
+  """``generate``'s images and labels, and the nuisance factors each image
+  was drawn with: {"scale", "x", "y", "angle"} of the shape, its colour
+  "rgb" [n, 3] and "polarity" (1 where the shape is brighter than the
+  background, 0 where darker), all float32 [n] unless said."""
   if split not in SPLIT_SIZES:
     raise ValueError(f"synthetic has splits {sorted(SPLIT_SIZES)}, not {split!r}")
   n = SPLIT_SIZES[split] if num_examples is None else num_examples
   rng = np.random.default_rng([seed, _SPLIT_OFFSET[split], size])
   labels = rng.permutation(np.arange(n) % NUM_CLASSES).astype(np.int32)
   background = 0.5 + 0.1 * rng.standard_normal((n, size, size, 3), np.float32)
-  shape = _render_shapes(rng, labels, size)[..., None]
-  colour = _random_colours(rng, n).astype(np.float32)[:, None, None, :]
-  image = background * (1 - shape) + colour * shape
+  shape, factors = _render_shapes(rng, labels, size)
+  colour = _random_colours(rng, n).astype(np.float32)
+  image = background * (1 - shape[..., None]) + colour[:, None, None, :] * shape[..., None]
   speck, speck_colour = _clutter(rng, n, size)
   image = image * (1 - speck[..., None]) + speck_colour
   image = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
-  return image, labels
+  factors = {k: np.asarray(v, np.float32) for k, v in factors.items()}
+  factors["rgb"] = colour
+  factors["polarity"] = (colour.max(1) > 0.5).astype(np.float32)
+  return image, labels, factors
