@@ -20,6 +20,7 @@ sys.path.insert(0, ROOT)
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax import export
+from ssl_jax import workdir as workdir_record
 from ssl_jax.data import synthetic
 from ssl_jax.evals import factors
 
@@ -35,6 +36,10 @@ def split_features(backbone, split, chunk=500):
 
 
 def report_row(workdir):
+  config = workdir_record.read_config(workdir) or {}
+  if config.get("data", {}).get("name") != "synthetic":
+    raise SystemExit(f"{workdir}: not a run on the synthetic data (its config.json says "
+                     f"data.name={config.get('data', {}).get('name')!r})")
   backbone = export.from_run(workdir)
   train_x, train_y, train_f = split_features(backbone, "train")
   test_x, test_y, test_f = split_features(backbone, "test")

@@ -4,10 +4,10 @@ For data whose generating factors are known (the built-in ``synthetic``
 set: ``synthetic.generate_with_factors``), two views of a frozen encoder's
 features: how much of each factor a linear read-out recovers on held-out
 images (R² of a ridge regression), and how strongly each factor aligns
-with the top principal directions, which dominate cosine k-NN.  A factor
-that two augmented views of an image share (say, a shape's polarity when
-no augmentation inverts it) is a shortcut a joint-embedding method can
-learn in place of the class; here it shows as a top principal direction.
+with the top principal directions, which dominate cosine k-NN (and, for
+the class, the correlation ratio with them).  Features whose leading
+directions follow nuisances rather than the class score low in k-NN even
+when a linear probe still finds the nuisances and some of the class.
 NumPy on the host: the features of a few thousand images.
 """
 from typing import Dict, Mapping
