@@ -33,13 +33,13 @@ def group_by_shape(views: Sequence[jax.Array]):
 
 
 def encode_views(model, params, batch_stats, views, train=True, method=None,
-                 shared_bn=False, shared_head_bn=False):
+                 bn_pooling="per_view"):
   """Runs ``model`` on a list of views, one forward pass per view size.
 
-  Views of one size are stacked to [G, N, H, W, 3]: BatchNorm keeps separate
-  statistics per view, as separate forward passes would (``shared_bn``
-  pools them instead, as DINO and SwAV do; ``shared_head_bn`` pools them in
-  the heads only).  Running statistics are updated group after group.
+  Views of one size are stacked to [G, N, H, W, 3]; ``bn_pooling`` says
+  which layers pool their BatchNorm statistics over those views
+  (``models.encoder.BN_POOLINGS``).  Running statistics are updated group
+  after group.
 
   Returns:
     ({key: [V, N, ...]} in the order of ``views``, new batch_stats).
@@ -47,15 +47,12 @@ def encode_views(model, params, batch_stats, views, train=True, method=None,
   per_view = [None] * len(views)
   for idx in group_by_shape(views):
     x = jnp.stack([views[i] for i in idx])
-    g, n = x.shape[:2]
-    if shared_bn:
-      x = x.reshape((1, g * n) + x.shape[2:])
     out, mutated = model.apply({"params": params, "batch_stats": batch_stats}, x,
-                               train=train, shared_head_bn=shared_head_bn,
+                               train=train, bn_pooling=bn_pooling,
                                mutable=["batch_stats"], method=method)
     batch_stats = mutated["batch_stats"]
     for j, i in enumerate(idx):
-      per_view[i] = {k: v.reshape((g, n) + v.shape[2:])[j] for k, v in out.items()}
+      per_view[i] = {k: v[j] for k, v in out.items()}
   stacked = {k: jnp.stack([o[k] for o in per_view]) for k in per_view[0]}
   return stacked, batch_stats
 
@@ -109,8 +106,7 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
   online_ids = method.online_views(len(view_set), view_set.num_global)
   target_ids = method.target_views(view_set.num_global)
   specs = view_set.views
-  encode = lambda *a, **k: encode_views(model, *a, shared_bn=method.shared_view_bn,
-                                        shared_head_bn=method.shared_head_bn, **k)
+  encode = lambda *a, **k: encode_views(model, *a, bn_pooling=method.bn_pooling, **k)
 
   def step(state: TrainState, batch, rng):
     state = state.replace(params=method.prepare_params(state.params))

@@ -58,12 +58,13 @@ def test_grouped_forward_equals_separate_forwards():
                                  rtol=1e-4, atol=1e-5)
 
 
-def test_shared_head_bn_pools_the_heads_statistics_over_views_only():
-  """W-MSE's reference: backbone per view, head on the concatenated views."""
+def test_bn_pooling_pools_the_statistics_of_the_layers_it_names():
+  """"heads" (W-MSE's reference): backbone per view, head on the
+  concatenated views; "all" (SwAV): the whole model on them."""
   model, views, variables = _two_view_model(1)
-  run = lambda shared: model.apply(variables, views, shared_head_bn=shared,
-                                   mutable=["batch_stats"])[0]
-  pooled, per_view = jax.jit(lambda: (run(True), run(False)))()
+  run = lambda pooling: model.apply(variables, views, bn_pooling=pooling,
+                                    mutable=["batch_stats"])[0]
+  pooled, per_view = jax.jit(lambda: (run("heads"), run("per_view")))()
   features = per_view["features"]
   np.testing.assert_allclose(np.asarray(pooled["features"]), np.asarray(features),
                              rtol=1e-5, atol=1e-6)
@@ -73,6 +74,16 @@ def test_shared_head_bn_pools_the_heads_statistics_over_views_only():
                              np.asarray(head.reshape(2, 6, -1)), rtol=1e-4, atol=1e-5)
   assert not np.allclose(np.asarray(pooled["projection"]),
                          np.asarray(per_view["projection"]), atol=1e-3)
+  everything = jax.jit(lambda: run("all"))()
+  one_batch = model.apply(variables, views.reshape((1, 12) + views.shape[2:]),
+                          mutable=["batch_stats"])[0]
+  for key in ("features", "projection"):
+    np.testing.assert_allclose(np.asarray(everything[key]),
+                               np.asarray(one_batch[key]).reshape(2, 6, -1),
+                               rtol=1e-4, atol=1e-5)
+  assert not np.allclose(np.asarray(everything["features"]), np.asarray(features), atol=1e-3)
+  with pytest.raises(ValueError, match="bn_pooling must be one of"):
+    run("views")
 
 
 def test_batchnorm_matches_pytorch_semantics():

@@ -35,12 +35,11 @@ class Method:
       over training (BYOL); ``None`` means the method uses no teacher.
 
   Class attributes a subclass may override:
-    shared_view_bn: views of one size share BatchNorm statistics (DINO,
-      SwAV batch them); otherwise each view has its own, as separate
-      forward passes would.
-    shared_head_bn: the same in the heads only, the backbone keeping one
-      set per view (W-MSE's reference runs the backbone per view and its
-      head on the views concatenated).
+    bn_pooling: which layers pool their BatchNorm statistics over the
+      views of one size (``models.encoder.BN_POOLINGS``): "per_view" (as
+      separate forward passes), "heads" (W-MSE's reference runs the
+      backbone per view and its head on the views concatenated) or "all"
+      (DINO and SwAV batch the views).
     teacher_parts: parameter groups the teacher keeps as an EMA.
     copied_teacher_parts: groups the teacher copies from the online model
       every step instead (MIRA shares its prototypes).
@@ -48,8 +47,7 @@ class Method:
   head: HeadSpec
   ema_momentum: Optional[float] = None
 
-  shared_view_bn: ClassVar[bool] = False
-  shared_head_bn: ClassVar[bool] = False
+  bn_pooling: ClassVar[str] = "per_view"
   teacher_parts: ClassVar[Tuple[str, ...]] = ("backbone", "projector")
   copied_teacher_parts: ClassVar[Tuple[str, ...]] = ()
 

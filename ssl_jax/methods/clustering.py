@@ -29,7 +29,7 @@ class SwAV(Method):
   sinkhorn_iters: int = 3
   freeze_prototypes_steps: int = 0
 
-  shared_view_bn = True
+  bn_pooling = "all"
 
   def __post_init__(self):
     super().__post_init__()

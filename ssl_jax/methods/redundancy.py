@@ -53,7 +53,7 @@ class WMSE(Method):
 
   online_views = staticmethod(_two_global)
   # The reference runs its head on torch.cat of the views' features.
-  shared_head_bn = True
+  bn_pooling = "heads"
 
   def __post_init__(self):
     super().__post_init__()

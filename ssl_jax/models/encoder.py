@@ -6,6 +6,12 @@ import jax.numpy as jnp
 
 from ssl_jax.models.heads import MLP, HeadSpec, Prototypes
 
+# Which layers see the G views of one size as a single batch of G*N, and so
+# pool their BatchNorm statistics over the views: none of them (as separate
+# forward passes would), the heads only (a backbone run per view, the heads
+# on the views concatenated: W-MSE's reference), or all (DINO, SwAV).
+BN_POOLINGS = ("per_view", "heads", "all")
+
 
 class SSLModel(nn.Module):
   """Backbone -> projector -> predictor.
@@ -30,32 +36,33 @@ class SSLModel(nn.Module):
         raise ValueError("prototypes need a projector in front of them")
       self.prototypes = Prototypes(self.head.prototypes)
 
-  def __call__(self, x, train: bool = True, shared_head_bn: bool = False):
+  def __call__(self, x, train: bool = True, bn_pooling: str = "per_view"):
     """Returns {"features", "projection"?, "logits"?, "prediction"?}.
 
-    ``shared_head_bn``: the heads see the G views as one batch of G*N, so
-    their BatchNorm statistics are pooled over the views while the
-    backbone's stay per view (a head run on the concatenated views).
+    ``bn_pooling``: one of ``BN_POOLINGS``, the layers whose BatchNorm
+    statistics are pooled over the G views.
     """
-    return self._forward(x, train, shared_head_bn, with_predictor=True)
+    return self._forward(x, train, bn_pooling, with_predictor=True)
 
-  def project(self, x, train: bool = True, shared_head_bn: bool = False):
+  def project(self, x, train: bool = True, bn_pooling: str = "per_view"):
     """Teacher pass: {"features", "projection"?, "logits"?}, never the predictor."""
-    return self._forward(x, train, shared_head_bn, with_predictor=False)
+    return self._forward(x, train, bn_pooling, with_predictor=False)
 
-  def _forward(self, x, train, shared_head_bn, with_predictor):
-    h = self.backbone(x, train)
-    g, n = h.shape[:2]
-    z = h.reshape((1, g * n) + h.shape[2:]) if shared_head_bn else h
-    heads = {}
+  def _forward(self, x, train, bn_pooling, with_predictor):
+    if bn_pooling not in BN_POOLINGS:
+      raise ValueError(f"bn_pooling must be one of {BN_POOLINGS}, got {bn_pooling!r}")
+    g, n = x.shape[:2]
+    as_one_batch = lambda t: t.reshape((1, g * n) + t.shape[2:])
+    h = self.backbone(as_one_batch(x) if bn_pooling == "all" else x, train)
+    z = as_one_batch(h) if bn_pooling == "heads" else h
+    out = {"features": z}
     if self.head.projector is not None:
-      heads["projection"] = self.projector(z, train)
+      out["projection"] = self.projector(z, train)
     if self.head.prototypes is not None:
-      heads["logits"] = self.prototypes(heads["projection"])
+      out["logits"] = self.prototypes(out["projection"])
     if with_predictor and self.head.predictor is not None:
-      heads["prediction"] = self.predictor(heads["projection"], train)
-    out = {k: v.reshape((g, n) + v.shape[2:]) for k, v in heads.items()}
-    return {"features": h, **out}
+      out["prediction"] = self.predictor(out["projection"], train)
+    return {k: v.reshape((g, n) + v.shape[2:]) for k, v in out.items()}
 
   def embed(self, x):
     """Inference mode on one batch [N, H, W, 3]: {"features" [N, C], "embedding" [N, D]?}.
