@@ -45,10 +45,9 @@ def report_row(workdir):
   test_x, test_y, test_f = split_features(backbone, "test")
   probe = factors.ridge_class_accuracy(train_x, test_x, train_y, test_y,
                                        synthetic.NUM_CLASSES)
-  report = factors.factor_report(train_x, test_x, train_f, test_f)
+  report = factors.factor_report(train_x, test_x, train_f, test_f, test_y)
   r2 = " | ".join(f"{report[name]['r2']:.2f}" for name in SCALAR_FACTORS)
-  strengths = {name: report[name]["pc_corr"] for name in SCALAR_FACTORS}
-  strengths["class"] = factors.principal_class_ratios(train_x, test_x, test_y, 3)
+  strengths = {name: entry["pc_corr"] for name, entry in report.items()}
   tops = []
   for pc in range(3):
     name = max(strengths, key=lambda n, pc=pc: strengths[n][pc])

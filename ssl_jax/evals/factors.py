@@ -27,17 +27,19 @@ def _ridge(train_x, train_y, alpha):
   return np.linalg.solve(gram, train_x.T @ train_y)
 
 
-def ridge_r2(train_x, test_x, train_y, test_y, alpha=1.0) -> float:
-  """Held-out R² = 1 - MSE / Var of a ridge regression features -> factor.
+def ridge_r2(train_x, test_x, train_y, test_y, alpha=1.0) -> np.ndarray:
+  """Held-out R² = 1 - MSE / Var of a ridge regression features -> factors.
 
   Args:
     train_x, test_x: features [N, C], [M, C] (standardised on train).
-    train_y, test_y: one scalar factor [N], [M].
+    train_y, test_y: factors [N, F], [M, F] (or one factor [N], [M]).
+  Returns:
+    R² [F] (a scalar for one factor); one solve for all factors.
   """
   a, b = _standardise(np.asarray(train_x, np.float64), np.asarray(test_x, np.float64))
   pred = b @ _ridge(a, np.asarray(train_y, np.float64), alpha)
   test_y = np.asarray(test_y, np.float64)
-  return float(1.0 - np.mean((pred - test_y) ** 2) / max(test_y.var(), 1e-12))
+  return 1.0 - np.mean((pred - test_y) ** 2, 0) / np.maximum(test_y.var(0), 1e-12)
 
 
 def ridge_class_accuracy(train_x, test_x, train_labels, test_labels, num_classes,
@@ -48,7 +50,7 @@ def ridge_class_accuracy(train_x, test_x, train_labels, test_labels, num_classes
   return float(np.mean((b @ weights).argmax(1) == test_labels))
 
 
-def _principal_coordinates(train_x, test_x, k):
+def principal_coordinates(train_x, test_x, k=3) -> np.ndarray:
   """Standardised test coordinates [M, k] along the train features' top-k
   principal directions."""
   train_x = np.asarray(train_x, np.float64)
@@ -58,30 +60,36 @@ def _principal_coordinates(train_x, test_x, k):
   return (coords - coords.mean(0)) / np.maximum(coords.std(0), 1e-12)
 
 
-def principal_correlations(train_x, test_x, test_y, k=3) -> np.ndarray:
-  """|Pearson correlation| [k] between a scalar factor and the test features'
-  coordinates along the top-k principal directions of the train features."""
-  coords = _principal_coordinates(train_x, test_x, k)
-  y = np.asarray(test_y, np.float64)
+def correlations(coords, y) -> np.ndarray:
+  """|Pearson correlation| [k] of a scalar factor y [M] with each of the
+  standardised coordinates [M, k]."""
+  y = np.asarray(y, np.float64)
   y = (y - y.mean()) / max(y.std(), 1e-12)
   return np.abs((coords * y[:, None]).mean(0))
 
 
-def principal_class_ratios(train_x, test_x, test_labels, k=3) -> np.ndarray:
-  """Correlation ratio η [k] of the class with the same coordinates: the
-  root of their between-class share of variance (|r|'s analogue for a
-  categorical variable; 1 when the direction is constant within classes)."""
-  coords = _principal_coordinates(train_x, test_x, k)
-  labels = np.asarray(test_labels)
+def class_ratios(coords, labels) -> np.ndarray:
+  """Correlation ratio η [k] of the class with each standardised coordinate:
+  the root of its between-class share of variance (|r|'s analogue for a
+  categorical variable; 1 when the coordinate is constant within classes)."""
+  labels = np.asarray(labels)
   between = sum(np.mean(labels == c) * coords[labels == c].mean(0) ** 2
                 for c in np.unique(labels))
   return np.sqrt(between)  # the coordinates have unit variance
 
 
 def factor_report(train_x, test_x, train_factors: Mapping[str, np.ndarray],
-                  test_factors: Mapping[str, np.ndarray], k=3) -> Dict[str, Dict]:
-  """{factor: {"r2": held-out R², "pc_corr": |corr| with the top-k principal
-  directions}} for every scalar factor [N] in the mappings."""
-  return {name: {"r2": ridge_r2(train_x, test_x, train_factors[name], test_factors[name]),
-                 "pc_corr": principal_correlations(train_x, test_x, test_factors[name], k)}
-          for name in train_factors}
+                  test_factors: Mapping[str, np.ndarray], test_labels=None,
+                  k=3) -> Dict[str, Dict]:
+  """{factor: {"r2": held-out R², "pc_corr": |r| with the top-k principal
+  directions}} for every scalar factor [N] in the mappings, and with
+  ``test_labels`` {"class": {"pc_corr": η with the same directions}}."""
+  names = list(train_factors)
+  r2 = ridge_r2(train_x, test_x, np.stack([train_factors[n] for n in names], 1),
+                np.stack([test_factors[n] for n in names], 1))
+  coords = principal_coordinates(train_x, test_x, k)
+  report = {n: {"r2": float(r2[i]), "pc_corr": correlations(coords, test_factors[n])}
+            for i, n in enumerate(names)}
+  if test_labels is not None:
+    report["class"] = {"pc_corr": class_ratios(coords, test_labels)}
+  return report
