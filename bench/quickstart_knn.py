@@ -4,7 +4,8 @@
 
 Each method runs ``python -m ssl_jax.main --config=configs/quickstart.py:METHOD``
 in its own process (from scratch: an existing workdir is removed); the table
-gives knn_top1 at random init (step 0) and at the end, and the wall time.
+gives knn_top1 at random init (step 0, evaluated with BatchNorm statistics
+estimated on the bank split) and at the end, and the wall time.
 """
 import argparse
 import json

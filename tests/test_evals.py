@@ -1,4 +1,5 @@
 """Collapse diagnostics, the linear classifier, feature extraction, label subsets."""
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,13 +8,17 @@ import pytest
 
 from ssl_jax import sharding
 from ssl_jax.data.folder import ImageFiles
-from ssl_jax.data.sources import ArraySplit
+from ssl_jax.data.sources import ArraySplit, Dataset
 from ssl_jax.data.subsets import class_balanced_indices, labelled_subset
 from ssl_jax.evals import spectrum
-from ssl_jax.evals.features import FeatureExtractor
+from ssl_jax.evals.features import FeatureExtractor, RunningStatsEstimator
 from ssl_jax.evals.linear_probe import (classifier_accuracy, cross_entropy, init_probe,
                                         probe_step)
+from ssl_jax.evals.monitor import PretrainingEvaluator
+from ssl_jax.models import HeadSpec, MLPSpec, ResNet10, SSLModel
+from ssl_jax.models.batchnorm import BatchNorm, train_mode_moments
 from ssl_jax.registry import ConfigError
+from ssl_jax.state import TrainState
 
 
 def _with_spectrum(eigenvalues, n=4000, seed=0):
@@ -138,3 +143,77 @@ def test_labelled_subset_of_arrays_and_files():
   assert len(files) == 20 and np.bincount(files.labels).tolist() == [10, 10]
   with pytest.raises(ConfigError, match="in \\(0, 1\\]"):
     labelled_subset(ArraySplit(np.zeros((4, 1)), labels[:4]), 1.5)
+
+
+class _TwoNorms(nn.Module):
+  """Dense -> BatchNorm, and a second BatchNorm only when ``deep``."""
+
+  @nn.compact
+  def __call__(self, x, train, deep=False):
+    h = BatchNorm(name="first")(nn.Dense(3)(x.reshape(x.shape[:2] + (-1,))), train)
+    return BatchNorm(name="second")(h, train) if deep else h
+
+
+def test_running_stats_are_the_split_mean_and_the_mean_within_batch_variance():
+  """64 examples in 4 batches of 16: the estimate is the mean of the Dense
+  outputs over the split and the mean of the 4 batches' unbiased variances;
+  the layer the pass does not reach keeps its statistics."""
+  mesh = sharding.make_mesh()
+  rng = np.random.default_rng(0)
+  images = rng.integers(0, 256, size=(64, 2, 2, 3), dtype=np.uint8)
+  model = _TwoNorms()
+  variables = model.init(jax.random.key(0), jnp.zeros((1, 4, 2, 2, 3)), True, deep=True)
+  variables = {**variables, "batch_stats": jax.tree.map(lambda s: s + 7.0,
+                                                        variables["batch_stats"])}
+  estimator = RunningStatsEstimator(
+      lambda v, x: train_mode_moments(model, v, x[None]), mesh, (0.5,) * 3, (0.25,) * 3, 2, 16)
+  got = estimator(variables, ArraySplit(images, np.zeros(64, np.int32)))
+  kernel = np.asarray(variables["params"]["Dense_0"]["kernel"])
+  bias = np.asarray(variables["params"]["Dense_0"]["bias"])
+  h = ((images / 255.0 - 0.5) / 0.25).reshape(64, -1) @ kernel + bias
+  first = got["batch_stats"]["first"]
+  np.testing.assert_allclose(np.asarray(first["mean"]), h.mean(0), rtol=1e-5, atol=1e-5)
+  within = np.mean([h[i:i + 16].var(0, ddof=1) for i in range(0, 64, 16)], axis=0)
+  np.testing.assert_allclose(np.asarray(first["var"]), within, rtol=1e-5)
+  assert not np.allclose(within, h.var(0, ddof=1), rtol=1e-3)  # the batches differ
+  for name in ("mean", "var"):
+    assert np.array_equal(np.asarray(got["batch_stats"]["second"][name]),
+                          np.asarray(variables["batch_stats"]["second"][name]))
+  assert got["params"] is variables["params"]
+
+
+def test_step_zero_is_evaluated_with_the_bank_statistics_and_later_steps_as_trained():
+  """Before the first step the running statistics are placeholders (mean 0,
+  variance 1); the evaluator replaces them, online and EMA, with the
+  bank's, and only at step 0."""
+  mesh = sharding.make_mesh()
+  rng = np.random.default_rng(1)
+  bank = ArraySplit(rng.integers(0, 256, size=(48, 8, 8, 3), dtype=np.uint8),
+                    (np.arange(48) % 3).astype(np.int32))
+  test = ArraySplit(bank.images[::-1] // 2, bank.labels[::-1])  # darker, other statistics
+  dataset = Dataset("toy", train=bank, bank=bank, test=test, num_classes=3,
+                    mean=(0.5,) * 3, std=(0.25,) * 3)
+  model = SSLModel(ResNet10(width=0.0625, stem="cifar"),
+                   HeadSpec(projector=MLPSpec(hidden_dim=8, out_dim=4)))
+  variables = jax.jit(lambda key: model.init(key, jnp.zeros((1, 2, 8, 8, 3)), train=True))(
+      jax.random.key(0))
+  state = TrainState(step=jnp.zeros((), jnp.int32), params=variables["params"],
+                     batch_stats=variables["batch_stats"], opt_state={},
+                     ema_params=variables["params"], ema_batch_stats=variables["batch_stats"],
+                     method_state={}, skipped_steps=jnp.zeros((), jnp.int32),
+                     consecutive_skips=jnp.zeros((), jnp.int32), probe={})
+  evaluate = PretrainingEvaluator(model, mesh, dataset, 8, 16, k=5)
+  estimated = evaluate._estimate_stats(variables, bank)["batch_stats"]
+  assert not np.allclose(np.asarray(estimated["backbone"]["stem_bn"]["var"]), 1.0)
+  at_zero, _ = evaluate(state, 0)
+  as_trained, _ = evaluate(state.replace(batch_stats=estimated), 1)
+  placeholders, _ = evaluate(state, 1)
+  keys = ("knn_top1", "effective_rank", "embedding_std", "feature_effective_rank")
+  for key in keys:
+    assert at_zero[key] == pytest.approx(as_trained[key], rel=1e-5, abs=1e-5), key
+  assert at_zero["embedding_std"] != pytest.approx(placeholders["embedding_std"], rel=1e-2)
+  # The EMA teacher's placeholders are replaced too (its params are the online ones).
+  evaluate.use_ema = True
+  teacher, _ = evaluate(state.replace(batch_stats=estimated), 0)
+  for key in keys:
+    assert teacher[key] == pytest.approx(at_zero[key], rel=1e-5, abs=1e-5), key

@@ -7,10 +7,11 @@ from absl import logging
 
 from ssl_jax.data import pipeline
 from ssl_jax.evals.base import backbone_variables
-from ssl_jax.evals.features import FeatureExtractor
+from ssl_jax.evals.features import FeatureExtractor, RunningStatsEstimator
 from ssl_jax.evals.knn import knn_accuracy, make_knn_counter
 from ssl_jax.evals.linear_probe import classifier_accuracy
 from ssl_jax.evals.spectrum import collapse_diagnostics, spectrum_and_rank
+from ssl_jax.models.batchnorm import train_mode_moments
 
 
 @dataclasses.dataclass
@@ -41,18 +42,22 @@ class PretrainingEvaluator:
         lambda v, x: model.apply(v, x, method=type(model).embed), self.mesh,
         self.dataset.mean, self.dataset.std, self.image_size, self.batch_size,
         self.dataset.eval_crop_fraction, self.shard)
+    self._estimate_stats = RunningStatsEstimator(
+        lambda v, x: train_mode_moments(model, v, x[None], method=type(model).project),
+        self.mesh, self.dataset.mean, self.dataset.std, self.image_size, self.batch_size,
+        self.dataset.eval_crop_fraction, self.shard)
     self._count = make_knn_counter(self.mesh, self.dataset.num_classes, (self.k,),
                                    self.temperature)
 
   def __call__(self, state, step: int) -> Tuple[Dict[str, float], Dict[str, list]]:
-    variables = backbone_variables(state, self.use_ema)
+    variables = self._variables(state, step, self.use_ema)
     test = self._extract(variables, self.dataset.test)
     bank = self._extract(variables, self.dataset.bank)
     knn = knn_accuracy(self._count, test, bank, self.batch_size)
     out = {"knn_top1": knn[f"knn{self.k}_top1"], "knn_top5": knn[f"knn{self.k}_top5"]}
     if state.probe:
       # The probe learns on the online backbone, so it is tested on it.
-      online = self._extract(backbone_variables(state, False), self.dataset.test) \
+      online = self._extract(self._variables(state, step, False), self.dataset.test) \
           if self.use_ema else test
       out.update(classifier_accuracy(state.probe["params"], online, "online_linear"))
     details = self._diagnose(test, out)
@@ -62,6 +67,16 @@ class PretrainingEvaluator:
           "%g): the representation is collapsing (spectrum in spectrum.jsonl).",
           step, out["effective_rank"], self.min_effective_rank)
     return out, details
+
+  def _variables(self, state, step, use_ema):
+    """The variables evaluated at ``step``.  Before the first step the
+    running statistics are still their initial values (mean 0, variance 1),
+    which make every BatchNorm an identity in inference mode: a network that
+    training never runs (in train mode BatchNorm normalises from the first
+    step).  So step 0 is evaluated with the statistics of the bank split,
+    which is what the running statistics become within the first steps."""
+    variables = backbone_variables(state, use_ema)
+    return self._estimate_stats(variables, self.dataset.bank) if step == 0 else variables
 
   def _diagnose(self, test, out):
     embedding = test.get("embedding", test["features"])

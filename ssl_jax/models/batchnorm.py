@@ -7,11 +7,31 @@ separate forward passes would be (the PyTorch references call the network
 once per crop).  A caller that wants statistics shared across views (DINO,
 SwAV) reshapes to [1, G*N, ...].  Under a batch-sharded mesh the reductions
 over N are global: this is synchronised BatchNorm with no axis name.
+
+A train-mode call with the ``MOMENTS`` collection mutable also records the
+batch mean and unbiased variance each layer folds into its running
+statistics (``train_mode_moments``), so an evaluation can estimate the
+running statistics of a whole split (``evals.features.RunningStatsEstimator``).
 """
 from typing import Any
 
 import flax.linen as nn
 import jax.numpy as jnp
+
+MOMENTS = "batch_moments"
+
+
+def _latest(_, value):
+  return value
+
+
+def train_mode_moments(model, variables, *args, method=None):
+  """{path: {"mean", "var"}}: what each BatchNorm of ``model`` saw in one
+  train-mode call ``model.apply(variables, *args, train=True, method=method)``,
+  laid out as the ``batch_stats`` collection (layers not called are absent)."""
+  _, updated = model.apply(variables, *args, train=True, method=method,
+                           mutable=["batch_stats", MOMENTS])
+  return updated[MOMENTS]
 
 
 class BatchNorm(nn.Module):
@@ -44,6 +64,9 @@ class BatchNorm(nn.Module):
         group_var = jnp.mean(unbiased.reshape(-1, features), axis=0)
         ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * group_mean
         ra_var.value = self.momentum * ra_var.value + (1 - self.momentum) * group_var
+        # A no-op unless MOMENTS is mutable (train_mode_moments).
+        self.sow(MOMENTS, "mean", group_mean, reduce_fn=_latest, init_fn=lambda: None)
+        self.sow(MOMENTS, "var", group_var, reduce_fn=_latest, init_fn=lambda: None)
     else:
       mean, var = ra_mean.value, ra_var.value
     y = (x32 - mean) * (1.0 / jnp.sqrt(var + self.epsilon))
