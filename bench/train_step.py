@@ -13,7 +13,8 @@ views of the preset's sizes: TensorFlow is not needed (input speed is
 - ms/step (median after one warm-up step), images/s, compile s;
 - memory: XLA's buffer plan of the compiled step (arguments, outputs and
   temporaries, donated buffers counted once);
-- GFLOP/step from XLA's cost analysis of the compiled step, and MFU =
+- GFLOP/step from XLA's cost analysis of the lowered step (the same count on
+  every backend; a GPU's compiled step hides its convolutions in cuDNN), and MFU =
   FLOP/step x steps/s / peak FLOP/s, the peak measured in the same run as the
   best of large float32 matmuls (bf16 for ``--precision=bfloat16``);
 - overhead: the step's time over a plain step on two views (the same
@@ -95,8 +96,9 @@ def _views(view_set, size, batch, mesh):
 
 def _compile(fn, *args):
   start = time.perf_counter()
-  compiled = fn.lower(*args).compile()
-  return compiled, time.perf_counter() - start
+  lowered = fn.lower(*args)
+  compiled = lowered.compile()
+  return lowered, compiled, time.perf_counter() - start
 
 
 def _memory(compiled):
@@ -110,8 +112,11 @@ def _memory(compiled):
           - m.alias_size_in_bytes)
 
 
-def _flops(compiled):
-  cost = compiled.cost_analysis()
+def _flops(lowered):
+  """FLOPs of the step as written (the lowered, unoptimised HLO): the same
+  count on every backend.  The compiled step's own analysis misses whatever
+  the backend hands to a library: on a GPU, every convolution (cuDNN)."""
+  cost = lowered.cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   return float(cost.get("flops", 0.0))
 
@@ -142,7 +147,7 @@ def bench_method(name, args, mesh, peak):
   jitted = sharding.jit_train_step(step, mesh)
   rng = jax.device_put(jax.random.key(1), repl)
   state = init(jax.random.key(0))
-  compiled, compile_s = _compile(jitted, state, batch, rng)
+  lowered, compiled, compile_s = _compile(jitted, state, batch, rng)
   times = []
   for _ in range(args.steps + 1):
     start = time.perf_counter()
@@ -150,7 +155,7 @@ def bench_method(name, args, mesh, peak):
     jax.block_until_ready(metrics)
     times.append(time.perf_counter() - start)
   seconds = statistics.median(times[1:])
-  flops = _flops(compiled)
+  flops = _flops(lowered)
   memory = _memory(compiled)
   plain = _plain_step_seconds(model, views, state, batch, dtype, max(2, args.steps // 2))
   print(f"| {name} | {'+'.join(map(str, shapes))} | {seconds * 1e3:.1f} | "
