@@ -58,7 +58,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.optim.exclude_bias_and_norm = True
 
   c.eval = ml_collections.ConfigDict()
-  c.eval.every_steps = 5000       # 0: only at the start and the end
+  c.eval.every_steps = 5000       # 0: only at the start (at_start) and the end
+  c.eval.at_start = True          # evaluate the random init at step 0 (README)
   c.eval.batch_size = 512         # rounded up to a multiple of the device count
   c.eval.knn_k = 20
   c.eval.knn_temperature = 0.07

@@ -175,7 +175,7 @@ def train_and_evaluate(config, workdir: str):
   logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
                "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
                run.steps_per_epoch, config.train.batch_size, run.mesh.devices.size)
-  if start == 0:
+  if start == 0 and config.eval.at_start:
     writer.write(0, evaluate(state, 0))
   step_fn = _compiled_step(run, config)
   batches = sharding.prefetch_to_device(

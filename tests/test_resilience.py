@@ -26,12 +26,12 @@ def _literal(text):
 
 def tiny_config(total_steps=4, **overrides):
   """test_main's tiny quickstart (8 fake devices, batch 16) as a ConfigDict,
-  checkpointing every 2 steps, without k-NN in between."""
+  checkpointing every 2 steps, evaluated at the end only."""
   config = load(os.path.join(ROOT, "configs", "quickstart.py")).get_config()
   flags = dict(arg[len("--config."):].split("=", 1) for arg in TINY
                if arg.startswith("--config."))
   values = {**{k: _literal(v) for k, v in flags.items()},
-            "train.total_steps": total_steps, "eval.every_steps": 0,
+            "train.total_steps": total_steps, "eval.every_steps": 0, "eval.at_start": False,
             "eval.batch_size": 32, "checkpoint.every_steps": 2, **overrides}
   for key, value in values.items():
     section, field = key.rsplit(".", 1)
@@ -87,6 +87,8 @@ def test_nan_steps_are_skipped_until_too_many_in_a_row_stop_the_run(tmp_path, mo
 def test_a_changed_config_names_the_keys_and_restart_starts_over(tmp_path):
   workdir = str(tmp_path)
   pretrain.train_and_evaluate(tiny_config(total_steps=2), workdir)
+  # eval.at_start=False: the random init is not evaluated, the end is.
+  assert [r["step"] for r in _records(workdir) if "knn_top1" in r] == [2]
   changed = tiny_config(total_steps=2, **{"method.projector.out_dim": 8, "train.seed": 1})
   with pytest.raises(ConfigError) as info:
     pretrain.train_and_evaluate(changed, workdir)
