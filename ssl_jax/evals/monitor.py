@@ -56,9 +56,10 @@ class PretrainingEvaluator:
     knn = knn_accuracy(self._count, test, bank, self.batch_size)
     out = {"knn_top1": knn[f"knn{self.k}_top1"], "knn_top5": knn[f"knn{self.k}_top5"]}
     if state.probe:
-      # The probe learns on the online backbone, so it is tested on it.
+      # The probe learns on the online backbone, so it is tested on it (at
+      # step 0 the teacher is a copy of it: the same features).
       online = self._extract(self._variables(state, step, False), self.dataset.test) \
-          if self.use_ema else test
+          if self.use_ema and step > 0 else test
       out.update(classifier_accuracy(state.probe["params"], online, "online_linear"))
     details = self._diagnose(test, out)
     if out["effective_rank"] < self.min_effective_rank:

@@ -4,8 +4,8 @@ Models take inputs shaped [G, N, ..., C]: G groups (views) of N samples.
 Statistics are computed over every axis but the group axis and the feature
 axis, so G views batched into one forward pass are normalised exactly as G
 separate forward passes would be (the PyTorch references call the network
-once per crop).  A caller that wants statistics shared across views (DINO,
-SwAV) reshapes to [1, G*N, ...].  Under a batch-sharded mesh the reductions
+once per crop).  Statistics shared across views (DINO, SwAV) are a
+[1, G*N, ...] input (``SSLModel``'s ``bn_pooling``).  Under a batch-sharded mesh the reductions
 over N are global: this is synchronised BatchNorm with no axis name.
 
 A train-mode call with the ``MOMENTS`` collection mutable also records the
