@@ -29,6 +29,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.name = "resnet50"
   c.model.width = 1.0          # multiplier on the 64-channel base width
   c.model.stem = "imagenet"    # "imagenet" (7x7/2 + max-pool) or "cifar" (3x3/1)
+  c.model.zero_init_residual = False  # residual branches start as 0 (torchvision's flag)
 
   c.data = data_config("imagenet2012")
   c.data.views = "asymmetric_imagenet"  # augmentation preset (ssl_jax/data/views.py)

@@ -1,7 +1,7 @@
 """python -m ssl_jax.main --config=configs/mira_imagenet.py --workdir=DIR
 
 MIRA on ImageNet (official train.py defaults; MIRA Appendix A.4.1):
-ResNet-50, 3-layer projector (2048 hidden, 256 out), 3000 weight-normalised
+ResNet-50 with zero-initialised residual branches, 3-layer projector (2048 hidden, 256 out), 3000 weight-normalised
 prototypes shared with the EMA teacher and frozen for the first epoch,
 τ_s = 0.1, τ_t = 0.225, β cosine 0.75 -> 2/3, 30 fixed-point iterations,
 EMA 0.99 -> 1, LARS lr 0.3 x batch/256, weight decay 1e-6 (not on BN and
@@ -19,6 +19,7 @@ def get_config():
       tau_t=0.225, beta_start=0.75, beta_end=2.0 / 3.0, iters=30, ema_momentum=0.99,
       freeze_prototypes_epochs=1.0)
   c.model.name = "resnet50"
+  c.model.zero_init_residual = True
   c.data.name = "imagenet2012"
   c.data.views = "mira_multicrop"
   c.train.batch_size = 4096

@@ -28,10 +28,18 @@ def _sgd(optim_config, lr):
 
 
 def _lars(optim_config, lr):
+  """The PyTorch references' LARS (MoCo v3, MIRA, eztorch, solo-learn):
+  d = (g + wd p) η ||p|| / ||g + wd p|| for weights, d = g otherwise;
+  buf = μ buf + d; p -= lr buf.  The learning rate scales the buffer, not
+  what enters it (optax.lars does the latter: the two differ whenever the
+  rate changes, as in warm-up)."""
   mask = _mask_or_all(optim_config) or True
-  return optax.lars(lr, weight_decay=optim_config.weight_decay, weight_decay_mask=mask,
-                    trust_coefficient=optim_config.trust_coefficient, eps=0.0,
-                    trust_ratio_mask=mask, momentum=optim_config.momentum)
+  return optax.chain(
+      optax.add_decayed_weights(optim_config.weight_decay, mask),
+      optax.masked(optax.scale_by_trust_ratio(
+          trust_coefficient=optim_config.trust_coefficient, eps=0.0), mask),
+      optax.trace(decay=optim_config.momentum),
+      optax.scale_by_learning_rate(lr))
 
 
 def _adamw(optim_config, lr):

@@ -66,6 +66,24 @@ def _select(ok, new, old):
   return jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
 
 
+def _hold(frozen, old, new):
+  """``new`` with every leaf under a frozen group's key taken from ``old``.
+
+  ``frozen`` is ``Method.frozen_parts``; the trees are params-shaped, or an
+  optimiser state whose per-parameter entries nest the params' keys.
+  """
+  if not frozen:
+    return new
+
+  def pick(path, a, b):
+    for entry in path:
+      key = getattr(entry, "key", None)
+      if key in frozen:
+        return jnp.where(frozen[key], a, b)
+    return b
+  return jax.tree_util.tree_map_with_path(pick, old, new)
+
+
 def _ema(ema, online, momentum):
   return jax.tree.map(lambda e, p: momentum * e + (1.0 - momentum) * p, ema, online)
 
@@ -127,8 +145,11 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
       return loss, (aux, stats, online["features"][0])
 
     (loss, (aux, stats, features)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-    grads = method.mask_gradients(grads, state.step)
+    frozen = method.frozen_parts(state.step)
+    grads = _hold(frozen, jax.tree.map(jnp.zeros_like, grads), grads)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    updates = _hold(frozen, jax.tree.map(jnp.zeros_like, updates), updates)
+    opt_state = _hold(frozen, state.opt_state, opt_state)
     params = optax.apply_updates(state.params, updates)
 
     ok = jnp.isfinite(loss) & _all_finite(grads)

@@ -4,8 +4,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ssl_jax.models import HeadSpec, MLPSpec, ResNet, ResNet10, ResNet18, ResNet50, SSLModel
-from ssl_jax.models.resnet import BasicBlock
+from ssl_jax.models import (HeadSpec, MLPSpec, PrototypeSpec, Prototypes, ResNet, ResNet10,
+                            ResNet18, ResNet50, SSLModel)
+from ssl_jax.models.resnet import BasicBlock, BottleneckBlock
 from ssl_jax.models.batchnorm import BatchNorm
 
 
@@ -95,10 +96,13 @@ def test_batchnorm_matches_pytorch_semantics():
   for g in range(2):  # biased variance for normalisation, per group
     want = (x[g] - x[g].mean(0)) / np.sqrt(x[g].var(0) + 1e-5)
     np.testing.assert_allclose(np.asarray(y[g]), want, rtol=1e-4, atol=1e-4)
-  # Running stats: momentum 0.1 (PyTorch) toward the mean over groups of the
-  # group mean and the *unbiased* group variance.
-  want_mean = 0.1 * x.mean(1).mean(0)
-  want_var = 0.9 + 0.1 * x.var(1, ddof=1).mean(0)
+  # Running stats: momentum 0.1 (PyTorch) toward each group's mean and
+  # *unbiased* variance, group after group, as two PyTorch calls would.
+  mean, var = np.zeros(4), np.ones(4)
+  for g in range(2):
+    mean = 0.9 * mean + 0.1 * x[g].mean(0)
+    var = 0.9 * var + 0.1 * x[g].var(0, ddof=1)
+  want_mean, want_var = mean.astype(np.float32), var.astype(np.float32)
   stats = mutated["batch_stats"]
   np.testing.assert_allclose(np.asarray(stats["mean"]), want_mean, rtol=1e-5)
   np.testing.assert_allclose(np.asarray(stats["var"]), want_var, rtol=1e-5)
@@ -129,3 +133,29 @@ def test_bfloat16_compute_keeps_float32_params_and_outputs():
   out, _ = jax.jit(lambda v: model.apply(v, x, mutable=["batch_stats"]))(variables)
   assert out["projection"].dtype == jnp.float32
   assert np.all(np.isfinite(np.asarray(out["projection"])))
+
+
+@pytest.mark.parametrize("block, last", [(BasicBlock, "BatchNorm_1"),
+                                         (BottleneckBlock, "BatchNorm_2")])
+def test_zero_init_residual_starts_each_branch_at_zero(block, last):
+  """torchvision's zero_init_residual: the last BatchNorm scale of every
+  residual branch is 0, every other scale 1."""
+  for zero in (True, False):
+    net = ResNet(stage_sizes=(1, 1), block=block, width=1 / 16, stem="cifar",
+                 zero_init_residual=zero)
+    params = net.init(jax.random.key(0), jnp.zeros((1, 1, 8, 8, 3)))["params"]
+    for stage in ("stage1_block1", "stage2_block1"):
+      for name, layer in params[stage].items():
+        if name.startswith("BatchNorm"):
+          want = 0.0 if (zero and name == last) else 1.0
+          np.testing.assert_array_equal(np.asarray(layer["scale"]), want)
+
+
+def test_prototypes_start_as_torch_linear_of_the_embedding_width():
+  """Linear(D, K).weight ~ U(±1/sqrt(D)), stored [K, D]: the fan-in is D, not K
+  (the norm of weight-normalised prototypes sets how fast they turn)."""
+  k, d = 3000, 16
+  w = Prototypes(PrototypeSpec(k)).init(jax.random.key(0), jnp.ones((1, 2, d)))["params"]
+  w = np.asarray(w["kernel"])
+  assert w.shape == (k, d)
+  assert 0.99 / np.sqrt(d) < np.abs(w).max() <= 1 / np.sqrt(d)

@@ -91,6 +91,36 @@ def test_lars_adapts_weights_but_not_biases():
                              -lr * np.asarray(grads["dense"]["bias"]), rtol=1e-6)
 
 
+def test_lars_momentum_holds_unscaled_steps_as_pytorch_references():
+  """MoCo v3 / MIRA / eztorch LARS: buf = mu buf + d; p -= lr_t buf, with a
+  learning rate that changes every step (warm-up)."""
+  wd, eta, mu = 1e-4, 0.02, 0.9
+  rates = jnp.asarray([0.1, 0.4, 0.9], jnp.float32)
+  tx = optim.make_optimizer(sgd_config(name="lars", weight_decay=wd, trust_coefficient=eta,
+                                       momentum=mu), lambda s: rates[s])
+  params = _params()
+  state = tx.init(params)
+  rng = np.random.default_rng(1)
+  ref_p = jax.tree.map(np.asarray, params)
+  ref_buf = jax.tree.map(np.zeros_like, ref_p)
+  mask = optim.decay_mask(params)
+  for s in range(3):
+    grads = jax.tree.map(lambda p: jnp.asarray(rng.normal(size=p.shape), jnp.float32), params)
+    updates, state = tx.update(grads, state, params)
+    params = jax.tree.map(lambda p, u: p + u, params, updates)
+
+    def direction(g, p, m):
+      if not m:
+        return np.asarray(g)
+      d = np.asarray(g) + wd * p
+      return eta * np.linalg.norm(p) / np.linalg.norm(d) * d
+    d = jax.tree.map(direction, grads, ref_p, mask)
+    ref_buf = jax.tree.map(lambda b, x: mu * b + x, ref_buf, d)
+    ref_p = jax.tree.map(lambda p, b, s=s: p - float(rates[s]) * b, ref_p, ref_buf)
+  for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(ref_p)):
+    np.testing.assert_allclose(np.asarray(a), b, rtol=1e-5)
+
+
 def test_unknown_optimizer_lists_valid_names():
   with pytest.raises(ValueError, match="adamw, lars, sgd"):
     optim.make_optimizer(sgd_config(name="adam"), 0.1)

@@ -9,7 +9,6 @@ import dataclasses
 from typing import Any, ClassVar, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import jax
-import jax.numpy as jnp
 
 from ssl_jax.models.heads import HeadSpec, MLPSpec, PrototypeSpec
 
@@ -77,10 +76,12 @@ class Method:
     prototypes here); the result is also what the step stores."""
     return params
 
-  def mask_gradients(self, grads, step):
-    """Gradients as the optimizer should see them (frozen heads)."""
+  def frozen_parts(self, step) -> Dict[str, Array]:
+    """{parameter group: bool array} of the groups the optimiser leaves
+    untouched at ``step``: no update, no weight decay and its state kept,
+    as the references do by setting their gradients to None."""
     del step
-    return grads
+    return {}
 
   def init_state(self, rng, dim: int) -> Any:
     """Method state kept in ``TrainState.method_state`` (default: none)."""
@@ -98,13 +99,9 @@ def mlp_spec(spec: Optional[Dict[str, Any]]) -> Optional[MLPSpec]:
   return None if spec is None else MLPSpec(**dict(spec))
 
 
-def freeze_until(grads, part: str, step, num_steps: int):
-  """Zero the gradients of parameter group ``part`` while step < num_steps."""
-  if num_steps <= 0 or part not in grads:
-    return grads
-  frozen = step < num_steps
-  zeroed = jax.tree.map(lambda g: jnp.where(frozen, jnp.zeros_like(g), g), grads[part])
-  return {**grads, part: zeroed}
+def frozen_until(part: str, step, num_steps: int) -> Dict[str, Array]:
+  """``frozen_parts`` for one group frozen while step < num_steps."""
+  return {part: step < num_steps} if num_steps > 0 else {}
 
 
 def require_positive(method, *names):
@@ -129,5 +126,5 @@ def view_pairs(num_views: int):
 
 
 __all__ = ["HeadSpec", "LossAux", "MLPSpec", "Method", "Outputs", "PrototypeSpec",
-           "Sequence", "freeze_until", "mlp_spec", "require_positive",
+           "Sequence", "frozen_until", "mlp_spec", "require_positive",
            "require_unit_interval", "view_pairs"]

@@ -6,6 +6,17 @@ query against the other's momentum key and a queue that receives the keys
 of every global crop.  MoCo v3 (Chen et al. 2021): predictions against the
 other view's momentum keys, in-batch negatives, both directions summed.
 MIO (binary contrastive, ``mio_loss``) over the two views.
+
+MIO's one and three steps equal miossl's ``Trainer.train_epoch`` with its
+LARS (tests/test_official_steps.py), but for choices kept on purpose:
+miossl changes the learning rate once per epoch (its warm-up starts at
+1e-4), ours every step; its LARS scales the step before the momentum
+buffer, ours after it (the same while the rate is constant, which in
+miossl is all of an epoch); it exempts parameters from decay and trust
+ratios by name ('bn', 'bias'), which misses torchvision's downsampling
+BatchNorm ('downsample.1'), where ours exempts every BatchNorm; and its
+32 px stem is a 3x3 convolution without padding, ours pads as INTL's and
+solo-learn's do.
 """
 import dataclasses
 

@@ -4,6 +4,9 @@ Weng et al., "Modulate your spectrum in self-supervised learning" (INTL
 appendix: Algorithm 1 / Figure I).  Without EMA every view is encoded by the
 online network and compared to crop 0; with EMA (INTL_M) crop 0 is encoded
 by the teacher only and the online network encodes the other crops.
+
+One and three steps of both equal the official main.py's ``train`` with its
+learning-rate and momentum schedules (tests/test_official_steps.py).
 """
 import dataclasses
 from typing import Optional

@@ -1,11 +1,20 @@
 """SCE: Similarity Contrastive Estimation (Denize et al. 2023; eztorch).
 
-The online prediction q of one global view is trained toward a soft target
-that mixes the one-hot positive (weight λ) with the momentum key's
-similarity distribution over a queue (weight 1 - λ); see ``kernels.sce_loss``.
-Symmetrised over the ordered pairs of global views; the queue receives the
-keys of every global crop.  τ_m may be warmed up from ``temperature_m_start``
-over the first ``temperature_m_warmup_steps`` steps (cosine, as eztorch).
+The online prediction q of one view is trained toward a soft target that
+mixes the one-hot positive (weight λ) with the momentum key's similarity
+distribution over a queue (weight 1 - λ); see ``kernels.sce_loss``.  As
+eztorch's symmetric loss: every crop (local crops too) against the teacher
+key of every other global crop, averaged; the queue receives the keys of
+every global crop.  τ_m may be warmed up from ``temperature_m_start`` over
+the first ``temperature_m_warmup_steps`` steps (cosine, as eztorch).
+
+One and three steps equal eztorch's ``SCEModel`` under a Lightning
+``Trainer`` (multi-crop, τ_m warm-up, a queue that wraps, LARS;
+tests/test_official_steps.py).  Kept different: eztorch's learning rate
+starts its warm-up at 0 and reaches the peak at step W - 1 (ours: peak
+(s + 1) / W), and its EMA momentum after step s is the cosine at s over
+T - 1 steps (ours: at s + 1 over T, ``schedules.ema_momentum``); neither
+changes a value by more than one step's increment.
 """
 import dataclasses
 
@@ -13,7 +22,7 @@ import jax.numpy as jnp
 
 from ssl_jax import kernels
 from ssl_jax.methods.base import (HeadSpec, LossAux, Method, mlp_spec, require_positive,
-                                  require_unit_interval, view_pairs)
+                                  require_unit_interval)
 from ssl_jax.methods.queue import enqueue, init_queue
 from ssl_jax.schedules import cosine_anneal
 
@@ -32,18 +41,15 @@ class SCE(Method):
     require_positive(self, "temperature", "temperature_m", "temperature_m_start", "queue_size")
     require_unit_interval(self, "lam")
 
-  def online_views(self, num_views, num_global):
-    del num_views
-    return tuple(range(num_global))
-
   def init_state(self, rng, dim):
     return init_queue(rng, self.queue_size, dim)
 
   def _temperature_m(self, step):
     if self.temperature_m_warmup_steps <= 0:
       return jnp.asarray(self.temperature_m, jnp.float32)
+    # eztorch's cosine reaches τ_m at the warm-up's last step (W - 1).
     warm = cosine_anneal(self.temperature_m_start, self.temperature_m,
-                         self.temperature_m_warmup_steps)(step)
+                         max(self.temperature_m_warmup_steps - 1, 1))(step)
     return jnp.where(step < self.temperature_m_warmup_steps, warm, self.temperature_m)
 
   def loss(self, online, target, state, step, rng):
@@ -51,9 +57,10 @@ class SCE(Method):
     q = online["prediction"] if "prediction" in online else online["projection"]
     k = target["projection"]
     tau_m = self._temperature_m(step)
-    pairs = view_pairs(q.shape[0])
-    loss = sum(kernels.sce_loss(q[i], k[j], state["queue"], self.lam, self.temperature,
-                                tau_m) for i, j in pairs) / len(pairs)
+    # Every crop (local ones too) against every other crop's teacher key.
+    pairs = [(j, i) for i in range(k.shape[0]) for j in range(q.shape[0]) if j != i]
+    loss = sum(kernels.sce_loss(q[j], k[i], state["queue"], self.lam, self.temperature,
+                                tau_m) for j, i in pairs) / len(pairs)
     return loss, LossAux(enqueue(state, k.reshape(-1, k.shape[-1])), {"sce_tau_m": tau_m})
 
 

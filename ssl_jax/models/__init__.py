@@ -10,9 +10,11 @@ BACKBONES = Registry("model", {"resnet10": ResNet10, "resnet18": ResNet18, "resn
 
 
 def build_model(model_config, head: HeadSpec, dtype=jnp.float32) -> SSLModel:
-  """SSLModel from ``config.model`` (name, width, stem) and a method's heads."""
+  """SSLModel from ``config.model`` (name, width, stem, zero_init_residual)
+  and a method's heads."""
   backbone = BACKBONES.lookup(model_config.name, "model.name")(
-      width=model_config.width, stem=model_config.stem, dtype=dtype)
+      width=model_config.width, stem=model_config.stem, dtype=dtype,
+      zero_init_residual=model_config.zero_init_residual)
   return SSLModel(backbone=backbone, head=head, dtype=dtype)
 
 

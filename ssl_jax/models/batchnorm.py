@@ -39,13 +39,15 @@ class BatchNorm(nn.Module):
 
   Matches ``torch.nn.BatchNorm*d``: normalises with the biased batch
   variance, tracks running statistics with ``momentum`` (PyTorch's 0.1 is
-  our 0.9) and the unbiased variance.
+  our 0.9) and the unbiased variance, folding the G groups in one after
+  the other as G calls would.
   """
   momentum: float = 0.9
   epsilon: float = 1e-5
   dtype: Any = jnp.float32
   use_scale: bool = True
   use_bias: bool = True
+  scale_init: Any = nn.initializers.ones
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -60,10 +62,14 @@ class BatchNorm(nn.Module):
       if not self.is_initializing():
         count = x[0].size // features
         unbiased = var * (count / max(count - 1, 1))
-        group_mean = jnp.mean(mean.reshape(-1, features), axis=0)
-        group_var = jnp.mean(unbiased.reshape(-1, features), axis=0)
-        ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * group_mean
-        ra_var.value = self.momentum * ra_var.value + (1 - self.momentum) * group_var
+        means = mean.reshape(-1, features)
+        variances = unbiased.reshape(-1, features)
+        # One update per group, in order, as separate forward passes would.
+        for g in range(means.shape[0]):
+          ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * means[g]
+          ra_var.value = self.momentum * ra_var.value + (1 - self.momentum) * variances[g]
+        group_mean = jnp.mean(means, axis=0)
+        group_var = jnp.mean(variances, axis=0)
         # A no-op unless MOMENTS is mutable (train_mode_moments).
         self.sow(MOMENTS, "mean", group_mean, reduce_fn=_latest, init_fn=lambda: None)
         self.sow(MOMENTS, "var", group_var, reduce_fn=_latest, init_fn=lambda: None)
@@ -71,7 +77,7 @@ class BatchNorm(nn.Module):
       mean, var = ra_mean.value, ra_var.value
     y = (x32 - mean) * (1.0 / jnp.sqrt(var + self.epsilon))
     if self.use_scale:
-      y = y * self.param("scale", nn.initializers.ones, (features,), jnp.float32)
+      y = y * self.param("scale", self.scale_init, (features,), jnp.float32)
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (features,), jnp.float32)
     return y.astype(self.dtype)

@@ -4,7 +4,8 @@ An MLP head is ``num_layers - 1`` times [Linear -> BN -> ReLU] and a final
 Linear (the INTL projector of Appendix E.2, BYOL's and SimCLR's heads).
 ``hidden_bn=False`` gives MoCo v2's Linear -> ReLU -> Linear; ``last_bn``
 adds a BN after the last Linear (SimSiam, MoCo v3, whose last BN has no
-affine parameters).  Linear layers followed by BN carry no bias.
+affine parameters).  Linear layers followed by BN carry no bias, nor does
+the last one with ``last_bias=False`` (eztorch's SCE heads).
 
 Prototypes score the L2-normalised projection against K unit vectors:
 ``normalize(z) @ normalize(W)ᵀ`` (MIRA's weight-normalised head with g = 1)
@@ -22,6 +23,10 @@ from ssl_jax.models.batchnorm import BatchNorm
 
 # torch.nn.Linear's default kaiming_uniform(a=sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 dense_init = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
+# The same for prototypes stored as torch stores Linear(D, K).weight, [K, D]:
+# the fan-in is D.  Their norm sets how fast weight-normalised prototypes turn.
+prototype_init = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform",
+                                                  in_axis=-1, out_axis=-2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +38,7 @@ class MLPSpec:
   hidden_bn: bool = True
   last_bn: bool = False
   last_bn_affine: bool = True
+  last_bias: bool = True
 
   def __post_init__(self):
     for name in ("hidden_dim", "out_dim", "num_layers"):
@@ -80,7 +86,8 @@ class MLP(nn.Module):
       if spec.hidden_bn:
         x = BatchNorm(dtype=self.dtype, name=f"bn{i + 1}")(x, train)
       x = nn.relu(x)
-    x = nn.Dense(spec.out_dim, use_bias=not spec.last_bn, kernel_init=dense_init,
+    x = nn.Dense(spec.out_dim, use_bias=spec.last_bias and not spec.last_bn,
+                 kernel_init=dense_init,
                  dtype=self.dtype, name=f"linear{spec.num_layers}")(x)
     if spec.last_bn:
       x = BatchNorm(dtype=self.dtype, use_scale=spec.last_bn_affine,
@@ -94,7 +101,7 @@ class Prototypes(nn.Module):
 
   @nn.compact
   def __call__(self, z):
-    w = self.param("kernel", dense_init, (self.spec.num, z.shape[-1]), jnp.float32)
+    w = self.param("kernel", prototype_init, (self.spec.num, z.shape[-1]), jnp.float32)
     if self.spec.normalize_weights:
       w = l2_normalize(w)
     return jnp.einsum("...d,kd->...k", l2_normalize(z), w)

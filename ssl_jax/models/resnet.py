@@ -27,11 +27,18 @@ def _conv(features, kernel, stride=1, dtype=jnp.float32, name=None):
                  kernel_init=conv_init, dtype=dtype, name=name)
 
 
+def _last_norm_init(zero_init_residual):
+  """The residual branch's last BatchNorm scale: 0 with torchvision's
+  ``zero_init_residual`` (each block starts as the identity), else 1."""
+  return nn.initializers.zeros if zero_init_residual else nn.initializers.ones
+
+
 class BasicBlock(nn.Module):
   """Two 3x3 convs; ResNet-18/34."""
   features: int
   stride: int = 1
   dtype: Any = jnp.float32
+  zero_init_residual: bool = False
   expansion = 1
 
   @nn.compact
@@ -40,7 +47,7 @@ class BasicBlock(nn.Module):
     y = _conv(self.features, 3, self.stride, self.dtype)(x)
     y = nn.relu(norm()(y, train))
     y = _conv(self.features, 3, 1, self.dtype)(y)
-    y = norm()(y, train)
+    y = norm(scale_init=_last_norm_init(self.zero_init_residual))(y, train)
     if x.shape != y.shape:
       x = norm()(_conv(self.features, 1, self.stride, self.dtype)(x), train)
     return nn.relu(x + y)
@@ -51,6 +58,7 @@ class BottleneckBlock(nn.Module):
   features: int
   stride: int = 1
   dtype: Any = jnp.float32
+  zero_init_residual: bool = False
   expansion = 4
 
   @nn.compact
@@ -58,7 +66,8 @@ class BottleneckBlock(nn.Module):
     norm = functools.partial(BatchNorm, dtype=self.dtype)
     y = nn.relu(norm()(_conv(self.features, 1, 1, self.dtype)(x), train))
     y = nn.relu(norm()(_conv(self.features, 3, self.stride, self.dtype)(y), train))
-    y = norm()(_conv(self.features * 4, 1, 1, self.dtype)(y), train)
+    last_norm = norm(scale_init=_last_norm_init(self.zero_init_residual))
+    y = last_norm(_conv(self.features * 4, 1, 1, self.dtype)(y), train)
     if x.shape != y.shape:
       x = norm()(_conv(self.features * 4, 1, self.stride, self.dtype)(x), train)
     return nn.relu(x + y)
@@ -73,12 +82,15 @@ class ResNet(nn.Module):
     width: width multiplier on the 64-channel base (0.125 gives 8 channels).
     stem: "imagenet" or "cifar".
     dtype: computation dtype of convolutions (parameters stay float32).
+    zero_init_residual: start each residual branch's last BatchNorm scale
+      at 0 (torchvision's option; MIRA's and INTL's ResNet-50 use it).
   """
   stage_sizes: Sequence[int]
   block: Any
   width: float = 1.0
   stem: str = "imagenet"
   dtype: Any = jnp.float32
+  zero_init_residual: bool = False
 
   @property
   def num_features(self):
@@ -108,7 +120,7 @@ class ResNet(nn.Module):
       for j in range(num_blocks):
         stride = 2 if i > 0 and j == 0 else 1
         x = self.block(self.base_width * 2 ** i, stride, self.dtype,
-                       name=f"stage{i + 1}_block{j + 1}")(x, train)
+                       self.zero_init_residual, name=f"stage{i + 1}_block{j + 1}")(x, train)
     return jnp.mean(x.astype(jnp.float32), axis=(-3, -2))
 
 
