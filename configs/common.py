@@ -44,6 +44,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.log_every = 50
   c.train.max_consecutive_skips = 20  # stop when this many steps in a row were non-finite
   c.train.restart = False         # start over if the workdir holds a run of another config
+  c.train.stop_on_collapse = False  # exit 1 when a collapse is reported (eval.*_rank)
   c.train.online_probe = True     # linear classifier on stop-gradient features (own SGD)
   c.train.online_probe_lr = 0.1   # its peak lr (cosine to 0)
 
@@ -65,7 +66,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval.knn_k = 20
   c.eval.knn_temperature = 0.07
   c.eval.use_ema = False          # evaluate the EMA teacher instead of the online net
-  c.eval.min_effective_rank = 2.0  # warn when the embedding's effective rank falls below
+  # Collapse: the backbone features' effective rank below this for
+  # collapse_patience evaluations in a row (README, "When things go wrong").
+  c.eval.min_effective_rank = 4.0
+  c.eval.collapse_patience = 2
 
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every_steps = 1000

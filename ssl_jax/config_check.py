@@ -67,6 +67,8 @@ def validate(config):
   _check(t.online_probe_lr > 0, "train.online_probe_lr", t.online_probe_lr, "must be > 0")
   _check(e.min_effective_rank >= 0, "eval.min_effective_rank", e.min_effective_rank,
          "must be >= 0")
+  _check(e.collapse_patience >= 1, "eval.collapse_patience", e.collapse_patience,
+         "must be >= 1")
   _check(e.knn_temperature > 0, "eval.knn_temperature", e.knn_temperature, "must be > 0")
   ck = config.checkpoint
   _check(ck.every_steps >= 1, "checkpoint.every_steps", ck.every_steps, "must be >= 1")

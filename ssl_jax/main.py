@@ -4,8 +4,8 @@ Parses the config (``--config.train.batch_size=512`` style overrides),
 keeps TensorFlow off the accelerators, joins a multi-host run when the
 environment describes one, and dispatches to the job the config names.
 Configuration and dataset problems end with one clear message and exit
-status 2, a diverged run or unreadable checkpoints with one and status 1,
-not a traceback.
+status 2, a diverged run, a collapse with ``train.stop_on_collapse`` or
+unreadable checkpoints with one and status 1, not a traceback.
 """
 import os
 import sys
@@ -103,13 +103,14 @@ def main(argv):
   maybe_initialize_distributed()
   from ssl_jax.checkpoint import CheckpointError  # pylint: disable=g-import-not-at-top
   from ssl_jax.export import BackboneNotFound  # pylint: disable=g-import-not-at-top
+  from ssl_jax.evals.collapse import CollapseDetected  # pylint: disable=g-import-not-at-top
   from ssl_jax.pretrain import TrainingDiverged  # pylint: disable=g-import-not-at-top
   config = _CONFIG.value
   try:
     JOBS.lookup(config.job, "job")()(config, _WORKDIR.value)
   except (ConfigError, DatasetNotPreparedError, BackboneNotFound) as e:
     _exit(2, e)  # the run could not start: fix the command
-  except (TrainingDiverged, CheckpointError) as e:
+  except (TrainingDiverged, CollapseDetected, CheckpointError) as e:
     _exit(1, e)
 
 

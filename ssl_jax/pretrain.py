@@ -20,9 +20,10 @@ from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import Dataset, load_dataset
 from ssl_jax.data.views import VIEW_PRESETS, ViewSet
+from ssl_jax.evals.collapse import CollapseDetected, CollapseMonitor
 from ssl_jax.evals.monitor import PretrainingEvaluator
 from ssl_jax.methods import Method, build_method
-from ssl_jax.metrics import MetricsWriter, Progress, is_due
+from ssl_jax.metrics import MetricsWriter, Progress, is_due, read_metrics
 from ssl_jax.models import build_model
 from ssl_jax.optim import make_optimizer, scaled_learning_rate
 from ssl_jax.schedules import ema_momentum, warmup_cosine
@@ -146,8 +147,7 @@ def _evaluation(run: Run, config, writer):
   evaluator = PretrainingEvaluator(
       run.model, run.mesh, run.dataset, run.views.views[0].size,
       sharding.round_up_batch(config.eval.batch_size, run.mesh), config.eval.knn_k,
-      config.eval.knn_temperature, config.eval.use_ema, config.eval.min_effective_rank,
-      run.shard)
+      config.eval.knn_temperature, config.eval.use_ema, run.shard)
 
   def evaluate(state, step):
     scalars, details = evaluator(state, step)
@@ -155,6 +155,20 @@ def _evaluation(run: Run, config, writer):
     return scalars
 
   return evaluate
+
+
+def _watch_collapse(monitor, run, config, state, step, record, checkpointer):
+  """Reports a sustained collapse once (log, ``collapse`` in the record) and,
+  with ``train.stop_on_collapse``, saves the step and raises CollapseDetected."""
+  if not monitor.update(step, record):
+    return
+  message = monitor.message(run.method, record)
+  logging.error(message)
+  record["collapse"] = 1.0
+  if config.train.stop_on_collapse:
+    checkpointer.save(step, state)
+    checkpointer.wait()
+    raise CollapseDetected(f"{message} Stopped at step {step}; {_kept(checkpointer)}")
 
 
 def train_and_evaluate(config, workdir: str):
@@ -172,6 +186,8 @@ def train_and_evaluate(config, workdir: str):
   writer = MetricsWriter(workdir)
   writer.rewind(start)
   evaluate = _evaluation(run, config, writer)
+  monitor = CollapseMonitor(config.eval.min_effective_rank, config.eval.collapse_patience)
+  monitor.replay(read_metrics(workdir))
   logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
                "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
                run.steps_per_epoch, config.train.batch_size, run.mesh.devices.size)
@@ -196,7 +212,12 @@ def train_and_evaluate(config, workdir: str):
         record.update(evaluate(state, step))
         logging.info("step %d: %s", step, {k: round(v, 2) for k, v in record.items()
                                            if k.endswith(("top1", "rank"))})
-      writer.write(step, record)
+        try:
+          _watch_collapse(monitor, run, config, state, step, record, checkpointer)
+        finally:
+          writer.write(step, record)
+      else:
+        writer.write(step, record)
       stopping = (stop.requested(sync=is_due(step, config.train.log_every, run.total_steps))
                   or checkpointer.reached_preemption(step))
       if stopping or (is_due(step, config.checkpoint.every_steps, run.total_steps)

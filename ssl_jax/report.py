@@ -11,6 +11,8 @@ any time (also while the run goes on) from ``metrics.jsonl`` and
   evaluation) over steps;
 - ``spectrum.png``: eigenvalues of the embedding covariance at up to five
   evaluation steps (log scale) and the effective rank over steps.
+
+A collapse the run reported is a dashed red line on each.
 """
 import argparse
 import os
@@ -35,6 +37,14 @@ def _series(records, key):
   return [p[0] for p in points], [p[1] for p in points]
 
 
+def _mark_collapse(records, *axes):
+  """A red line at the step where the run reported a collapse."""
+  steps = [r["step"] for r in records if "collapse" in r]
+  for ax in axes:
+    for step in steps[:1]:
+      ax.axvline(step, color="red", linestyle="--", linewidth=1, label="collapse reported")
+
+
 def _save(fig, path):
   fig.tight_layout()
   fig.savefig(path, dpi=100)
@@ -46,6 +56,7 @@ def _training(plt, records, path):
     return None
   fig, (ax_loss, ax_lr) = plt.subplots(1, 2, figsize=(10, 3.5))
   ax_loss.plot(*_series(records, "loss"))
+  _mark_collapse(records, ax_loss)
   ax_loss.set(xlabel="step", ylabel="loss", title="training loss")
   ax_lr.plot(*_series(records, "lr"))
   ax_lr.set(xlabel="step", ylabel="learning rate", title="learning rate")
@@ -60,6 +71,7 @@ def _accuracy(plt, records, path):
   for key in keys:
     ax.plot(*_series(records, key), marker="o", markersize=3, label=key)
   ax.set(xlabel="step", ylabel="top-1 accuracy (%)", title="evaluation")
+  _mark_collapse(records, ax)
   ax.legend()
   return _save(fig, path)
 
@@ -79,6 +91,7 @@ def _spectrum(plt, details, records, path):
   for key, label in (("effective_rank", "embedding"), ("feature_effective_rank", "features")):
     ax_rank.plot(*_series(records, key), marker="o", markersize=3, label=label)
   ax_rank.set(xlabel="step", ylabel="effective rank", title="effective rank")
+  _mark_collapse(records, ax_rank)
   ax_rank.legend()
   return _save(fig, path)
 

@@ -183,3 +183,19 @@ def test_unknown_override_key_is_a_clear_error(tmp_path):
   assert proc.returncode == 2
   assert "config.train has no 'batch_sise'" in proc.stderr and "batch_size" in proc.stderr
   assert "Traceback" not in proc.stderr
+
+
+def test_sustained_collapse_is_reported_once_and_can_stop_the_run(tmp_path):
+  """A threshold no network reaches: the evaluations at steps 4 and 8 are
+  both below it, so step 8 reports (step 0, the random init, never counts);
+  with stop_on_collapse the run saves step 8 and exits 1."""
+  workdir = str(tmp_path / "run")
+  proc = _run(workdir, f"--config.train.total_steps={STEPS}",
+              "--config.eval.min_effective_rank=1000", "--config.train.stop_on_collapse=true")
+  assert proc.returncode == 1, proc.stderr[-3000:]
+  assert proc.stderr.count("COLLAPSE:") == 2  # the log line and the exit message
+  assert "For INTL this usually means a trade-off beta" in proc.stderr
+  records = _records(workdir)
+  assert [r["step"] for r in records if "collapse" in r] == [8]
+  assert records[-1]["step"] == 8 and "knn_top1" in records[-1]
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["4", "8"]

@@ -1,17 +1,19 @@
 """Datasets by name: where the images come from and what they are.
 
 A source yields splits of two kinds: ``ArraySplit`` (uint8 images held in
-host memory; CIFAR, the built-in ``synthetic``) and ``TfdsSplit`` (streamed
+host memory; CIFAR, the built-in ``synthetic``, ``synthetic_gray`` and
+``digits``) and ``TfdsSplit`` (streamed
 from a prepared tfds dataset; ImageNet, STL-10).  Nothing here downloads:
 a tfds dataset that is not prepared raises ``DatasetNotPreparedError``,
 whose message says where tfds looked and how to prepare it.
 """
 import dataclasses
+import functools
 from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
-from ssl_jax.data import folder, imagenet100, synthetic
+from ssl_jax.data import digits, folder, imagenet100, synthetic
 from ssl_jax.data.folder import ImageFiles
 from ssl_jax.registry import Registry
 
@@ -20,6 +22,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # Per-channel (mean, std) the images are normalised with; ImageNet's otherwise.
 _NORMALIZATION = {
     "synthetic": ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25)),
+    "synthetic_gray": ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25)),
+    "digits": ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25)),
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261)),
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
 }
@@ -81,13 +85,17 @@ class Dataset:
   eval_crop_fraction: float = 1.0
 
 
-def _synthetic(data_config) -> Dataset:
-  size, seed, n = data_config.image_size, data_config.seed, data_config.num_examples
-  train = ArraySplit(*synthetic.generate("train", size, seed, n))
-  test = ArraySplit(*synthetic.generate("test", size, seed, n and max(n // 5, 1)))
-  mean, std = normalization("synthetic")
-  return Dataset("synthetic", train=train, bank=train, test=test,
-                 num_classes=synthetic.NUM_CLASSES, mean=mean, std=std)
+def _generated(name, generate, num_classes):
+  """A built-in dataset drawn by ``generate(split, size, seed, num_examples)``
+  (``data.num_examples`` caps the train split, the test split at a fifth)."""
+  def load(data_config) -> Dataset:
+    size, seed, n = data_config.image_size, data_config.seed, data_config.num_examples
+    train = ArraySplit(*generate("train", size, seed, n))
+    test = ArraySplit(*generate("test", size, seed, n and max(n // 5, 1)))
+    mean, std = normalization(name)
+    return Dataset(name, train=train, bank=train, test=test, num_classes=num_classes,
+                   mean=mean, std=std)
+  return load
 
 
 _TFDS_HELP = {
@@ -183,7 +191,11 @@ def _folder(data_config) -> Dataset:
 
 SOURCES = Registry("dataset", {
     "folder": _folder,
-    "synthetic": _synthetic,
+    "synthetic": _generated("synthetic", synthetic.generate, synthetic.NUM_CLASSES),
+    "synthetic_gray": _generated(
+        "synthetic_gray", functools.partial(synthetic.generate, gray=True),
+        synthetic.NUM_CLASSES),
+    "digits": _generated("digits", digits.generate, digits.NUM_CLASSES),
     "cifar10": _cifar("cifar10", 10),
     "cifar100": _cifar("cifar100", 100),
     "stl10": _stl10,

@@ -21,6 +21,13 @@ pixel distances, so weighted k-NN on raw pixels reaches about 37 %
 (chance: 10 %) where the quickstart's encoder reaches about 85 %
 (tests/test_synthetic.py, README).
 
+``gray=True`` gives the ``synthetic_gray`` variant: no colour cues at all
+(the shapes are grey levels, darker or brighter than the background, so
+hue jitter and grayscale have nothing to take away), and each image's
+background carries a faint stripe texture of its own orientation, period
+and phase: a per-image nuisance that every crop keeps and no colour
+augmentation removes, the kind instance discrimination latches onto.
+
 Generation is deterministic: the same (split, seed, size) gives the same
 bytes on every machine.
 """
@@ -114,7 +121,19 @@ def _clutter(rng, n, size, count=5):
   return cover, colour
 
 
-def generate(split, size=32, seed=0, num_examples=None):
+def _stripes(rng, n, size, amplitude=0.06):
+  """A faint grating per image [n, size, size, 1] and its angle and period."""
+  angle = rng.uniform(0, np.pi, n).astype(np.float32)
+  period = rng.uniform(3.0, 8.0, n).astype(np.float32)
+  phase = rng.uniform(0, 2 * np.pi, n).astype(np.float32)
+  grid = np.arange(size, dtype=np.float32)
+  col = lambda a: a[:, None, None]
+  t = (grid[None, None, :] * col(np.cos(angle)) + grid[None, :, None] * col(np.sin(angle)))
+  wave = amplitude * np.sin(2 * np.pi * t / col(period) + col(phase))
+  return wave[..., None], {"stripe_angle": angle, "stripe_period": period}
+
+
+def generate(split, size=32, seed=0, num_examples=None, gray=False):
   """Images and labels of one split.
 
   Args:
@@ -122,26 +141,33 @@ def generate(split, size=32, seed=0, num_examples=None):
     size: image side in pixels.
     seed: dataset seed; train and test are disjoint draws for any seed.
     num_examples: defaults to ``SPLIT_SIZES[split]``.
+    gray: the ``synthetic_gray`` variant (module docstring).
   Returns:
     (images uint8 [n, size, size, 3], labels int32 [n]); classes balanced.
   """
-  images, labels, _ = generate_with_factors(split, size, seed, num_examples)
+  images, labels, _ = generate_with_factors(split, size, seed, num_examples, gray)
   return images, labels
 
 
-def generate_with_factors(split, size=32, seed=0, num_examples=None):
+def generate_with_factors(split, size=32, seed=0, num_examples=None, gray=False):
   """``generate``'s images and labels, and the nuisance factors each image
   was drawn with: {"scale", "x", "y", "angle"} of the shape, its colour
   "rgb" [n, 3] and "polarity" (1 where the shape is brighter than the
-  background, 0 where darker), all float32 [n] unless said."""
+  background, 0 where darker), with ``gray`` also "stripe_angle" and
+  "stripe_period"; all float32 [n] unless said."""
   if split not in SPLIT_SIZES:
     raise ValueError(f"synthetic has splits {sorted(SPLIT_SIZES)}, not {split!r}")
   n = SPLIT_SIZES[split] if num_examples is None else num_examples
-  rng = np.random.default_rng([seed, _SPLIT_OFFSET[split], size])
+  rng = np.random.default_rng([seed, _SPLIT_OFFSET[split], size] + ([1] if gray else []))
   labels = rng.permutation(np.arange(n) % NUM_CLASSES).astype(np.int32)
   background = 0.5 + 0.1 * rng.standard_normal((n, size, size, 3), np.float32)
   shape, factors = _render_shapes(rng, labels, size)
   colour = _random_colours(rng, n).astype(np.float32)
+  if gray:
+    colour = np.repeat(colour.max(1, keepdims=True), 3, axis=1)  # HSV value, no hue
+    stripes, stripe_factors = _stripes(rng, n, size)
+    background = background + stripes
+    factors.update(stripe_factors)
   image = background * (1 - shape[..., None]) + colour[:, None, None, :] * shape[..., None]
   speck, speck_colour = _clutter(rng, n, size)
   image = image * (1 - speck[..., None]) + speck_colour

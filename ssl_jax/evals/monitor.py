@@ -3,8 +3,6 @@ import dataclasses
 from typing import Dict, Tuple
 
 import jax
-from absl import logging
-
 from ssl_jax.data import pipeline
 from ssl_jax.evals.base import backbone_variables
 from ssl_jax.evals.features import FeatureExtractor, RunningStatsEstimator
@@ -22,8 +20,6 @@ class PretrainingEvaluator:
   ``online_linear_top1/5`` when the state has a probe, ``effective_rank``
   and ``embedding_std`` of the embedding, ``feature_effective_rank`` of the
   backbone features) and the spectra and histogram for ``spectrum.jsonl``.
-  Logs a warning when the embedding's effective rank is below
-  ``min_effective_rank``.
   """
   model: object
   mesh: object
@@ -33,7 +29,6 @@ class PretrainingEvaluator:
   k: int = 20
   temperature: float = 0.07
   use_ema: bool = False
-  min_effective_rank: float = 2.0
   shard: pipeline.HostShard = pipeline.HostShard()
 
   def __post_init__(self):
@@ -50,7 +45,7 @@ class PretrainingEvaluator:
                                    self.temperature)
 
   def __call__(self, state, step: int) -> Tuple[Dict[str, float], Dict[str, list]]:
-    variables = self._variables(state, step, self.use_ema)
+    variables = self.variables(state, step)
     test = self._extract(variables, self.dataset.test)
     bank = self._extract(variables, self.dataset.bank)
     knn = knn_accuracy(self._count, test, bank, self.batch_size)
@@ -58,25 +53,20 @@ class PretrainingEvaluator:
     if state.probe:
       # The probe learns on the online backbone, so it is tested on it (at
       # step 0 the teacher is a copy of it: the same features).
-      online = self._extract(self._variables(state, step, False), self.dataset.test) \
+      online = self._extract(self.variables(state, step, False), self.dataset.test) \
           if self.use_ema and step > 0 else test
       out.update(classifier_accuracy(state.probe["params"], online, "online_linear"))
     details = self._diagnose(test, out)
-    if out["effective_rank"] < self.min_effective_rank:
-      logging.warning(
-          "step %d: the embedding's effective rank is %.2f (< eval.min_effective_rank="
-          "%g): the representation is collapsing (spectrum in spectrum.jsonl).",
-          step, out["effective_rank"], self.min_effective_rank)
     return out, details
 
-  def _variables(self, state, step, use_ema):
+  def variables(self, state, step, use_ema=None):
     """The variables evaluated at ``step``.  Before the first step the
     running statistics are still their initial values (mean 0, variance 1),
     which make every BatchNorm an identity in inference mode: a network that
     training never runs (in train mode BatchNorm normalises from the first
     step).  So step 0 is evaluated with the statistics of the bank split,
     which is what the running statistics become within the first steps."""
-    variables = backbone_variables(state, use_ema)
+    variables = backbone_variables(state, self.use_ema if use_ema is None else use_ema)
     return self._estimate_stats(variables, self.dataset.bank) if step == 0 else variables
 
   def _diagnose(self, test, out):

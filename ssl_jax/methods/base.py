@@ -34,6 +34,8 @@ class Method:
       over training (BYOL); ``None`` means the method uses no teacher.
 
   Class attributes a subclass may override:
+    collapse_hint: what usually makes this method collapse (completes "For
+      <method> this usually means ..." in the collapse report).
     bn_pooling: which layers pool their BatchNorm statistics over the
       views of one size (``models.encoder.BN_POOLINGS``): "per_view" (as
       separate forward passes), "heads" (W-MSE's reference runs the
@@ -46,6 +48,8 @@ class Method:
   head: HeadSpec
   ema_momentum: Optional[float] = None
 
+  collapse_hint: ClassVar[str] = ("a learning rate too high for the batch, or heads and "
+                                   "temperatures far from the method's recipe")
   bn_pooling: ClassVar[str] = "per_view"
   teacher_parts: ClassVar[Tuple[str, ...]] = ("backbone", "projector")
   copied_teacher_parts: ClassVar[Tuple[str, ...]] = ()

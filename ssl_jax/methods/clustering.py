@@ -31,6 +31,9 @@ from ssl_jax.schedules import cosine_anneal
 
 @dataclasses.dataclass(frozen=True)
 class SwAV(Method):
+  collapse_hint = ("too few prototypes for the batch, a Sinkhorn epsilon so large that the "
+                   "codes are uniform, or prototypes trained too early")
+
   temperature: float = 0.1
   epsilon: float = 0.05
   sinkhorn_iters: int = 3
@@ -58,6 +61,10 @@ class SwAV(Method):
 
 @dataclasses.dataclass(frozen=True)
 class MIRA(Method):
+  collapse_hint = ("targets too flat for the number of prototypes (tau_t too high for a "
+                   "small network), a batch too small for the marginal the fixed point "
+                   "balances, or a teacher that lags (EMA momentum too high for a short run)")
+
   tau_s: float = 0.1
   tau_t: float = 0.225
   beta_start: float = 0.75

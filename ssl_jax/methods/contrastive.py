@@ -33,6 +33,10 @@ def _global_only(num_views, num_global):
 
 @dataclasses.dataclass(frozen=True)
 class SimCLR(Method):
+  collapse_hint = ("a temperature too high for the batch, or a per-image nuisance the views "
+                   "keep (background, fixed clutter) that makes instances easy to tell apart "
+                   "without the content")
+
   temperature: float = 0.1
 
   def __post_init__(self):
@@ -46,6 +50,10 @@ class SimCLR(Method):
 
 @dataclasses.dataclass(frozen=True)
 class MoCoV2(Method):
+  collapse_hint = ("a temperature too high, a projector without BatchNorm on a small "
+                   "network, or a per-image nuisance the views keep that makes instances "
+                   "easy to tell apart")
+
   temperature: float = 0.2
   queue_size: int = 65536
 
@@ -69,6 +77,9 @@ class MoCoV2(Method):
 
 @dataclasses.dataclass(frozen=True)
 class MoCoV3(Method):
+  collapse_hint = ("a learning rate too high for the predictor, a momentum too low, or a "
+                   "per-image nuisance the views keep")
+
   temperature: float = 1.0
 
   def __post_init__(self):
@@ -87,6 +98,9 @@ class MoCoV3(Method):
 
 @dataclasses.dataclass(frozen=True)
 class MIO(Method):
+  collapse_hint = ("temperatures too high for the batch, or a per-image nuisance the views "
+                   "keep")
+
   temperature_pos: float = 0.5
   temperature_neg: float = 0.5
   lam: float = 1.0

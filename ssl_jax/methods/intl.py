@@ -19,6 +19,8 @@ from ssl_jax.methods.base import HeadSpec, LossAux, Method, mlp_spec, require_po
 class INTL(Method):
   """Attributes: iters (T), axis ("batch" | "feature"), trade_off (β; None
   derives 0.01 (log2(bs) - 3) from the global batch), ema_momentum."""
+  collapse_hint = ("a trade-off beta too small for the batch (the trace loss keeps the "
+                   "spectrum full) or a learning rate too high")
   iters: int = 4
   axis: str = "batch"
   trade_off: Optional[float] = None

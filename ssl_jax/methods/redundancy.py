@@ -13,6 +13,9 @@ def _two_global(num_views, num_global):
 
 @dataclasses.dataclass(frozen=True)
 class BarlowTwins(Method):
+  collapse_hint = ("an off-diagonal weight lambda too small, or an embedding much wider than the "
+                   "batch (the cross-correlation cannot reach the identity)")
+
   lambd: float = 5e-3
   scale: float = 1.0
 
@@ -30,6 +33,9 @@ class BarlowTwins(Method):
 
 @dataclasses.dataclass(frozen=True)
 class VICReg(Method):
+  collapse_hint = ("a variance weight too small against the invariance weight, or a learning "
+                   "rate too high for SGD (LARS keeps it stable)")
+
   sim_weight: float = 25.0
   var_weight: float = 25.0
   cov_weight: float = 1.0
@@ -47,6 +53,10 @@ class VICReg(Method):
 class WMSE(Method):
   """W-MSE (Ermolov et al.): whitening in random sub-batches of
   ``whiten_size`` (``None``: the whole batch), ``whiten_iters`` splits."""
+  collapse_hint = ("whitening splits too small for the embedding (at least twice its width), a "
+                   "shrinkage eps that undoes the whitening, or SGD where the paper uses Adam: the "
+                   "backbone can put its information in directions of tiny variance")
+
   whiten_size: Optional[int] = None
   whiten_iters: int = 1
   eps: float = 0.0

@@ -18,6 +18,9 @@ def _pairs_with_global(num_views, num_global):
 
 @dataclasses.dataclass(frozen=True)
 class BYOL(Method):
+  collapse_hint = ("an EMA momentum too low or a learning rate too high for the predictor to "
+                   "keep up, or weight decay missing")
+
 
   def loss(self, online, target, state, step, rng):
     del step, rng
@@ -29,6 +32,9 @@ class BYOL(Method):
 
 @dataclasses.dataclass(frozen=True)
 class SimSiam(Method):
+  collapse_hint = ("a projector without its last BatchNorm, a predictor learning rate too "
+                   "high, or weight decay missing")
+
 
   def online_views(self, num_views, num_global):
     del num_views

@@ -29,6 +29,9 @@ from ssl_jax.schedules import cosine_anneal
 
 @dataclasses.dataclass(frozen=True)
 class SCE(Method):
+  collapse_hint = ("a target temperature tau_m much sharper than tau, a queue of stale keys "
+                   "(momentum too low), or a per-image nuisance the views keep")
+
   lam: float = 0.5
   temperature: float = 0.1
   temperature_m: float = 0.07

@@ -1,0 +1,149 @@
+"""Every method's quickstart on every built-in dataset: what it learned.
+
+    python bench/quality.py --workdir=/tmp/quality [--methods=mira,intl]
+        [--datasets=synthetic,synthetic_gray,digits] [--jobs=1]
+
+For each dataset it prints the baselines (weighted k-NN and the quick
+linear protocol on raw pixels and on the random initialisation, whose
+BatchNorm statistics are estimated on the data as step 0's are), then a
+row per method: its quickstart recipe run unchanged with
+``--config.data.name=DATASET`` (``python -m ssl_jax.main
+--config=configs/quickstart.py:METHOD``), k-NN top-1 at step 0 and at the
+end, the offline linear probe (``configs/linear_eval.py:quick`` on the
+final backbone), the effective rank of the backbone features and of the
+embedding at the end (of 64 and of the embedding width), whether the run
+reported a collapse, and the wall time.  A method's row is marked
+``below`` when its k-NN or linear probe does not beat both baselines.
+Each run starts from scratch in WORKDIR/DATASET/METHOD.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent import futures
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from configs import quickstart  # pylint: disable=wrong-import-position
+
+DATASETS = ("synthetic", "synthetic_gray", "digits")
+
+
+def _main(args, cwd=ROOT):
+  start = time.time()
+  proc = subprocess.run([sys.executable, "-m", "ssl_jax.main", *args], cwd=cwd,
+                        capture_output=True, text=True, check=False)
+  return proc, time.time() - start
+
+
+def _records(workdir):
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    return [json.loads(line) for line in f]
+
+
+def linear_probe(pretrained, dataset, workdir):
+  """Top-1 of the quick linear protocol on ``pretrained`` (a run or a file)."""
+  proc, _ = _main(["--config=configs/linear_eval.py:quick", f"--config.pretrained={pretrained}",
+                   f"--config.data.name={dataset}", f"--workdir={workdir}"])
+  if proc.returncode != 0:
+    raise RuntimeError(f"linear evaluation of {pretrained} failed:\n{proc.stderr[-3000:]}")
+  return [r for r in _records(workdir) if "linear_top1" in r][-1]["linear_top1"]
+
+
+def run_method(method, dataset, workdir):
+  """One row: the quickstart on ``dataset`` and the linear probe of its backbone."""
+  if os.path.exists(workdir):
+    shutil.rmtree(workdir)
+  proc, seconds = _main([f"--config=configs/quickstart.py:{method}", f"--workdir={workdir}",
+                         f"--config.data.name={dataset}"])
+  if proc.returncode != 0:
+    return {"method": method, "error": proc.stderr[-3000:], "seconds": seconds}
+  records = _records(workdir)
+  evals = [r for r in records if "knn_top1" in r]
+  collapse = [r for r in records if "collapse" in r]
+  return {"method": method, "seconds": seconds, "knn_start": evals[0]["knn_top1"],
+          "knn_end": evals[-1]["knn_top1"],
+          "feature_rank": evals[-1]["feature_effective_rank"],
+          "embedding_rank": evals[-1]["effective_rank"],
+          "collapse_step": collapse[0]["step"] if collapse else None,
+          "linear": linear_probe(workdir, dataset, os.path.join(workdir, "linear"))}
+
+
+def baselines(dataset, workdir):
+  """Raw pixels and the random initialisation, by the protocols above."""
+  import jax  # pylint: disable=import-outside-toplevel
+  from ssl_jax import export, pretrain  # pylint: disable=import-outside-toplevel
+  from ssl_jax.evals import pixels  # pylint: disable=import-outside-toplevel
+  from ssl_jax.evals.monitor import PretrainingEvaluator  # pylint: disable=import-outside-toplevel
+  config = quickstart.get_config()
+  with config.unlocked():
+    config.data.name = dataset
+  run = pretrain.build_run(config)
+  init_rng = jax.random.split(jax.random.key(config.train.seed))[0]
+  state = jax.jit(lambda r: pretrain.init_state(run, r))(init_rng)
+  size = run.views.views[0].size
+  evaluator = PretrainingEvaluator(run.model, run.mesh, run.dataset, size, 500)
+  variables = evaluator.variables(state, 0)
+  os.makedirs(workdir, exist_ok=True)
+  path = os.path.join(workdir, "random_init.msgpack")
+  export.save(export.Backbone(
+      model={k: config.model[k] for k in ("name", "width", "stem")},
+      variables={"params": variables["params"]["backbone"],
+                 "batch_stats": variables["batch_stats"]["backbone"]},
+      mean=run.dataset.mean, std=run.dataset.std, image_size=size,
+      source="random initialisation"), path)
+  return {"pixel_knn": pixels.pixel_knn_top1(run.dataset, run.mesh),
+          "pixel_linear": pixels.pixel_linear_top1(run.dataset),
+          "init_knn": evaluator(state, 0)[0]["knn_top1"],
+          "init_linear": linear_probe(path, dataset, os.path.join(workdir, "random_linear"))}
+
+
+def print_table(dataset, base, rows):
+  print(f"\n### {dataset}\n")
+  print(f"Raw pixels: k-NN {base['pixel_knn']:.1f}, linear {base['pixel_linear']:.1f}; "
+        f"random init: k-NN {base['init_knn']:.1f}, linear {base['init_linear']:.1f}.\n")
+  print("| method | k-NN start -> end | linear | backbone rank | embedding rank | "
+        "collapse | wall time |")
+  print("|---|---|---|---|---|---|---|")
+  for r in rows:
+    if "error" in r:
+      print(f"| {r['method']} | failed | | | | | {r['seconds'] / 60:.1f} min |")
+      print(r["error"])
+      continue
+    bar = lambda key: max(base[f"pixel_{key}"], base[f"init_{key}"])
+    below = r["knn_end"] <= bar("knn") or r["linear"] <= bar("linear")
+    collapse = "-" if r["collapse_step"] is None else f"step {r['collapse_step']}"
+    print(f"| {r['method']} | {r['knn_start']:.1f} -> {r['knn_end']:.1f}"
+          f"{' below' if below else ''} | {r['linear']:.1f} | {r['feature_rank']:.1f} | "
+          f"{r['embedding_rank']:.1f} | {collapse} | {r['seconds'] / 60:.1f} min |",
+          flush=True)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--workdir", default="/tmp/quality")
+  parser.add_argument("--methods", default=",".join(sorted(quickstart.METHODS)))
+  parser.add_argument("--datasets", default=",".join(DATASETS))
+  parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
+  parser.add_argument("--json", help="also write every number to this file")
+  args = parser.parse_args()
+  results = {}
+  for dataset in args.datasets.split(","):
+    base = baselines(dataset, os.path.join(args.workdir, dataset))
+    with futures.ThreadPoolExecutor(args.jobs) as pool:
+      rows = list(pool.map(
+          lambda m, d=dataset: run_method(m, d, os.path.join(args.workdir, d, m)),
+          args.methods.split(",")))
+    print_table(dataset, base, rows)
+    results[dataset] = {"baselines": base, "runs": rows}
+  if args.json:
+    with open(args.json, "w") as f:
+      json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+  main()
