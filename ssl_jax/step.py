@@ -141,7 +141,7 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
 
     def loss_fn(params):
       online, stats = encode(params, state.batch_stats, [views[i] for i in online_ids])
-      loss, aux = method.loss(online, target, state.method_state, state.step, loss_rng)
+      loss, aux = method.objective(online, target, state.method_state, state.step, loss_rng)
       return loss, (aux, stats, online["features"][0])
 
     (loss, (aux, stats, features)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)

@@ -190,3 +190,11 @@ def dino(student, teacher, center, ts=0.1, tt=0.04):
 
 def trade_off(bs):
   return 0.01 * (math.log2(bs) - 3)
+
+
+def koleo(x, eps=1e-8):
+  """-mean_i log min_{j != i} ||x̂_i - x̂_j|| (DINOv2's KoLeoLoss, float64)."""
+  x = normalize(x)
+  distance = np.linalg.norm(x[:, None] - x[None], axis=-1)
+  np.fill_diagonal(distance, np.inf)
+  return -np.mean(np.log(distance.min(axis=1) + eps))

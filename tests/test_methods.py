@@ -10,6 +10,7 @@ from ssl_jax import kernels, sharding
 from ssl_jax.checkpoint import Checkpointer, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.methods import METHODS, build_method
+from ssl_jax.registry import ConfigError
 from tests import helpers, kernel_refs
 from tests.method_configs import LEARNING_RATE, TINY, method_name
 
@@ -107,3 +108,29 @@ def test_mira_without_a_teacher_labels_with_its_own_global_crops():
   np.testing.assert_allclose(np.asarray(jax.jit(jax.grad(loss))(logits)),
                              np.asarray(jax.jit(jax.grad(fixed_targets))(logits)),
                              rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("key", sorted(TINY))
+def test_every_method_takes_a_koleo_weight(key):
+  config = ConfigDict({"name": method_name(key), **TINY[key], "koleo_weight": 0.25})
+  assert build_method(config, total_steps=STEPS, steps_per_epoch=10).koleo_weight == 0.25
+  with pytest.raises(ConfigError, match="koleo_weight must be >= 0"):
+    build_method(ConfigDict({**config.to_dict(), "koleo_weight": -1.0}), STEPS, 10)
+
+
+def test_koleo_weight_adds_the_uniformity_of_the_backbone_features():
+  """objective = loss + w * mean over views of KoLeo(features[v])."""
+  method = build_method(ConfigDict({"name": "simclr", **TINY["simclr"], "koleo_weight": 0.5}),
+                        STEPS, 10)
+  rng = np.random.default_rng(0)
+  online = {"projection": jnp.asarray(rng.normal(size=(2, 16, 8)), jnp.float32),
+            "features": jnp.asarray(rng.normal(size=(2, 16, 12)), jnp.float32)}
+  args = (online, None, {}, jnp.int32(0), jax.random.key(0))
+  total, aux = method.objective(*args)
+  loss, _ = method.loss(*args)
+  koleo = np.mean([kernel_refs.koleo(np.asarray(online["features"][v])) for v in range(2)])
+  np.testing.assert_allclose(float(aux.metrics["koleo"]), koleo, rtol=1e-4)
+  np.testing.assert_allclose(float(total), float(loss) + 0.5 * koleo, rtol=1e-5)
+  plain = build_method(ConfigDict({"name": "simclr", **TINY["simclr"]}), STEPS, 10)
+  assert float(plain.objective(*args)[0]) == float(loss)
+  assert "koleo" not in plain.objective(*args)[1].metrics

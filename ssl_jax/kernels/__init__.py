@@ -21,13 +21,15 @@ from ssl_jax.kernels.relational import ressl_loss, sce_loss
 from ssl_jax.kernels.similarity import (cosine_similarity, l2_normalize, normalized_mse,
                                         pairwise_dot)
 from ssl_jax.kernels.sinkhorn import sinkhorn_knopp, swav_loss
+from ssl_jax.kernels.uniformity import koleo_loss
 from ssl_jax.kernels.whitening import cholesky_whiten, wmse_loss
 
 __all__ = [
     "barlow_twins_loss", "byol_loss", "centered_covariance", "cholesky_whiten",
     "cosine_similarity", "dino_center_update", "dino_loss", "hard_cross_entropy",
     "intl_loss", "intl_loss_terms", "intl_trade_off", "iter_norm",
-    "iter_norm_spectral_map", "iternorm", "l2_normalize", "mio_loss", "mira_loss",
+    "iter_norm_spectral_map", "iternorm", "koleo_loss", "l2_normalize", "mio_loss",
+    "mira_loss",
     "mira_targets", "mocov2_loss", "mocov3_loss", "newton_schulz_whitening_matrix",
     "normalized_mse", "pairwise_dot", "ressl_loss", "sce_loss", "simclr_loss", "simsiam_loss",
     "sinkhorn_knopp", "soft_cross_entropy", "swav_loss", "trace_loss", "vicreg_loss",

@@ -1,4 +1,5 @@
 """Self-supervised methods by name."""
+import dataclasses
 import inspect
 
 from ssl_jax.methods import clustering, contrastive, intl, redundancy, regression, sce
@@ -23,6 +24,8 @@ METHODS = Registry("method", {
 
 # Quantities of the run (not hyper-parameters) a factory may ask for by name.
 RUN_ARGS = ("total_steps", "steps_per_epoch")
+# Options every method takes (Method's fields), set on what the factory built.
+COMMON_ARGS = ("koleo_weight",)
 
 
 def build_method(method_config, total_steps: int, steps_per_epoch: int = 1) -> Method:
@@ -36,15 +39,17 @@ def build_method(method_config, total_steps: int, steps_per_epoch: int = 1) -> M
   factory = METHODS.lookup(name, "method.name")
   kwargs = {k: v for k, v in method_config.items() if k != "name"}
   kwargs = {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in kwargs.items()}
+  common = {k: kwargs.pop(k) for k in COMMON_ARGS if k in kwargs}
   params = inspect.signature(factory).parameters
   unknown = sorted(set(kwargs) - (set(params) - set(RUN_ARGS)))
   if unknown:
+    takes = [p for p in params if p not in RUN_ARGS] + list(COMMON_ARGS)
     raise ConfigError(f"method {name!r} does not take config.method.{unknown[0]}; "
-                      f"it takes: {', '.join(p for p in params if p not in RUN_ARGS)}")
+                      f"it takes: {', '.join(takes)}")
   run = {"total_steps": total_steps, "steps_per_epoch": steps_per_epoch}
   kwargs.update({k: v for k, v in run.items() if k in params})
   try:
-    return factory(**kwargs)
+    return dataclasses.replace(factory(**kwargs), **common)
   except (TypeError, ValueError) as e:
     raise ConfigError(f"config.method ({name}): {e}") from e
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import jax
 
+from ssl_jax import kernels
 from ssl_jax.models.heads import HeadSpec, MLPSpec, PrototypeSpec
 
 Array = jax.Array
@@ -32,6 +33,10 @@ class Method:
     head: the heads the model must have.
     ema_momentum: base momentum of the EMA teacher, annealed to 1 by a cosine
       over training (BYOL); ``None`` means the method uses no teacher.
+    koleo_weight: weight of the KoLeo uniformity term (``kernels.koleo_loss``,
+      DINOv2's) on the online backbone features of each view, added to the
+      method's loss by ``objective``; 0 (every paper's setting) leaves the
+      loss as the paper defines it.
 
   Class attributes a subclass may override:
     collapse_hint: what usually makes this method collapse (completes "For
@@ -47,6 +52,7 @@ class Method:
   """
   head: HeadSpec
   ema_momentum: Optional[float] = None
+  koleo_weight: float = 0.0
 
   collapse_hint: ClassVar[str] = ("a learning rate too high for the batch, or heads and "
                                    "temperatures far from the method's recipe")
@@ -57,6 +63,8 @@ class Method:
   def __post_init__(self):
     if self.ema_momentum is not None and not 0.0 <= self.ema_momentum < 1.0:
       raise ValueError(f"ema_momentum must be in [0, 1), got {self.ema_momentum}")
+    if self.koleo_weight < 0:
+      raise ValueError(f"koleo_weight must be >= 0, got {self.koleo_weight}")
 
   @property
   def uses_target(self) -> bool:
@@ -96,6 +104,19 @@ class Method:
            step: Array, rng: Array) -> Tuple[Array, LossAux]:
     """(scalar loss, LossAux) from the stacked outputs of the requested views."""
     raise NotImplementedError
+
+  def objective(self, online: Outputs, target: Optional[Outputs], state: Any,
+                step: Array, rng: Array) -> Tuple[Array, LossAux]:
+    """What the step minimises: ``loss`` plus ``koleo_weight`` times the
+    KoLeo term of each online view's backbone features (mean over views)."""
+    loss, aux = self.loss(online, target, state, step, rng)
+    if not self.koleo_weight:
+      return loss, aux
+    features = online["features"]
+    koleo = sum(kernels.koleo_loss(features[v]) for v in range(features.shape[0]))
+    koleo = koleo / features.shape[0]
+    return loss + self.koleo_weight * koleo, aux._replace(metrics={**aux.metrics,
+                                                                    "koleo": koleo})
 
 
 def mlp_spec(spec: Optional[Dict[str, Any]]) -> Optional[MLPSpec]:
