@@ -118,8 +118,8 @@ def test_every_method_takes_a_koleo_weight(key):
     build_method(ConfigDict({**config.to_dict(), "koleo_weight": -1.0}), STEPS, 10)
 
 
-def test_koleo_weight_adds_the_uniformity_of_the_backbone_features():
-  """objective = loss + w * mean over views of KoLeo(features[v])."""
+def test_koleo_weight_adds_the_uniformity_of_the_embedding():
+  """objective = loss + w * mean over views of KoLeo(projection[v])."""
   method = build_method(ConfigDict({"name": "simclr", **TINY["simclr"], "koleo_weight": 0.5}),
                         STEPS, 10)
   rng = np.random.default_rng(0)
@@ -128,7 +128,7 @@ def test_koleo_weight_adds_the_uniformity_of_the_backbone_features():
   args = (online, None, {}, jnp.int32(0), jax.random.key(0))
   total, aux = method.objective(*args)
   loss, _ = method.loss(*args)
-  koleo = np.mean([kernel_refs.koleo(np.asarray(online["features"][v])) for v in range(2)])
+  koleo = np.mean([kernel_refs.koleo(np.asarray(online["projection"][v])) for v in range(2)])
   np.testing.assert_allclose(float(aux.metrics["koleo"]), koleo, rtol=1e-4)
   np.testing.assert_allclose(float(total), float(loss) + 0.5 * koleo, rtol=1e-5)
   plain = build_method(ConfigDict({"name": "simclr", **TINY["simclr"]}), STEPS, 10)

@@ -24,9 +24,10 @@ pixel distances, so weighted k-NN on raw pixels reaches about 37 %
 ``gray=True`` gives the ``synthetic_gray`` variant: no colour cues at all
 (the shapes are grey levels, darker or brighter than the background, so
 hue jitter and grayscale have nothing to take away), and each image's
-background carries a faint stripe texture of its own orientation, period
-and phase: a per-image nuisance that every crop keeps and no colour
-augmentation removes, the kind instance discrimination latches onto.
+background carries a stripe texture (±0.12, as strong as its pixel noise)
+of its own orientation, period and phase: a per-image nuisance that every
+crop keeps and no colour augmentation removes, the kind instance
+discrimination latches onto.
 
 Generation is deterministic: the same (split, seed, size) gives the same
 bytes on every machine.
@@ -121,8 +122,8 @@ def _clutter(rng, n, size, count=5):
   return cover, colour
 
 
-def _stripes(rng, n, size, amplitude=0.06):
-  """A faint grating per image [n, size, size, 1] and its angle and period."""
+def _stripes(rng, n, size, amplitude=0.12):
+  """A grating per image [n, size, size, 1] and its angle and period."""
   angle = rng.uniform(0, np.pi, n).astype(np.float32)
   period = rng.uniform(3.0, 8.0, n).astype(np.float32)
   phase = rng.uniform(0, 2 * np.pi, n).astype(np.float32)
