@@ -95,9 +95,10 @@ def get_config(method="intl"):
                      f"{', '.join(sorted(METHODS))}")
   recipe = METHODS[method]
   c = common.base_config()
-  c.method = ml_collections.ConfigDict({"name": method, **recipe.fields})
+  c.method = ml_collections.ConfigDict({"name": method, "koleo_weight": 0.0, **recipe.fields})
   if method == "intl":
     c.method = common.intl_method(hidden_dim=256, out_dim=256, num_layers=3)
+    c.method.koleo_weight = recipe.fields.get("koleo_weight", 0.0)
   c.model.name = "resnet18"
   c.model.width = 0.125
   c.model.stem = "cifar"
