@@ -39,3 +39,23 @@ def test_message_names_the_numbers_and_the_methods_usual_cause():
   assert "2.20 at step 100, 2.70 at step 200" in text and "12.7 %" in text
   assert "For MIRA this usually means targets too flat" in text
   assert "stop_on_collapse" in text
+
+
+def test_plots_draw_the_reported_collapse_as_a_line_at_its_step(tmp_path):
+  import json  # pylint: disable=g-import-not-at-top
+  from ssl_jax import report  # pylint: disable=g-import-not-at-top
+  records = [{"step": 0, "knn_top1": 10.0, "feature_effective_rank": 9.0, "loss": 3.0},
+             {"step": 100, "knn_top1": 12.0, "feature_effective_rank": 1.5, "loss": 2.0},
+             {"step": 200, "knn_top1": 12.5, "feature_effective_rank": 1.4, "loss": 1.9,
+              "collapse": 1.0}]
+  plt = report._pyplot()  # pylint: disable=protected-access
+  fig, ax = plt.subplots()
+  report._mark_collapse(records, ax)  # pylint: disable=protected-access
+  assert [list(line.get_xdata()) for line in ax.lines] == [[200, 200]]
+  fig, ax = plt.subplots()
+  report._mark_collapse(records[:2], ax)  # pylint: disable=protected-access
+  assert not ax.lines
+  plt.close("all")
+  with open(tmp_path / "metrics.jsonl", "w") as f:
+    f.writelines(json.dumps(r) + "\n" for r in records)
+  assert len(report.write_plots(str(tmp_path))) == 2  # training and accuracy plots
