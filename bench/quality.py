@@ -102,25 +102,27 @@ def baselines(dataset, workdir):
           "init_linear": linear_probe(path, dataset, os.path.join(workdir, "random_linear"))}
 
 
-def print_table(dataset, base, rows):
+def print_header(dataset, base):
   print(f"\n### {dataset}\n")
   print(f"Raw pixels: k-NN {base['pixel_knn']:.1f}, linear {base['pixel_linear']:.1f}; "
         f"random init: k-NN {base['init_knn']:.1f}, linear {base['init_linear']:.1f}.\n")
   print("| method | k-NN start -> end | linear | backbone rank | embedding rank | "
         "collapse | wall time |")
-  print("|---|---|---|---|---|---|---|")
-  for r in rows:
-    if "error" in r:
-      print(f"| {r['method']} | failed | | | | | {r['seconds'] / 60:.1f} min |")
-      print(r["error"])
-      continue
-    bar = lambda key: max(base[f"pixel_{key}"], base[f"init_{key}"])
-    below = r["knn_end"] <= bar("knn") or r["linear"] <= bar("linear")
-    collapse = "-" if r["collapse_step"] is None else f"step {r['collapse_step']}"
-    print(f"| {r['method']} | {r['knn_start']:.1f} -> {r['knn_end']:.1f}"
-          f"{' below' if below else ''} | {r['linear']:.1f} | {r['feature_rank']:.1f} | "
-          f"{r['embedding_rank']:.1f} | {collapse} | {r['seconds'] / 60:.1f} min |",
-          flush=True)
+  print("|---|---|---|---|---|---|---|", flush=True)
+
+
+def print_row(base, r):
+  if "error" in r:
+    print(f"| {r['method']} | failed | | | | | {r['seconds'] / 60:.1f} min |")
+    print(r["error"], flush=True)
+    return
+  bar = lambda key: max(base[f"pixel_{key}"], base[f"init_{key}"])
+  below = r["knn_end"] <= bar("knn") or r["linear"] <= bar("linear")
+  collapse = "-" if r["collapse_step"] is None else f"step {r['collapse_step']}"
+  print(f"| {r['method']} | {r['knn_start']:.1f} -> {r['knn_end']:.1f}"
+        f"{' below' if below else ''} | {r['linear']:.1f} | {r['feature_rank']:.1f} | "
+        f"{r['embedding_rank']:.1f} | {collapse} | {r['seconds'] / 60:.1f} min |",
+        flush=True)
 
 
 def main():
@@ -134,15 +136,17 @@ def main():
   results = {}
   for dataset in args.datasets.split(","):
     base = baselines(dataset, os.path.join(args.workdir, dataset))
+    print_header(dataset, base)
+    results[dataset] = {"baselines": base, "runs": []}
     with futures.ThreadPoolExecutor(args.jobs) as pool:
-      rows = list(pool.map(
-          lambda m, d=dataset: run_method(m, d, os.path.join(args.workdir, d, m)),
-          args.methods.split(",")))
-    print_table(dataset, base, rows)
-    results[dataset] = {"baselines": base, "runs": rows}
-  if args.json:
-    with open(args.json, "w") as f:
-      json.dump(results, f, indent=1)
+      pending = [pool.submit(run_method, m, dataset, os.path.join(args.workdir, dataset, m))
+                 for m in args.methods.split(",")]
+      for job in pending:  # in the order asked; each row written as soon as it is known
+        results[dataset]["runs"].append(job.result())
+        print_row(base, results[dataset]["runs"][-1])
+        if args.json:
+          with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
 
 
 if __name__ == "__main__":

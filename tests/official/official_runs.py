@@ -7,6 +7,7 @@ after k official steps with the per-step records.  Variables are flat
 {"params/backbone/...": array} in ssl_jax's layout; a teacher's are under
 "ema_params/" and "ema_batch_stats/", a queue under "method_state/".
 """
+import importlib
 import importlib.machinery
 import os
 import socket
@@ -125,7 +126,7 @@ def run_mira(root):
   cpu_only()
   stub_module("wandb")
   fake_torchvision(tiny=tiny_backbone)
-  import src  # pylint: disable=import-outside-toplevel,unused-import
+  importlib.import_module("src")  # its package __init__ before the stub below
   stub_module("src.loader", prepare_imagenet_dataloader=None,
               prepare_imagenet_val_dataloader=None, DINOTransform=None)
   import train as official  # pylint: disable=import-outside-toplevel
@@ -425,7 +426,7 @@ def run_mio(root):
   torch.optim.lr_scheduler.LRScheduler.__init__ = (
       lambda self, optimizer, last_epoch=-1, verbose=None: scheduler_init(
           self, optimizer, last_epoch))
-  import miossl  # pylint: disable=import-outside-toplevel,unused-import
+  importlib.import_module("miossl")  # the package before the stub of its submodule
   stub_module("miossl.perf_metrics", get_performance_metrics=None)
   import miossl.mio as official  # pylint: disable=import-outside-toplevel
   from miossl.trainer import Trainer  # pylint: disable=import-outside-toplevel
