@@ -59,10 +59,12 @@ METHODS = {
     # BYOL without KoLeo: synthetic 37.9 % at rank 2.7 (collapse reported).
     "byol": Recipe(dict(projector=_PROJ, predictor=_PRED, ema_momentum=0.99, koleo_weight=0.1),
                    "sgd", 0.5, 1e-5, batch_size=64),
+    # SimSiam at lr 0.3 with KoLeo 0.1 (digits 30.4 %, rank 11.2): at lr 0.1
+    # without it 12.1 % at rank 1.5 (collapse reported), with it 18.2 %.
     "simsiam": Recipe(
         dict(projector=dict(hidden_dim=256, out_dim=256, num_layers=3, last_bn=True),
-             predictor=dict(hidden_dim=64, out_dim=256, num_layers=2)),
-        "sgd", 0.1, 5e-4, batch_size=64),
+             predictor=dict(hidden_dim=64, out_dim=256, num_layers=2), koleo_weight=0.1),
+        "sgd", 0.3, 5e-4, batch_size=64),
     # SwAV without KoLeo: digits at rank 2.3 (collapse reported; 14.9 % on an
     # earlier rendering of digits).
     "swav": Recipe(
