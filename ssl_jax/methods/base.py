@@ -9,6 +9,7 @@ import dataclasses
 from typing import Any, ClassVar, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import jax
+import jax.numpy as jnp
 
 from ssl_jax import kernels
 from ssl_jax.models.heads import HeadSpec, MLPSpec, PrototypeSpec
@@ -117,7 +118,7 @@ class Method:
     if not self.koleo_weight:
       return loss, aux
     z = online.get("projection", online["features"])
-    koleo = sum(kernels.koleo_loss(z[v]) for v in range(z.shape[0])) / z.shape[0]
+    koleo = jnp.mean(jax.vmap(kernels.koleo_loss)(z))
     return loss + self.koleo_weight * koleo, aux._replace(metrics={**aux.metrics,
                                                                     "koleo": koleo})
 
