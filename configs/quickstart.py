@@ -87,7 +87,8 @@ METHODS = {
         dict(projector=dict(hidden_dim=512, out_dim=512, num_layers=3),
              sim_weight=25.0, var_weight=25.0, cov_weight=1.0), "lars", 0.3, 1e-4),
     # Adam, as the W-MSE paper trains (SGD at lr 0.5 ends at 20.8 % k-NN,
-    # AdamW at 33.2 %).
+    # AdamW at 33.2 %).  Below raw pixels on synthetic and digits; nothing
+    # tried lifts it (bench/README.md, "W-MSE on digits").
     "wmse": Recipe(
         dict(projector=dict(hidden_dim=256, out_dim=32, num_layers=2), whiten_size=64,
              whiten_iters=1, eps=0.0), "adamw", 0.002, 1e-6),
