@@ -5,8 +5,6 @@ sharded state (or returns None for a fresh run) and saves asynchronously.
 ``StopSignal`` turns SIGTERM / SIGINT into a request the loop honours at the
 next step boundary: save, then exit 0.  A second Ctrl-C aborts at once.
 """
-import os
-import shutil
 import signal
 import threading
 
@@ -14,6 +12,7 @@ from absl import logging
 import jax
 import orbax.checkpoint as ocp
 
+from ssl_jax import storage
 from ssl_jax.sharding import sync_processes
 
 
@@ -32,7 +31,7 @@ class Checkpointer:
   """Thin wrapper over ``ocp.CheckpointManager`` for one TrainState item."""
 
   def __init__(self, directory: str, max_to_keep: int = 3):
-    self.directory = os.path.abspath(directory)
+    self.directory = storage.path(directory)
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
                                            enable_async_checkpointing=True)
     self._manager = ocp.CheckpointManager(self.directory, options=options)
@@ -46,8 +45,9 @@ class Checkpointer:
     None for a fresh run.  A checkpoint that fails to restore (a corrupt or
     truncated file) is moved to ``<directory>.corrupt/`` once an earlier one
     restores, and the log says so; if none restores, CheckpointError.
-    (Partially written checkpoints never count: orbax finalises a step by
-    renaming it only when every file is written.)
+    (Partially written checkpoints never count: orbax finalises a step only
+    when every file is written, by a rename on a local disk and by a
+    ``commit_success`` marker on GCS.)
     """
     failed = []
     for step in sorted(self._manager.all_steps(), reverse=True):
@@ -59,9 +59,9 @@ class Checkpointer:
       if failed:
         self._set_aside([s for s, _ in failed])
         logging.warning("checkpoint(s) %s in %s could not be restored (%s); resumed "
-                        "from step %d instead and moved them to %s.corrupt/",
+                        "from step %d instead and moved them to %s/",
                         [s for s, _ in failed], self.directory, failed[0][1], step,
-                        self.directory)
+                        self.corrupt_directory)
       return state
     if failed:
       raise CheckpointError(
@@ -70,12 +70,14 @@ class Checkpointer:
           "\nMove the folder away to start over, or restore it from a copy.")
     return None
 
+  @property
+  def corrupt_directory(self):
+    return self.directory.parent / f"{self.directory.name}.corrupt"
+
   def _set_aside(self, steps):
     if jax.process_index() == 0:
-      aside = self.directory + ".corrupt"
-      os.makedirs(aside, exist_ok=True)
       for step in steps:
-        shutil.move(os.path.join(self.directory, str(step)), os.path.join(aside, str(step)))
+        storage.move_tree(self.directory / str(step), self.corrupt_directory / str(step))
     sync_processes("checkpoint_set_aside")
     self._manager.reload()
 

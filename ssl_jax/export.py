@@ -15,7 +15,6 @@ Only the backbone travels (no projector, predictor or optimizer state).
 import argparse
 import dataclasses
 import functools
-import os
 from typing import Any, Dict, Tuple
 
 import jax
@@ -25,6 +24,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from flax import serialization
 
+from ssl_jax import storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.data.augment_device import normalize
 from ssl_jax.data.sources import normalization
@@ -73,7 +73,7 @@ class Backbone:
 
 
 def _checkpoint_tree(workdir: str):
-  manager = ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"))
+  manager = ocp.CheckpointManager(storage.path(workdir) / "checkpoints")
   step = manager.latest_step()
   if step is None:
     raise BackboneNotFound(f"{workdir} has no checkpoint to load a backbone from")
@@ -99,23 +99,21 @@ def from_run(workdir: str, use_ema: bool = False) -> Backbone:
       mean=tuple(mean), std=tuple(std),
       image_size=VIEW_PRESETS.lookup(config.data.views, "data.views").views[0].size,
       step=int(step),
-      source=f"{os.path.abspath(workdir)} ({'EMA' if use_ema else 'online'} backbone)")
+      source=f"{storage.path(workdir)} ({'EMA' if use_ema else 'online'} backbone)")
 
 
 def save(backbone: Backbone, path: str):
   record = {"format": FORMAT, **dataclasses.asdict(backbone)}
   record.update(variables=jax.device_get(backbone.variables), mean=list(backbone.mean),
                 std=list(backbone.std))
-  with open(path, "wb") as f:
-    f.write(serialization.msgpack_serialize(record))
+  storage.write_bytes(path, serialization.msgpack_serialize(record))
 
 
 def load(path: str) -> Backbone:
-  if not os.path.exists(path):
+  if not storage.path(path).exists():
     raise BackboneNotFound(f"{path} does not exist (expected a run's workdir or a file "
                            f"written by python -m ssl_jax.export)")
-  with open(path, "rb") as f:
-    record = serialization.msgpack_restore(f.read())
+  record = serialization.msgpack_restore(storage.path(path).read_bytes())
   if not isinstance(record, dict) or record.get("format") != FORMAT:
     raise ValueError(f"{path} is not an exported ssl_jax backbone ({FORMAT})")
   return Backbone(model=record["model"], variables=record["variables"],
@@ -126,7 +124,7 @@ def load(path: str) -> Backbone:
 
 def load_backbone(path: str, use_ema: bool = False) -> Backbone:
   """An exported file, or the latest checkpoint of a run's workdir."""
-  if os.path.isdir(path):
+  if storage.path(path).is_dir():
     return from_run(path, use_ema)
   if use_ema:
     raise ValueError("use_ema applies to a run's workdir; an exported file holds "

@@ -15,7 +15,6 @@ the training features once and trains the classifier on them.
 The job resumes from its own checkpoints like pretraining does.
 """
 import dataclasses
-import os
 from typing import Any
 
 import flax
@@ -24,7 +23,7 @@ import jax.numpy as jnp
 import optax
 from absl import logging
 
-from ssl_jax import config_check, sharding
+from ssl_jax import config_check, sharding, storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
@@ -194,7 +193,7 @@ def _evaluate(job: Job, state, cached_test):
 def train_and_evaluate(config, workdir: str):
   """Trains the classifier per ``config`` in ``workdir``; returns the final metrics."""
   job = build_job(config)
-  checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"),
+  checkpointer = Checkpointer(storage.path(workdir) / "checkpoints",
                               config.checkpoint.max_to_keep)
   workdir_record.claim(config, workdir, checkpointer.directory)
   replicated = sharding.replicated(job.mesh)
@@ -208,8 +207,7 @@ def train_and_evaluate(config, workdir: str):
   step_fn = jax.jit(make_classifier_step(job.backbone.module, job.tx, job.lr,
                                          job.backbone.mean, job.backbone.std, job.frozen),
                     donate_argnums=0, out_shardings=(replicated, replicated))
-  writer = MetricsWriter(workdir)
-  writer.rewind(start)
+  writer = MetricsWriter(workdir, start_step=start)
   progress = Progress(job.total_steps, start, config.train.batch_size)
   logging.info("%s of %s on %s: steps %d -> %d", job.prefix, job.backbone.source,
                job.dataset.name, start, job.total_steps)
@@ -228,6 +226,7 @@ def train_and_evaluate(config, workdir: str):
       stopping = stop.requested(sync=is_due(step, config.train.log_every, job.total_steps))
       if stopping or is_due(step, config.checkpoint.every_steps, job.total_steps):
         checkpointer.save(step, state)
+        writer.flush()
       if stopping:
         break
   checkpointer.wait()

@@ -4,25 +4,33 @@ Only process 0 writes.  ``metrics.jsonl`` holds one JSON object per logged
 step (scalars), ``spectrum.jsonl`` one per evaluation (the embedding
 spectrum and other vectors); on resume the lines after the restored step
 are dropped, so the files always describe the run the checkpoints continue.
+Every file is written whole (``ssl_jax.storage``), so a workdir may be a
+``gs://`` URL.
 """
 import json
 import logging
 import math
-import os
 import time
+from concurrent import futures
 
 import jax
 from absl import logging as absl_logging
+
+from ssl_jax import storage
+from ssl_jax.events import EventChunks
 
 METRICS_FILE = "metrics.jsonl"
 DETAILS_FILE = "spectrum.jsonl"
 
 
 class _QuietLibraries(logging.Filter):
-  """Drops INFO lines from orbax (dozens per checkpoint); warnings pass."""
+  """Drops INFO lines from orbax (dozens per checkpoint) and from fsspec and
+  gcsfs (one per file opened on a bucket); warnings pass."""
+  NOISY = ("/orbax/", "/fsspec/", "/gcsfs/")
 
   def filter(self, record):
-    return record.levelno >= logging.WARNING or "/orbax/" not in record.pathname
+    return record.levelno >= logging.WARNING or not any(
+        part in record.pathname for part in self.NOISY)
 
 
 def quiet_library_logs():
@@ -34,61 +42,87 @@ def _scalar(v):
   return v if math.isfinite(v) else str(v)
 
 
+def _read_records(path):
+  text = storage.read_text(path)
+  return [json.loads(line) for line in (text or "").splitlines() if line.strip()]
+
+
 class MetricsWriter:
-  """Appends metrics to ``workdir/metrics.jsonl`` and TensorBoard events."""
+  """metrics.jsonl, spectrum.jsonl and TensorBoard events of ``workdir``.
 
-  def __init__(self, workdir: str, enabled: bool = None):
+  Object stores have no append, so the writer holds every line of its files
+  and rewrites them whole at each flush: every FLUSH_SECONDS, at every
+  checkpoint (the loop calls ``flush``) and at ``close``.  Writes run on
+  one background thread, in order, so a slow bucket never stalls a step;
+  a failed write is raised at the next flush.  A crash loses only records
+  after the last checkpoint, which a resume would drop anyway.
+  """
+  FLUSH_SECONDS = 5.0
+
+  def __init__(self, workdir: str, enabled: bool = None, start_step: int = None):
+    """``start_step``: the step a run resumes from; records after it are
+    dropped (the work lost since that checkpoint).  None keeps them all."""
     self.enabled = jax.process_index() == 0 if enabled is None else enabled
-    self.path = os.path.join(workdir, METRICS_FILE)
-    self.details_path = os.path.join(workdir, DETAILS_FILE)
-    self._tb = None
+    workdir = storage.path(workdir)
+    self._files = {workdir / METRICS_FILE: [], workdir / DETAILS_FILE: []}
+    self._events = None
+    self._writer = futures.ThreadPoolExecutor(max_workers=1)
+    self._inflight = None
     if self.enabled:
-      import tensorflow as tf  # pylint: disable=g-import-not-at-top
-      os.makedirs(workdir, exist_ok=True)
-      self._tb = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+      for path, lines in self._files.items():
+        lines.extend(json.dumps(r) + "\n" for r in _read_records(path)
+                     if start_step is None or r["step"] <= start_step)
+      self._events = EventChunks(workdir / "tensorboard", start_step or 0)
+      self.flush()
+    self._last_flush = time.monotonic()
 
-  def rewind(self, step: int):
-    """Drops records logged after ``step`` (work lost since the checkpoint)."""
-    if not self.enabled:
-      return
-    for path in (self.path, self.details_path):
-      if os.path.exists(path):
-        with open(path) as f:
-          kept = [line for line in f if line.strip() and json.loads(line)["step"] <= step]
-        with open(path, "w") as f:
-          f.writelines(kept)
+  def _add(self, name: str, record: dict):
+    path = next(p for p in self._files if p.name == name)
+    self._files[path].append(json.dumps(record) + "\n")
 
   def write_details(self, step: int, details: dict):
-    """Appends lists (spectra, histograms) to ``spectrum.jsonl``."""
+    """Adds lists (spectra, histograms) to ``spectrum.jsonl``."""
     if self.enabled and details:
-      with open(self.details_path, "a") as f:
-        f.write(json.dumps({"step": int(step), **details}) + "\n")
+      self._add(DETAILS_FILE, {"step": int(step), **details})
 
   def write(self, step: int, metrics: dict):
     if not self.enabled or not metrics:
       return
     record = {"step": int(step), **{k: _scalar(v) for k, v in metrics.items()}}
-    with open(self.path, "a") as f:
-      f.write(json.dumps(record) + "\n")
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    with self._tb.as_default(step=int(step)):
-      for k, v in record.items():
-        if k != "step" and isinstance(v, float):
-          tf.summary.scalar(k, v)
-    self._tb.flush()
+    self._add(METRICS_FILE, record)
+    self._events.scalars(step, {k: v for k, v in record.items()
+                                if k != "step" and isinstance(v, float)})
+    if time.monotonic() - self._last_flush >= self.FLUSH_SECONDS:
+      self.flush()
+
+  def flush(self):
+    """Hands the files as they stand to the background writer."""
+    if not self.enabled:
+      return
+    writes = [(path, "".join(lines).encode()) for path, lines in self._files.items()
+              if lines or path.exists()]
+    chunk = self._events.seal()
+    if chunk:
+      writes.append(chunk)
+    self._wait()
+    self._inflight = self._writer.submit(
+        lambda: [storage.write_bytes(path, data) for path, data in writes])
+    self._last_flush = time.monotonic()
+
+  def _wait(self):
+    if self._inflight is not None:
+      self._inflight.result()  # raises a failed write here, in the loop's thread
+      self._inflight = None
 
   def close(self):
-    if self._tb is not None:
-      self._tb.close()
+    self.flush()
+    self._wait()
+    self._writer.shutdown()
 
 
 def read_metrics(workdir: str, name: str = None):
   """All records of ``workdir/metrics.jsonl`` (or file ``name``) as dicts."""
-  path = os.path.join(workdir, name or METRICS_FILE)
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+  return _read_records(storage.path(workdir) / (name or METRICS_FILE))
 
 
 def is_due(step: int, every: int, total: int) -> bool:

@@ -7,14 +7,13 @@ and at the end, writes the plots, and stops cleanly (checkpoint, exit 0) on
 SIGTERM or Ctrl-C.
 """
 import dataclasses
-import os
 
 import jax
 import jax.numpy as jnp
 import optax
 from absl import logging
 
-from ssl_jax import config_check, report, sharding
+from ssl_jax import config_check, report, sharding, storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
@@ -171,28 +170,9 @@ def _watch_collapse(monitor, run, config, state, step, record, checkpointer):
     raise CollapseDetected(f"{message} Stopped at step {step}; {_kept(checkpointer)}")
 
 
-def train_and_evaluate(config, workdir: str):
-  """Pretrains per ``config`` in ``workdir``; returns the final TrainState."""
-  run = build_run(config)
-  checkpoint_dir = os.path.join(workdir, "checkpoints")
-  workdir_record.claim(config, workdir, checkpoint_dir)
-  # Made by a replicated computation, so every process holds the same global
-  # keys and the step never copies them implicitly.
-  init_rng, step_rng = jax.jit(lambda: tuple(jax.random.split(jax.random.key(
-      config.train.seed))), out_shardings=sharding.replicated(run.mesh))()
-  checkpointer = Checkpointer(checkpoint_dir, config.checkpoint.max_to_keep)
-  state = _restore_or_init(run, checkpointer, init_rng)
+def _train_loop(run: Run, config, state, step_rng, checkpointer, writer, evaluate, monitor):
+  """Steps from ``state.step`` to the end (or a stop signal); returns the state."""
   start = int(state.step)
-  writer = MetricsWriter(workdir)
-  writer.rewind(start)
-  evaluate = _evaluation(run, config, writer)
-  monitor = CollapseMonitor(config.eval.min_effective_rank, config.eval.collapse_patience)
-  monitor.replay(read_metrics(workdir))
-  logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
-               "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
-               run.steps_per_epoch, config.train.batch_size, run.mesh.devices.size)
-  if start == 0 and config.eval.at_start:
-    writer.write(0, evaluate(state, 0))
   step_fn = _compiled_step(run, config)
   batches = sharding.prefetch_to_device(
       pipeline.train_batches(run.dataset.train, run.views, config.train.batch_size,
@@ -223,14 +203,43 @@ def train_and_evaluate(config, workdir: str):
       if stopping or (is_due(step, config.checkpoint.every_steps, run.total_steps)
                       and _last_step_was_good(state, step)):
         checkpointer.save(step, state)
+        writer.flush()
       if stopping:
         logging.info("%s received: saved step %d to %s; re-run the same command to "
                      "resume.", stop.received or "preemption notice", step,
                      checkpointer.directory)
         break
-  checkpointer.wait()
+  return state
+
+
+def train_and_evaluate(config, workdir: str):
+  """Pretrains per ``config`` in ``workdir``; returns the final TrainState."""
+  run = build_run(config)
+  checkpoint_dir = storage.path(workdir) / "checkpoints"
+  workdir_record.claim(config, workdir, checkpoint_dir)
+  # Made by a replicated computation, so every process holds the same global
+  # keys and the step never copies them implicitly.
+  init_rng, step_rng = jax.jit(lambda: tuple(jax.random.split(jax.random.key(
+      config.train.seed))), out_shardings=sharding.replicated(run.mesh))()
+  checkpointer = Checkpointer(checkpoint_dir, config.checkpoint.max_to_keep)
+  state = _restore_or_init(run, checkpointer, init_rng)
+  start = int(state.step)
+  writer = MetricsWriter(workdir, start_step=start)
+  evaluate = _evaluation(run, config, writer)
+  monitor = CollapseMonitor(config.eval.min_effective_rank, config.eval.collapse_patience)
+  # The records the checkpoint continues (process 0 may not have rewound the file yet).
+  monitor.replay([r for r in read_metrics(workdir) if r["step"] <= start])
+  logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
+               "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
+               run.steps_per_epoch, config.train.batch_size, run.mesh.devices.size)
+  try:
+    if start == 0 and config.eval.at_start:
+      writer.write(0, evaluate(state, 0))
+    state = _train_loop(run, config, state, step_rng, checkpointer, writer, evaluate, monitor)
+    checkpointer.wait()
+  finally:
+    writer.close()  # the records so far reach the workdir however the loop ended
   checkpointer.close()
-  writer.close()
   if jax.process_index() == 0:
     report.write_plots(workdir)
   return state

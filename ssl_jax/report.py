@@ -15,12 +15,13 @@ any time (also while the run goes on) from ``metrics.jsonl`` and
 A collapse the run reported is a dashed red line on each.
 """
 import argparse
-import os
+import io
 from typing import List
 
 import numpy as np
 
-from ssl_jax.metrics import DETAILS_FILE, read_metrics
+from ssl_jax import storage
+from ssl_jax.metrics import DETAILS_FILE, METRICS_FILE, read_metrics
 
 _SPECTRUM_CURVES = 5
 
@@ -47,8 +48,10 @@ def _mark_collapse(records, *axes):
 
 def _save(fig, path):
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
-  return path
+  png = io.BytesIO()
+  fig.savefig(png, format="png", dpi=100)
+  storage.write_bytes(path, png.getvalue())
+  return str(path)
 
 
 def _training(plt, records, path):
@@ -99,14 +102,12 @@ def _spectrum(plt, details, records, path):
 def write_plots(workdir: str) -> List[str]:
   """Draws every plot the workdir has data for; returns the files written."""
   plt = _pyplot()
-  out = os.path.join(workdir, "plots")
-  os.makedirs(out, exist_ok=True)
+  out = storage.path(workdir) / "plots"
   records = read_metrics(workdir)
   written = [
-      _training(plt, records, os.path.join(out, "training.png")),
-      _accuracy(plt, records, os.path.join(out, "accuracy.png")),
-      _spectrum(plt, read_metrics(workdir, DETAILS_FILE), records,
-                os.path.join(out, "spectrum.png")),
+      _training(plt, records, out / "training.png"),
+      _accuracy(plt, records, out / "accuracy.png"),
+      _spectrum(plt, read_metrics(workdir, DETAILS_FILE), records, out / "spectrum.png"),
   ]
   plt.close("all")
   return [p for p in written if p]
@@ -116,7 +117,7 @@ def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--workdir", required=True, help="a run's --workdir")
   args = parser.parse_args(argv)
-  if not os.path.exists(os.path.join(args.workdir, "metrics.jsonl")):
+  if not (storage.path(args.workdir) / METRICS_FILE).exists():
     parser.error(f"{args.workdir} has no metrics.jsonl: is it a run's workdir?")
   for path in write_plots(args.workdir):
     print(path)

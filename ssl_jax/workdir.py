@@ -6,12 +6,11 @@ schedule, seed) would silently mix two experiments, so it stops with the keys
 that differ.  Keys that only say how the run is watched or stored may change.
 """
 import json
-import os
-import shutil
 
 from absl import logging
 import jax
 
+from ssl_jax import storage
 from ssl_jax.registry import ConfigError
 from ssl_jax.sharding import sync_processes
 
@@ -42,18 +41,19 @@ def differing_keys(saved: dict, config: dict):
 
 
 def read_config(workdir: str):
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
+  text = storage.read_text(storage.path(workdir) / CONFIG_FILE)
+  return None if text is None else json.loads(text)
 
 
 def write_config(config, workdir: str):
   if jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
-      json.dump(config.to_dict(), f, indent=2, sort_keys=True)
+    storage.write_text(storage.path(workdir) / CONFIG_FILE,
+                       json.dumps(config.to_dict(), indent=2, sort_keys=True))
+
+
+def has_checkpoints(checkpoint_dir: str) -> bool:
+  directory = storage.path(checkpoint_dir)
+  return directory.is_dir() and any(p.name.isdigit() for p in directory.iterdir())
 
 
 def claim(config, workdir: str, checkpoint_dir: str):
@@ -66,9 +66,8 @@ def claim(config, workdir: str, checkpoint_dir: str):
   re-launched command never throws progress away.)
   """
   saved = read_config(workdir)
-  has_checkpoints = os.path.isdir(checkpoint_dir) and any(
-      name.isdigit() for name in os.listdir(checkpoint_dir))
-  diff = differing_keys(saved, config.to_dict()) if saved and has_checkpoints else []
+  diff = (differing_keys(saved, config.to_dict())
+          if saved and has_checkpoints(checkpoint_dir) else [])
   if diff:
     lines = "\n".join(f"  {k}: {old!r} in the workdir, {new!r} now" for k, old, new in diff)
     if not config.train.restart:
@@ -79,7 +78,7 @@ def claim(config, workdir: str, checkpoint_dir: str):
     logging.warning("train.restart: deleting the checkpoints of the previous run in %s "
                     "(its config differed:\n%s)", workdir, lines)
     if jax.process_index() == 0:
-      shutil.rmtree(checkpoint_dir)
+      storage.path(checkpoint_dir).rmtree()
     sync_processes("restart")
   write_config(config, workdir)
 

@@ -32,3 +32,19 @@ def pytest_sessionfinish(session, exitstatus):
   del session, exitstatus
   if _OWN_CACHE_DIR is not None:  # only in the process that made it
     shutil.rmtree(_OWN_CACHE_DIR, ignore_errors=True)
+
+
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory):
+  """(workdir, process) of the tiny quickstart run to STEPS, uninterrupted.
+
+  Session-scoped: the files that use it share one xdist group, so one worker
+  makes it once."""
+  from tests import end_to_end  # pylint: disable=g-import-not-at-top
+  workdir = str(tmp_path_factory.mktemp("reference"))
+  proc = end_to_end.run(workdir, f"--config.train.total_steps={end_to_end.STEPS}")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return workdir, proc

@@ -24,9 +24,8 @@ def _brightness_class(image):
   return int(round((float(image.mean()) - 40) / 80))
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory):
-  root = tmp_path_factory.mktemp("folder")
+def write_image_folder(root):
+  """train/ (6 per class and three unreadable files) and val/ (3 per class)."""
   for split, per_class in (("train", 6), ("val", 3)):
     for label, name in enumerate(CLASSES):
       os.makedirs(root / split / name)
@@ -38,6 +37,12 @@ def root(tmp_path_factory):
   (root / "train" / "dog" / "garbage.jpg").write_bytes(b"\xff\xd8 not an image")
   (root / "train" / "eel" / "empty.png").write_bytes(b"")
   (root / "train" / "eel" / "notes.txt").write_text("not an image, not listed")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+  root = tmp_path_factory.mktemp("folder")
+  write_image_folder(root)
   return root
 
 

@@ -8,53 +8,14 @@ import time
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = [
-    "--config=configs/quickstart.py",
-    "--config.train.batch_size=16", "--config.data.num_examples=160",
-    "--config.model.name=resnet10", "--config.model.width=0.0625",
-    "--config.method.projector.hidden_dim=32",
-    "--config.method.projector.out_dim=16", "--config.train.log_every=1",
-    "--config.eval.every_steps=4", "--config.eval.batch_size=30",  # rounds up to 32
-    "--config.checkpoint.every_steps=4",
-]
-STEPS = 10
-# One worker runs this file (pytest.ini: --dist loadgroup): the reference
-# run below is made once and shared.
+from tests.end_to_end import ROOT, STEPS, cmd as _cmd, params as _params, records as _records
+from tests.end_to_end import run as _run
+
+# One worker runs the end-to-end files (pytest.ini: --dist loadgroup): the
+# reference run (conftest.py) is made once and shared.
 pytestmark = pytest.mark.xdist_group("end_to_end_reference")
-
-
-def _cmd(workdir, *extra):
-  return [sys.executable, "-m", "ssl_jax.main", f"--workdir={workdir}", *TINY, *extra]
-
-
-def _run(workdir, *extra, timeout=300):
-  return subprocess.run(_cmd(workdir, *extra), cwd=ROOT, capture_output=True, text=True,
-                        timeout=timeout, check=False)
-
-
-def _records(workdir, name="metrics.jsonl"):
-  path = os.path.join(workdir, name)
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
-
-
-def _params(workdir, step):
-  path = os.path.join(workdir, "checkpoints", str(step), "default")
-  return ocp.StandardCheckpointer().restore(path)
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp("reference"))
-  proc = _run(workdir, f"--config.train.total_steps={STEPS}")
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  return workdir, proc
 
 
 def test_run_writes_config_metrics_checkpoints_and_events(reference):

@@ -7,7 +7,7 @@ import sys
 import jax
 import numpy as np
 
-from tests.test_main import ROOT, TINY, _params, _records
+from tests.end_to_end import ROOT, TINY, params as _params, records as _records
 
 # Cross-process reductions may sum in another order than in-process ones
 # (gradients differ in the 7th digit after one step), and a 16-example batch

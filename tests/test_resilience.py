@@ -13,7 +13,7 @@ from ssl_jax.checkpoint import CheckpointError
 from ssl_jax.methods import build_method
 from ssl_jax.registry import ConfigError
 from tests.test_config import load, ROOT
-from tests.test_main import TINY, _records
+from tests.end_to_end import TINY, records as _records
 
 
 def _literal(text):

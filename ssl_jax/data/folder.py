@@ -5,15 +5,17 @@ sorted class order).  Files are listed once and checked once by decoding
 them in parallel: unreadable or corrupt files are left out and counted, so a
 broken file found on day one never stops a run on day three, and the split
 that remains is a fixed list, which keeps batches a pure function of
-(seed, step).
+(seed, step).  ``root`` may be a URL (``gs://``): listing and reading go
+through ``ssl_jax.storage``.
 """
 import dataclasses
-import os
 from typing import Dict, Tuple
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
+
+from ssl_jax import storage
 
 EXTENSIONS = (".jpg", ".jpeg", ".png")
 # Names of the held-out split, in order of preference.
@@ -31,21 +33,38 @@ class ImageFiles:
     return len(self.labels)
 
 
-def list_classes(split_dir: str) -> Tuple[str, ...]:
-  return tuple(sorted(d for d in os.listdir(split_dir)
-                      if os.path.isdir(os.path.join(split_dir, d))))
+def read_bytes(path):
+  """tf.string scalar: the bytes of the file ``path`` (tf.string scalar).
+
+  Local files through TensorFlow's reader; URLs through ``ssl_jax.storage``
+  (TensorFlow's own GCS client reaches only Google's endpoint and its own
+  credentials, so a ``gs://`` root would read differently from the run's
+  other files).
+  """
+  def read_url(p):
+    return storage.path(p.numpy().decode()).read_bytes()
+
+  is_url = tf.strings.regex_full_match(path, r"[a-z0-9]+://.*")
+  return tf.cond(is_url,
+                 lambda: tf.ensure_shape(tf.py_function(read_url, [path], tf.string), []),
+                 lambda: tf.io.read_file(path))
 
 
-def list_images(split_dir: str, classes) -> Tuple[list, list]:
+def list_classes(split_dir) -> Tuple[str, ...]:
+  split_dir = storage.path(split_dir)
+  return tuple(sorted(d.name for d in split_dir.iterdir() if d.is_dir()))
+
+
+def list_images(split_dir, classes) -> Tuple[list, list]:
   """Image paths under ``split_dir/<class>/`` (sorted) and their labels."""
   paths, labels = [], []
   for label, name in enumerate(classes):
-    class_dir = os.path.join(split_dir, name)
-    if not os.path.isdir(class_dir):
+    class_dir = storage.path(split_dir) / name
+    if not class_dir.is_dir():
       continue
-    for file in sorted(os.listdir(class_dir)):
-      if file.lower().endswith(EXTENSIONS):
-        paths.append(os.path.join(class_dir, file))
+    for file in sorted(class_dir.iterdir(), key=lambda f: f.name):
+      if file.name.lower().endswith(EXTENSIONS):
+        paths.append(str(file))
         labels.append(label)
   return paths, labels
 
@@ -53,7 +72,7 @@ def list_images(split_dir: str, classes) -> Tuple[list, list]:
 def readable(paths) -> np.ndarray:
   """bool [n]: which files read and decode as 3-channel images."""
   def check(index, path):
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image = tf.io.decode_image(read_bytes(path), channels=3, expand_animations=False)
     return index, tf.shape(image)  # the shape keeps the decode from being pruned
 
   ds = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), np.asarray(paths)))
@@ -64,7 +83,7 @@ def readable(paths) -> np.ndarray:
   return ok
 
 
-def load_split(split_dir: str, classes) -> ImageFiles:
+def load_split(split_dir, classes) -> ImageFiles:
   """The readable images of one split; logs how many were skipped and which."""
   paths, labels = list_images(split_dir, classes)
   if not paths:
@@ -82,18 +101,19 @@ def load_folder(root: str) -> Tuple[Tuple[str, ...], Dict[str, ImageFiles]]:
 
   The test split is the first of ``test``, ``val``, ``validation`` present.
   """
-  if not root or not os.path.isdir(os.path.join(root, "train")):
+  if not root or not (storage.path(root) / "train").is_dir():
     raise FileNotFoundError(
         f"the folder dataset needs images in ROOT/train/<class>/*.jpg (and "
-        f"ROOT/test/<class>/ for evaluation); no {os.path.join(str(root), 'train')} "
-        f"found. Pass --config.data.root=ROOT.")
-  classes = list_classes(os.path.join(root, "train"))
-  test = next((s for s in TEST_SPLITS if os.path.isdir(os.path.join(root, s))), None)
+        f"ROOT/test/<class>/ for evaluation); no {root}/train found. "
+        f"Pass --config.data.root=ROOT.")
+  root = storage.path(root)
+  classes = list_classes(root / "train")
+  test = next((s for s in TEST_SPLITS if (root / s).is_dir()), None)
   if test is None:
     raise FileNotFoundError(f"no held-out split in {root}: expected one of "
                             f"{', '.join(TEST_SPLITS)} beside train/")
-  unknown = set(list_classes(os.path.join(root, test))) - set(classes)
+  unknown = set(list_classes(root / test)) - set(classes)
   if unknown:
     raise ValueError(f"{root}/{test} has classes that train/ lacks: {sorted(unknown)}")
-  return classes, {"train": load_split(os.path.join(root, "train"), classes),
-                   "test": load_split(os.path.join(root, test), classes)}
+  return classes, {"train": load_split(root / "train", classes),
+                   "test": load_split(root / test, classes)}

@@ -1,0 +1,41 @@
+"""Runs of ``python -m ssl_jax.main`` on a tiny quickstart, for the end-to-end tests."""
+import json
+import os
+import subprocess
+import sys
+
+import orbax.checkpoint as ocp
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = [
+    f"--config={ROOT}/configs/quickstart.py",
+    "--config.train.batch_size=16", "--config.data.num_examples=160",
+    "--config.model.name=resnet10", "--config.model.width=0.0625",
+    "--config.method.projector.hidden_dim=32",
+    "--config.method.projector.out_dim=16", "--config.train.log_every=1",
+    "--config.eval.every_steps=4", "--config.eval.batch_size=30",  # rounds up to 32
+    "--config.checkpoint.every_steps=4",
+]
+STEPS = 10
+
+
+def cmd(workdir, *extra):
+  return [sys.executable, "-m", "ssl_jax.main", f"--workdir={workdir}", *TINY, *extra]
+
+
+def run(workdir, *extra, timeout=300, cwd=ROOT, env=None):
+  return subprocess.run(cmd(workdir, *extra), cwd=cwd, capture_output=True, text=True,
+                        timeout=timeout, check=False, env=env)
+
+
+def records(workdir, name="metrics.jsonl"):
+  path = os.path.join(workdir, name)
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def params(workdir, step):
+  """The saved TrainState of a run at ``step`` (workdir may be a URL)."""
+  return ocp.StandardCheckpointer().restore(f"{workdir}/checkpoints/{step}/default")

