@@ -224,11 +224,12 @@ def train_and_evaluate(config, workdir: str):
   checkpointer = Checkpointer(checkpoint_dir, config.checkpoint.max_to_keep)
   state = _restore_or_init(run, checkpointer, init_rng)
   start = int(state.step)
+  monitor = CollapseMonitor(config.eval.min_effective_rank, config.eval.collapse_patience)
+  monitor.replay([r for r in read_metrics(workdir) if r["step"] <= start])
+  # Every process has read the file before process 0's writer rewrites it.
+  sharding.sync_processes("metrics_read")
   writer = MetricsWriter(workdir, start_step=start)
   evaluate = _evaluation(run, config, writer)
-  monitor = CollapseMonitor(config.eval.min_effective_rank, config.eval.collapse_patience)
-  # The records the checkpoint continues (process 0 may not have rewound the file yet).
-  monitor.replay([r for r in read_metrics(workdir) if r["step"] <= start])
   logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
                "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
                run.steps_per_epoch, config.train.batch_size, run.mesh.devices.size)

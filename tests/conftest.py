@@ -48,3 +48,12 @@ def reference(tmp_path_factory):
   proc = end_to_end.run(workdir, f"--config.train.total_steps={end_to_end.STEPS}")
   assert proc.returncode == 0, proc.stderr[-3000:]
   return workdir, proc
+
+
+@pytest.fixture(scope="session")
+def gcs(tmp_path_factory):
+  """A gcsfs client of a GCS-protocol server on localhost with one empty
+  bucket (tests/gcs_server.py); STORAGE_EMULATOR_HOST points at it."""
+  from tests import gcs_server  # pylint: disable=g-import-not-at-top
+  with gcs_server.running(tmp_path_factory.mktemp("gcs")) as client:
+    yield client

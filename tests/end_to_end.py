@@ -6,6 +6,10 @@ import sys
 
 import orbax.checkpoint as ocp
 
+# Before orbax opens any path here: etils caches its gs:// client on first
+# use, and ssl_jax selects it on import (ssl_jax.storage).
+import ssl_jax  # noqa: F401  pylint: disable=unused-import,g-bad-import-order
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = [
     f"--config={ROOT}/configs/quickstart.py",

