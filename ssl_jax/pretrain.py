@@ -17,7 +17,7 @@ from ssl_jax import config_check, report, sharding, storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
-from ssl_jax.data.sources import Dataset, load_dataset
+from ssl_jax.data.sources import Dataset, TfdsSplit, load_dataset
 from ssl_jax.data.views import VIEW_PRESETS, ViewSet
 from ssl_jax.evals.collapse import CollapseDetected, CollapseMonitor
 from ssl_jax.evals.monitor import PretrainingEvaluator
@@ -224,6 +224,8 @@ def train_and_evaluate(config, workdir: str):
   checkpointer = Checkpointer(checkpoint_dir, config.checkpoint.max_to_keep)
   state = _restore_or_init(run, checkpointer, init_rng)
   start = int(state.step)
+  workdir_record.check_topology(workdir, run.shard.count,
+                                isinstance(run.dataset.train, TfdsSplit), start > 0)
   monitor = CollapseMonitor(config.eval.min_effective_rank, config.eval.collapse_patience)
   monitor.replay([r for r in read_metrics(workdir) if r["step"] <= start])
   # Every process has read the file before process 0's writer rewrites it.

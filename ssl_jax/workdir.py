@@ -15,6 +15,8 @@ from ssl_jax.registry import ConfigError
 from ssl_jax.sharding import sync_processes
 
 CONFIG_FILE = "config.json"
+# The number of processes that fed the run's data, as last started.
+TOPOLOGY_FILE = "topology.json"
 # Keys that may differ between the run in a workdir and the config resuming it.
 MUTABLE_PREFIXES = ("eval.", "checkpoint.", "train.log_every", "train.restart",
                     "train.max_consecutive_skips", "data.root")
@@ -82,3 +84,24 @@ def claim(config, workdir: str, checkpoint_dir: str):
     sync_processes("restart")
   write_config(config, workdir)
 
+
+
+def check_topology(workdir: str, processes: int, streamed: bool, resuming: bool):
+  """Records how many processes feed this run; refuses to resume a streamed
+  (tfds) run on another number.
+
+  Indexed sources (arrays, image files) give global batch s the same
+  examples whatever the processes; a tfds stream is split per process
+  (``tfds.even_splits``), so its order after a resume would differ.
+  """
+  path = storage.path(workdir) / TOPOLOGY_FILE
+  text = storage.read_text(path)
+  saved = json.loads(text)["processes"] if text else None
+  if resuming and streamed and saved is not None and saved != processes:
+    raise ConfigError(
+        f"{workdir} was trained by {saved} processes reading a tfds stream split among "
+        f"them, so its data order cannot continue on {processes}: resume it on {saved} "
+        f"processes (indexed sources such as folder resume on any number)")
+  sync_processes("topology_read")
+  if jax.process_index() == 0:
+    storage.write_text(path, json.dumps({"processes": processes}))

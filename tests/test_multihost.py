@@ -1,5 +1,6 @@
 """2 processes x 4 CPU devices (jax.distributed on localhost) match 1 process x 8."""
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -86,6 +87,29 @@ def test_two_processes_match_one_process_with_the_same_devices(storage, single, 
   # The model and the probe; the optimiser's momentum is the raw gradient,
   # which INTL's whitening of a 16-example batch makes sensitive to the
   # last bits (0.5 % apart at step 2 while the parameters agree to 1e-8).
+  for part in ("params", "batch_stats", "probe"):
+    for x, y in zip(jax.tree.leaves(a[part]), jax.tree.leaves(b[part])):
+      np.testing.assert_allclose(y, x, rtol=1e-4, atol=1e-6)
+
+
+def test_a_run_saved_by_two_processes_resumes_on_one_with_eight_devices(single, tmp_path):
+  """2 processes x 4 devices save steps 1 and 2; with step 2 gone (as if
+  preempted before it was written), 1 process x 8 devices resumes at step 1
+  and ends where the uninterrupted 1 x 8 run ends."""
+  workdir = str(tmp_path / "moved")
+  port = _free_port()
+  procs = [_launch(workdir, _env(4, JAX_COORDINATOR_ADDRESS=f"localhost:{port}",
+                                 JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(i)))
+           for i in range(2)]
+  for proc in procs:
+    _finish(proc)
+  shutil.rmtree(os.path.join(workdir, "checkpoints", str(STEPS)))
+  resumed = _launch(workdir, _env(8))
+  out, _ = resumed.communicate(timeout=420)
+  assert resumed.returncode == 0, out[-3000:]
+  assert f"at step {STEPS - 1}" in out
+  assert [r["step"] for r in _records(workdir) if "loss" in r] == list(range(1, STEPS + 1))
+  a, b = _params(single, STEPS), _params(workdir, STEPS)
   for part in ("params", "batch_stats", "probe"):
     for x, y in zip(jax.tree.leaves(a[part]), jax.tree.leaves(b[part])):
       np.testing.assert_allclose(y, x, rtol=1e-4, atol=1e-6)

@@ -154,3 +154,16 @@ def test_negative_temperature_and_beta_out_of_range_name_the_key():
   mira.method.beta_start = 1.0
   with pytest.raises(ConfigError, match="beta"):
     build_method(mira.method, 100)
+
+
+def test_a_tfds_stream_resumes_only_on_the_number_of_processes_that_saved_it(tmp_path):
+  from ssl_jax import workdir as workdir_record  # pylint: disable=g-import-not-at-top
+  workdir = str(tmp_path)
+  workdir_record.check_topology(workdir, 2, streamed=True, resuming=False)
+  with pytest.raises(ConfigError, match="trained by 2 processes reading a tfds stream"):
+    workdir_record.check_topology(workdir, 1, streamed=True, resuming=True)
+  workdir_record.check_topology(workdir, 2, streamed=True, resuming=True)
+  # An indexed source resumes anywhere, and the record follows the run.
+  workdir_record.check_topology(workdir, 1, streamed=False, resuming=True)
+  with pytest.raises(ConfigError, match="resume it on 1 processes"):
+    workdir_record.check_topology(workdir, 4, streamed=True, resuming=True)
