@@ -1,7 +1,11 @@
-"""Launch scripts: shellcheck-clean, and --dry-run prints the command each host would run."""
+"""Launch scripts: shellcheck-clean, --dry-run prints the command each host
+would run, and the TPU pod script runs it (cloud CLI stubbed)."""
+import json
 import os
 import shutil
+import socket
 import subprocess
+import sys
 
 import pytest
 
@@ -55,3 +59,74 @@ def test_missing_arguments_print_usage_and_exit_2():
     proc = subprocess.run([os.path.join(ROOT, "launch", script)], capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 2 and "usage" in proc.stderr
+
+
+_GCLOUD_STUB = """#!/usr/bin/env bash
+# gcloud, stubbed at the process boundary: records each call; for
+# "tpu-vm ssh --worker=all --command=CMD" runs CMD as two local workers, each
+# in its own home, with the coordinator variables a pod's metadata gives JAX.
+echo "gcloud $*" >> "$STUB_LOG"
+cmd=""
+for arg in "$@"; do case "$arg" in --command=*) cmd="${arg#--command=}" ;; esac; done
+[ -z "$cmd" ] && exit 0
+pids=()
+for i in 0 1; do
+  mkdir -p "$STUB_HOMES/worker$i"
+  (cd "$STUB_HOMES/worker$i" && JAX_COORDINATOR_ADDRESS="localhost:$STUB_PORT" \\
+     JAX_NUM_PROCESSES=2 JAX_PROCESS_ID=$i bash -c "$cmd") \\
+     >> "$STUB_HOMES/worker$i.log" 2>&1 &
+  pids+=($!)
+done
+status=0
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+exit $status
+"""
+
+
+def _stub_bin(tmp_path):
+  """gcloud and pip stubs, and python3 as the interpreter running the tests."""
+  bin_dir = tmp_path / "bin"
+  bin_dir.mkdir()
+  (bin_dir / "gcloud").write_text(_GCLOUD_STUB)
+  (bin_dir / "pip").write_text('#!/bin/sh\necho "pip $*" >> "$STUB_LOG"\n')
+  for stub in ("gcloud", "pip"):
+    os.chmod(bin_dir / stub, 0o755)
+  os.symlink(sys.executable, bin_dir / "python3")
+  return bin_dir
+
+
+def test_tpu_pod_runs_its_worker_command_as_two_processes_on_a_bucket(gcs, tmp_path):
+  """launch/tpu_pod.sh itself, with gcloud and pip stubbed: the workers clone
+  the repository, and the command the script builds trains a tiny run as two
+  processes into the local GCS server; the relaunch resumes it."""
+  from tests.end_to_end import TINY  # pylint: disable=g-import-not-at-top
+  from tests.gcs_server import BUCKET  # pylint: disable=g-import-not-at-top
+  env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_") and k != "PYTHONPATH"}
+  flags = [f for f in env.get("XLA_FLAGS", "").split()
+           if not f.startswith("--xla_force_host_platform_device_count")]
+  with socket.socket() as sock:
+    sock.bind(("localhost", 0))
+    port = sock.getsockname()[1]
+  env.update(PATH=f"{_stub_bin(tmp_path)}:{env['PATH']}", STUB_LOG=str(tmp_path / "calls"),
+             STUB_HOMES=str(tmp_path / "workers"), STUB_PORT=str(port),
+             XLA_FLAGS=" ".join(flags + ["--xla_force_host_platform_device_count=4"]))
+  run_args = ["--config=configs/quickstart.py", *TINY[1:], "--config.train.total_steps=2",
+              "--config.eval.every_steps=0", f"--workdir=gs://{BUCKET}/pod"]
+  launch = [os.path.join(ROOT, "launch", "tpu_pod.sh"), "--name=pod", "--zone=local",
+            f"--repo={ROOT}", "--", *run_args]
+  for attempt in ("--create", None):
+    proc = subprocess.run(launch[:1] + ([attempt] if attempt else []) + launch[1:], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    logs = "".join((tmp_path / "workers" / f"worker{i}.log").read_text() for i in (0, 1))
+    assert proc.returncode == 0, proc.stderr[-2000:] + logs[-3000:]
+  calls = (tmp_path / "calls").read_text()
+  assert calls.count("gcloud compute tpus tpu-vm create pod") == 1
+  pip_calls = [line for line in calls.splitlines() if line.startswith("pip install")]
+  # Each of 2 workers at each of 2 launches: the requirements, then jax[tpu].
+  assert sorted(pip_calls) == sorted(["pip install -q -r requirements.txt",
+                                      "pip install -q jax[tpu]==0.10.2"] * 4)
+  checkpoints = gcs.find(f"{BUCKET}/pod/checkpoints")
+  assert f"{BUCKET}/pod/checkpoints/2/commit_success.txt" in checkpoints
+  assert "Resumed from gs://bucket/pod/checkpoints at step 2" in logs
+  records = [json.loads(line) for line in gcs.cat(f"{BUCKET}/pod/metrics.jsonl").splitlines()]
+  assert [r["step"] for r in records if "loss" in r] == [1, 2]
