@@ -130,3 +130,65 @@ def test_tpu_pod_runs_its_worker_command_as_two_processes_on_a_bucket(gcs, tmp_p
   assert "Resumed from gs://bucket/pod/checkpoints at step 2" in logs
   records = [json.loads(line) for line in gcs.cat(f"{BUCKET}/pod/metrics.jsonl").splitlines()]
   assert [r["step"] for r in records if "loss" in r] == [1, 2]
+
+
+_SRUN_STUB = """#!/usr/bin/env bash
+# srun, stubbed at the process boundary: starts the command after srun's own
+# options as two tasks on this host, with the variables SLURM gives a step.
+echo "srun $*" >> "$STUB_LOG"
+while [[ "$1" == --* ]]; do shift; done
+pids=()
+for i in 0 1; do
+  SLURM_JOB_ID="$STUB_JOB_ID" SLURM_STEP_NODELIST=localhost SLURM_NTASKS=2 \\
+    SLURM_STEP_NUM_NODES=2 SLURM_PROCID=$i SLURM_LOCALID=$i "$@" \\
+    >> "$STUB_HOMES/task$i.log" 2>&1 &
+  pids+=($!)
+done
+status=0
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+exit $status
+"""
+
+
+def _slurm_job_id():
+  """A job id whose coordinator port (JAX: 61440 + id % 4096) is free."""
+  for job_id in range(4096):
+    with socket.socket() as sock:
+      try:
+        sock.bind(("localhost", 61440 + job_id))
+      except OSError:
+        continue
+      return job_id
+  raise RuntimeError("no free port in 61440-65535")
+
+
+def test_slurm_script_runs_its_step_as_two_tasks_on_a_bucket(gcs, tmp_path):
+  """launch/slurm_multi_gpu.sbatch run as SLURM runs a batch script, with
+  srun stubbed: JAX finds the two tasks from the SLURM variables alone and
+  they train a tiny run into the local GCS server."""
+  from tests.end_to_end import TINY  # pylint: disable=g-import-not-at-top
+  from tests.gcs_server import BUCKET  # pylint: disable=g-import-not-at-top
+  bin_dir = tmp_path / "bin"
+  bin_dir.mkdir()
+  (bin_dir / "srun").write_text(_SRUN_STUB)
+  os.chmod(bin_dir / "srun", 0o755)
+  (tmp_path / "tasks").mkdir()
+  env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "SLURM_"))}
+  flags = [f for f in env.get("XLA_FLAGS", "").split()
+           if not f.startswith("--xla_force_host_platform_device_count")]
+  env.update(PATH=f"{bin_dir}:{env['PATH']}", STUB_LOG=str(tmp_path / "calls"),
+             STUB_HOMES=str(tmp_path / "tasks"), STUB_JOB_ID=str(_slurm_job_id()),
+             PYTHON=sys.executable, SLURM_SUBMIT_DIR=ROOT,
+             XLA_FLAGS=" ".join(flags + ["--xla_force_host_platform_device_count=4"]))
+  proc = subprocess.run(
+      ["bash", os.path.join(ROOT, "launch", "slurm_multi_gpu.sbatch"),
+       "--config=configs/quickstart.py", *TINY[1:], "--config.train.total_steps=2",
+       "--config.eval.every_steps=0", f"--workdir=gs://{BUCKET}/slurm"],
+      env=env, capture_output=True, text=True, timeout=600, check=False)
+  logs = "".join((tmp_path / "tasks" / f"task{i}.log").read_text() for i in (0, 1))
+  assert proc.returncode == 0, proc.stderr[-2000:] + logs[-3000:]
+  assert (tmp_path / "calls").read_text().startswith("srun --kill-on-bad-exit=1 env ")
+  assert "global batch 16, 8 devices" in logs  # 2 tasks x 4 devices joined
+  assert f"{BUCKET}/slurm/checkpoints/2/commit_success.txt" in gcs.find(f"{BUCKET}/slurm")
+  records = [json.loads(line) for line in gcs.cat(f"{BUCKET}/slurm/metrics.jsonl").splitlines()]
+  assert [r["step"] for r in records if "loss" in r] == [1, 2]
