@@ -1,6 +1,7 @@
 """Runs of ``python -m ssl_jax.main`` on a tiny quickstart, for the end-to-end tests."""
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -43,3 +44,20 @@ def records(workdir, name="metrics.jsonl"):
 def params(workdir, step):
   """The saved TrainState of a run at ``step`` (workdir may be a URL)."""
   return ocp.StandardCheckpointer().restore(f"{workdir}/checkpoints/{step}/default")
+
+
+def free_port():
+  with socket.socket() as sock:
+    sock.bind(("localhost", 0))
+    return sock.getsockname()[1]
+
+
+def env_with_devices(devices, drop=("JAX_",), **extra):
+  """This environment for a process of its own: without the variables named
+  by the prefixes in ``drop``, with conftest's XLA flags (the compile-time
+  setting too) but ``devices`` fake CPU devices."""
+  env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(drop))}
+  flags = [f for f in env.get("XLA_FLAGS", "").split()
+           if not f.startswith("--xla_force_host_platform_device_count")]
+  env["XLA_FLAGS"] = " ".join(flags + [f"--xla_force_host_platform_device_count={devices}"])
+  return {**env, **extra}

