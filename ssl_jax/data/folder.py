@@ -33,21 +33,19 @@ class ImageFiles:
     return len(self.labels)
 
 
-def read_bytes(path):
-  """tf.string scalar: the bytes of the file ``path`` (tf.string scalar).
+def byte_reader(paths):
+  """A function from a path (tf.string scalar) to the file's bytes, for the
+  files ``paths`` (one root, so the first decides): TensorFlow's reader for
+  local files, ``ssl_jax.storage`` for URLs (TensorFlow's own GCS client
+  reaches only Google's endpoint with its own credentials, so a ``gs://``
+  root would read differently from the run's other files)."""
+  if not any(storage.is_url(str(p)) for p in paths[:1]):
+    return tf.io.read_file
 
-  Local files through TensorFlow's reader; URLs through ``ssl_jax.storage``
-  (TensorFlow's own GCS client reaches only Google's endpoint and its own
-  credentials, so a ``gs://`` root would read differently from the run's
-  other files).
-  """
-  def read_url(p):
-    return storage.path(p.numpy().decode()).read_bytes()
+  def read_url(path):
+    return storage.path(path.numpy().decode()).read_bytes()
 
-  is_url = tf.strings.regex_full_match(path, r"[a-z0-9]+://.*")
-  return tf.cond(is_url,
-                 lambda: tf.ensure_shape(tf.py_function(read_url, [path], tf.string), []),
-                 lambda: tf.io.read_file(path))
+  return lambda path: tf.ensure_shape(tf.py_function(read_url, [path], tf.string), [])
 
 
 def list_classes(split_dir) -> Tuple[str, ...]:
@@ -71,8 +69,10 @@ def list_images(split_dir, classes) -> Tuple[list, list]:
 
 def readable(paths) -> np.ndarray:
   """bool [n]: which files read and decode as 3-channel images."""
+  read = byte_reader(paths)
+
   def check(index, path):
-    image = tf.io.decode_image(read_bytes(path), channels=3, expand_animations=False)
+    image = tf.io.decode_image(read(path), channels=3, expand_animations=False)
     return index, tf.shape(image)  # the shape keeps the decode from being pruned
 
   ds = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), np.asarray(paths)))

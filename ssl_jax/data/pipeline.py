@@ -19,7 +19,7 @@ import jax
 import tensorflow as tf
 
 from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_crop_and_flip
-from ssl_jax.data.folder import ImageFiles, read_bytes
+from ssl_jax.data.folder import ImageFiles, byte_reader
 from ssl_jax.data.sources import ArraySplit, Split, TfdsSplit
 
 _FOREVER = 2 ** 62
@@ -92,8 +92,8 @@ def _random_access(split):
   if isinstance(split, ArraySplit):
     images = tf.constant(split.images)
     return (lambda i: tf.gather(images, i)), crop_and_flip, (lambda image: image)
-  paths = tf.constant(split.paths)
-  return ((lambda i: read_bytes(tf.gather(paths, i))), decode_crop_and_flip,
+  paths, read = tf.constant(split.paths), byte_reader(split.paths)
+  return ((lambda i: read(tf.gather(paths, i))), decode_crop_and_flip,
           lambda encoded: tf.io.decode_image(encoded, channels=3, expand_animations=False))
 
 
