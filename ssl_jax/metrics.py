@@ -63,33 +63,29 @@ class MetricsWriter:
     """``start_step``: the step a run resumes from; records after it are
     dropped (the work lost since that checkpoint).  None keeps them all."""
     self.enabled = jax.process_index() == 0 if enabled is None else enabled
-    workdir = storage.path(workdir)
-    self._files = {workdir / METRICS_FILE: [], workdir / DETAILS_FILE: []}
+    self._workdir = storage.path(workdir)
+    self._lines = {METRICS_FILE: [], DETAILS_FILE: []}  # every line of each file
     self._events = None
     self._writer = futures.ThreadPoolExecutor(max_workers=1)
     self._inflight = None
     if self.enabled:
-      for path, lines in self._files.items():
-        lines.extend(json.dumps(r) + "\n" for r in _read_records(path)
+      for name, lines in self._lines.items():
+        lines.extend(json.dumps(r) + "\n" for r in _read_records(self._workdir / name)
                      if start_step is None or r["step"] <= start_step)
-      self._events = EventChunks(workdir / "tensorboard", start_step or 0)
+      self._events = EventChunks(self._workdir / "tensorboard", start_step or 0)
       self.flush()
     self._last_flush = time.monotonic()
-
-  def _add(self, name: str, record: dict):
-    path = next(p for p in self._files if p.name == name)
-    self._files[path].append(json.dumps(record) + "\n")
 
   def write_details(self, step: int, details: dict):
     """Adds lists (spectra, histograms) to ``spectrum.jsonl``."""
     if self.enabled and details:
-      self._add(DETAILS_FILE, {"step": int(step), **details})
+      self._lines[DETAILS_FILE].append(json.dumps({"step": int(step), **details}) + "\n")
 
   def write(self, step: int, metrics: dict):
     if not self.enabled or not metrics:
       return
     record = {"step": int(step), **{k: _scalar(v) for k, v in metrics.items()}}
-    self._add(METRICS_FILE, record)
+    self._lines[METRICS_FILE].append(json.dumps(record) + "\n")
     self._events.scalars(step, {k: v for k, v in record.items()
                                 if k != "step" and isinstance(v, float)})
     if time.monotonic() - self._last_flush >= self.FLUSH_SECONDS:
@@ -99,8 +95,9 @@ class MetricsWriter:
     """Hands the files as they stand to the background writer."""
     if not self.enabled:
       return
-    writes = [(path, "".join(lines).encode()) for path, lines in self._files.items()
-              if lines or path.exists()]
+    writes = [(self._workdir / name, "".join(lines).encode())
+              for name, lines in self._lines.items()
+              if lines or (self._workdir / name).exists()]
     chunk = self._events.seal()
     if chunk:
       writes.append(chunk)
