@@ -44,6 +44,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.log_every = 50
   c.train.max_consecutive_skips = 20  # stop when this many steps in a row were non-finite
   c.train.restart = False         # start over if the workdir holds a run of another config
+  c.train.resume_changes = ""     # key prefixes allowed to change on resume, e.g. "optim"
   c.train.stop_on_collapse = False  # exit 1 when a collapse is reported (eval.*_rank)
   c.train.online_probe = True     # linear classifier on stop-gradient features (own SGD)
   c.train.online_probe_lr = 0.1   # its peak lr (cosine to 0)
@@ -136,6 +137,7 @@ def linear_eval_config() -> ml_collections.ConfigDict:
   c.train.log_every = 50
   c.train.cached_features = False  # frozen backbone, no augmentation: features once
   c.train.restart = False
+  c.train.resume_changes = ""
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "sgd"
   c.optim.base_lr = 0.2            # the classifier's; peak = base_lr * batch / 256

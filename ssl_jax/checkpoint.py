@@ -2,22 +2,70 @@
 
 ``Checkpointer`` restores the latest complete checkpoint into the abstract,
 sharded state (or returns None for a fresh run) and saves asynchronously.
+Every step folder holds two items: the state (``default``) and the CRC-32
+of each of its arrays (``checksums``), computed from the host copy orbax
+writes and checked on restore, so flipped bytes make a checkpoint
+unrestorable instead of a run that resumes from garbage.
 ``StopSignal`` turns SIGTERM / SIGINT into a request the loop honours at the
 next step boundary: save, then exit 0.  A second Ctrl-C aborts at once.
 """
 import signal
 import threading
+import zlib
 
 from absl import logging
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 from ssl_jax import storage
 from ssl_jax.sharding import sync_processes
 
 
+STATE_ITEM = "default"
+CHECKSUM_ITEM = "checksums"
+
+
 class CheckpointError(RuntimeError):
   """No checkpoint in a run's directory can be restored."""
+
+
+class ChecksumMismatch(ValueError):
+  """A restored array differs from the one that was saved."""
+
+
+def _leaf_name(path) -> str:
+  """``params/backbone/conv/kernel``: the same for a TrainState and for the
+  plain dicts orbax restores without a target."""
+  return "/".join(str(getattr(k, "name", getattr(k, "key", getattr(k, "idx", k))))
+                  for k in path)
+
+
+def _host_array(leaf):
+  if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+    leaf = leaf.addressable_data(0)  # replicated: one shard holds all of it
+  return np.ascontiguousarray(np.asarray(leaf))
+
+
+def checksums(tree) -> dict:
+  """{leaf name: "crc32 dtype shape"} of every array in ``tree``."""
+  out = {}
+  for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+    a = _host_array(leaf)
+    out[_leaf_name(path)] = f"{zlib.crc32(a.view(np.uint8).reshape(-1)):08x} {a.dtype} {a.shape}"
+  return out
+
+
+def verify(tree, expected: dict):
+  """Raises ChecksumMismatch naming the first array whose checksum differs."""
+  actual = checksums(tree)
+  if set(actual) != set(expected):
+    raise ChecksumMismatch(f"the arrays differ from those saved: "
+                           f"{sorted(set(actual) ^ set(expected))[:3]}")
+  for name, value in actual.items():
+    if value != expected[name]:
+      raise ChecksumMismatch(f"array {name} does not match the checksum saved with it "
+                             f"({value.split()[0]} != {expected[name].split()[0]})")
 
 
 def abstract_state(init_fn, *args, sharding):
@@ -30,21 +78,32 @@ def abstract_state(init_fn, *args, sharding):
 class Checkpointer:
   """Thin wrapper over ``ocp.CheckpointManager`` for one TrainState item."""
 
-  def __init__(self, directory: str, max_to_keep: int = 3):
+  def __init__(self, directory: str, max_to_keep: int = 3, read_only: bool = False):
+    """``read_only``: for jobs that read another run's checkpoints (export,
+    evaluation): nothing is created, saved or set aside."""
     self.directory = storage.path(directory)
-    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
+    self.read_only = read_only
+    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=not read_only,
+                                           read_only=read_only,
                                            enable_async_checkpointing=True)
-    self._manager = ocp.CheckpointManager(self.directory, options=options)
+    # Named handlers: without them orbax infers the layout from the first
+    # step folder it reads, and one stray folder makes every step unreadable.
+    handlers = {STATE_ITEM: ocp.StandardCheckpointHandler(),
+                CHECKSUM_ITEM: ocp.JsonCheckpointHandler()}
+    self._manager = ocp.CheckpointManager(self.directory, options=options,
+                                          item_handlers=handlers)
 
   def latest_step(self):
     return self._manager.latest_step()
 
-  def restore(self, abstract):
-    """The latest readable checkpoint restored into ``abstract``'s structure.
+  def restore(self, abstract=None):
+    """The latest readable checkpoint restored into ``abstract``'s structure
+    (None: as saved, host arrays in dicts).
 
-    None for a fresh run.  A checkpoint that fails to restore (a corrupt or
-    truncated file) is moved to ``<directory>.corrupt/`` once an earlier one
-    restores, and the log says so; if none restores, CheckpointError.
+    None for a fresh run.  A checkpoint that fails to restore or to match
+    its checksums (a corrupt, truncated or stray step folder) is moved to
+    ``<directory>.corrupt/`` once an earlier one restores (only noted if
+    ``read_only``), and the log says so; if none restores, CheckpointError.
     (Partially written checkpoints never count: orbax finalises a step only
     when every file is written, by a rename on a local disk and by a
     ``commit_success`` marker on GCS.)
@@ -52,23 +111,38 @@ class Checkpointer:
     failed = []
     for step in sorted(self._manager.all_steps(), reverse=True):
       try:
-        state = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+        state = self._restore_verified(step, abstract)
       except Exception as e:  # pylint: disable=broad-except
         failed.append((step, f"{type(e).__name__}: {str(e)[:300]}"))
         continue
       if failed:
-        self._set_aside([s for s, _ in failed])
+        steps = [s for s, _ in failed]
+        if not self.read_only:
+          self._set_aside(steps)
         logging.warning("checkpoint(s) %s in %s could not be restored (%s); resumed "
-                        "from step %d instead and moved them to %s/",
-                        [s for s, _ in failed], self.directory, failed[0][1], step,
-                        self.corrupt_directory)
-      return state
+                        "from step %d instead%s", steps, self.directory,
+                        "; ".join(f"step {s}: {err}" for s, err in failed), step, "" if self.read_only else
+                        f" and moved them to {self.corrupt_directory}/")
+      return step, state
     if failed:
       raise CheckpointError(
           f"no checkpoint in {self.directory} could be restored:\n" +
           "\n".join(f"  step {s}: {err}" for s, err in failed) +
           "\nMove the folder away to start over, or restore it from a copy.")
-    return None
+    return None, None
+
+  def _restore_verified(self, step, abstract):
+    has_sums = (self.directory / str(step) / CHECKSUM_ITEM).exists()
+    args = {STATE_ITEM: ocp.args.StandardRestore(abstract)}
+    if has_sums:
+      args[CHECKSUM_ITEM] = ocp.args.JsonRestore()
+    restored = self._manager.restore(step, args=ocp.args.Composite(**args))
+    if has_sums:
+      verify(restored[STATE_ITEM], restored[CHECKSUM_ITEM])
+    else:
+      logging.warning("checkpoint %d in %s has no checksums (saved by an older "
+                      "version): restored unverified", step, self.directory)
+    return restored[STATE_ITEM]
 
   @property
   def corrupt_directory(self):
@@ -77,7 +151,10 @@ class Checkpointer:
   def _set_aside(self, steps):
     if jax.process_index() == 0:
       for step in steps:
-        storage.move_tree(self.directory / str(step), self.corrupt_directory / str(step))
+        target, n = self.corrupt_directory / str(step), 1
+        while target.exists():  # set aside before: keep both
+          target, n = self.corrupt_directory / f"{step}.{n}", n + 1
+        storage.move_tree(self.directory / str(step), target)
     sync_processes("checkpoint_set_aside")
     self._manager.reload()
 
@@ -90,7 +167,9 @@ class Checkpointer:
     if step in self._manager.all_steps():
       return False
     host_state = jax.device_get(state)
-    return self._manager.save(step, args=ocp.args.StandardSave(host_state), force=True)
+    items = {STATE_ITEM: ocp.args.StandardSave(host_state),
+             CHECKSUM_ITEM: ocp.args.JsonSave(checksums(host_state))}
+    return self._manager.save(step, args=ocp.args.Composite(**items), force=True)
 
   def reached_preemption(self, step: int) -> bool:
     """True at the step all processes agreed to stop at after a preemption
@@ -144,6 +223,5 @@ class StopSignal:
     if not sync:
       return False
     from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
-    import numpy as np  # pylint: disable=g-import-not-at-top
     flags = multihost_utils.process_allgather(np.asarray(local))
     return bool(np.any(flags))

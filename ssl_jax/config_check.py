@@ -4,6 +4,8 @@ Each check names the key, the bad value and what would be valid.  Method
 hyper-parameters are checked by the method's own constructor (see
 ``methods.build_method``).
 """
+import math
+
 from ssl_jax.registry import ConfigError
 
 PRECISIONS = ("float32", "bfloat16")
@@ -27,6 +29,16 @@ def _check(condition, key, value, requirement):
     raise ConfigError(f"{key}={value!r} is out of range: {requirement}")
 
 
+def check_finite(tree, prefix=""):
+  """Every float in the config is a number: inf or nan anywhere (a learning
+  rate, a temperature) would poison the run without failing it."""
+  for key, value in tree.items():
+    if hasattr(value, "items"):
+      check_finite(value, f"{prefix}{key}.")
+    elif isinstance(value, float) and not math.isfinite(value):
+      raise ConfigError(f"{prefix}{key}={value!r} is not a finite number")
+
+
 def validate(config):
   """Raises ConfigError on the first invalid value."""
   from ssl_jax.data.sources import SOURCES  # pylint: disable=g-import-not-at-top
@@ -35,6 +47,7 @@ def validate(config):
   from ssl_jax.models import BACKBONES, STEMS  # pylint: disable=g-import-not-at-top
   from ssl_jax.optim import OPTIMIZERS  # pylint: disable=g-import-not-at-top
 
+  check_finite(config)
   _choice(config, ("method", "name"), METHODS)
   _choice(config, ("model", "name"), BACKBONES)
   _choice(config, ("model", "stem"), STEMS)
@@ -78,6 +91,7 @@ def validate(config):
 
 
 def _check_evaluated(config):
+  check_finite(config)
   _check(config.pretrained is not None, "pretrained", config.pretrained,
          "set --config.pretrained to a pretraining workdir or an exported backbone")
   from ssl_jax.data.sources import SOURCES  # pylint: disable=g-import-not-at-top

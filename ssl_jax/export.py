@@ -21,11 +21,11 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
 from flax import serialization
 
 from ssl_jax import storage
 from ssl_jax import workdir as workdir_record
+from ssl_jax.checkpoint import Checkpointer
 from ssl_jax.data.augment_device import normalize
 from ssl_jax.data.sources import normalization
 from ssl_jax.data.views import VIEW_PRESETS
@@ -73,11 +73,15 @@ class Backbone:
 
 
 def _checkpoint_tree(workdir: str):
-  manager = ocp.CheckpointManager(storage.path(workdir) / "checkpoints")
-  step = manager.latest_step()
-  if step is None:
+  """(step, state tree) of the run's latest checkpoint that restores and
+  matches its checksums; the run's files are left as they are."""
+  directory = storage.path(workdir) / "checkpoints"
+  if not directory.is_dir():
     raise BackboneNotFound(f"{workdir} has no checkpoint to load a backbone from")
-  return step, manager.restore(step, args=ocp.args.StandardRestore())
+  step, tree = Checkpointer(directory, read_only=True).restore()
+  if tree is None:
+    raise BackboneNotFound(f"{workdir} has no checkpoint to load a backbone from")
+  return step, tree
 
 
 def from_run(workdir: str, use_ema: bool = False) -> Backbone:

@@ -197,7 +197,7 @@ def train_and_evaluate(config, workdir: str):
                               config.checkpoint.max_to_keep)
   workdir_record.claim(config, workdir, checkpointer.directory)
   replicated = sharding.replicated(job.mesh)
-  state = checkpointer.restore(abstract_state(lambda: _init_state(job), sharding=replicated))
+  _, state = checkpointer.restore(abstract_state(lambda: _init_state(job), sharding=replicated))
   if state is None:
     state = jax.jit(lambda: _init_state(job), out_shardings=replicated)()
   start = int(state.step)

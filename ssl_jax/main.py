@@ -105,12 +105,13 @@ def main(argv):
   from ssl_jax.export import BackboneNotFound  # pylint: disable=g-import-not-at-top
   from ssl_jax.evals.collapse import CollapseDetected  # pylint: disable=g-import-not-at-top
   from ssl_jax.pretrain import TrainingDiverged  # pylint: disable=g-import-not-at-top
+  from ssl_jax.storage import DamagedFile  # pylint: disable=g-import-not-at-top
   config = _CONFIG.value
   try:
     JOBS.lookup(config.job, "job")()(config, _WORKDIR.value)
   except (ConfigError, DatasetNotPreparedError, BackboneNotFound) as e:
     _exit(2, e)  # the run could not start: fix the command
-  except (TrainingDiverged, CollapseDetected, CheckpointError) as e:
+  except (TrainingDiverged, CollapseDetected, CheckpointError, DamagedFile) as e:
     _exit(1, e)
 
 

@@ -43,8 +43,24 @@ def _scalar(v):
 
 
 def _read_records(path):
-  text = storage.read_text(path)
-  return [json.loads(line) for line in (text or "").splitlines() if line.strip()]
+  """The JSON records of a .jsonl file.  A torn last line (a crash or a full
+  disk mid-write) is dropped with a warning; a damaged line before it is
+  DamagedFile."""
+  lines = [line for line in (storage.read_text(path) or "").splitlines() if line.strip()]
+  records = []
+  for number, line in enumerate(lines, 1):
+    try:
+      record = json.loads(line)
+      if not isinstance(record, dict) or not isinstance(record.get("step"), int):
+        raise ValueError("not a record with a step")
+    except ValueError as e:
+      if number < len(lines):
+        raise storage.DamagedFile(f"{path} line {number} is damaged ({e}): repair or "
+                                  f"delete that line to resume") from None
+      absl_logging.warning("dropped the torn last line of %s: %r", path, line[:80])
+      continue
+    records.append(record)
+  return records
 
 
 class MetricsWriter:

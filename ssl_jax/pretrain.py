@@ -90,7 +90,7 @@ def init_state(run: Run, rng):
 def _restore_or_init(run: Run, checkpointer: Checkpointer, init_rng):
   replicated = sharding.replicated(run.mesh)
   init = lambda rng: init_state(run, rng)
-  state = checkpointer.restore(abstract_state(init, init_rng, sharding=replicated))
+  _, state = checkpointer.restore(abstract_state(init, init_rng, sharding=replicated))
   if state is not None:
     logging.info("Resumed from %s at step %d", checkpointer.directory, int(state.step))
     return state
@@ -121,10 +121,12 @@ def _check_diverged(step, record, limit, checkpointer):
     checkpointer.wait()
     raise TrainingDiverged(
         f"steps {step - run_length + 1}..{step} ({run_length} in a row, "
-        f"train.max_consecutive_skips={limit}) had a non-finite loss or gradients "
-        f"and were skipped; stopping at step {step}. {_kept(checkpointer)} "
-        f"Look at the loss terms in metrics.jsonl before that step; lower the "
-        f"learning rate or use float32 to resume.")
+        f"train.max_consecutive_skips={limit}) had a non-finite loss, gradients or "
+        f"update and were skipped; stopping at step {step}. {_kept(checkpointer)} "
+        f"Look at the loss terms in metrics.jsonl before that step; to resume with a "
+        f"lower learning rate, add e.g. --config.optim.base_lr=X "
+        f"--config.train.resume_changes=optim (or use float32, with "
+        f"--config.train.resume_changes=train.precision).")
 
 
 def _kept(checkpointer):

@@ -59,7 +59,7 @@ def encode_views(model, params, batch_stats, views, train=True, method=None,
 
 def _all_finite(tree):
   leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
-  return jnp.all(jnp.stack(leaves))
+  return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
 
 
 def _select(ok, new, old):
@@ -114,8 +114,8 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
 
   ``batch`` holds ``views``, a tuple of uint8 [N, S_v, S_v, 3] (global
   arrays, batch-sharded).  Photometric augmentation runs here with keys from
-  ``fold_in(rng, state.step)``.  A step whose loss or gradients are not
-  finite leaves params, optimizer, statistics and method state unchanged and
+  ``fold_in(rng, state.step)``.  A step whose loss, gradients, new
+  parameters or new optimiser state are not finite leaves params, optimizer, statistics and method state unchanged and
   counts itself in ``skipped_steps`` and ``consecutive_skips``.  With
   ``probe_tx``, the online linear probe in ``state.probe`` takes one step on
   the stop-gradient backbone features of the first online view and
@@ -152,7 +152,10 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
     opt_state = _hold(frozen, state.opt_state, opt_state)
     params = optax.apply_updates(state.params, updates)
 
-    ok = jnp.isfinite(loss) & _all_finite(grads)
+    # What is written must be finite too: an infinite lr or an overflowing
+    # optimiser turns finite gradients into non-finite parameters.
+    ok = (jnp.isfinite(loss) & _all_finite(grads) & _all_finite(params)
+          & _all_finite(opt_state))
     params = _select(ok, params, state.params)
     new = state.replace(
         step=state.step + 1, params=params,

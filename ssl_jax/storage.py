@@ -43,6 +43,11 @@ def configure_backends(environ=os.environ):
     environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 
+class DamagedFile(ValueError):
+  """A file of a run cannot be parsed (not a torn last record: those are
+  dropped)."""
+
+
 def is_url(p) -> bool:
   return os.fspath(p).startswith(_URL_SCHEMES)
 
@@ -78,6 +83,7 @@ def read_text(source):
 def move_tree(source, destination):
   """Moves a directory tree: copies every file, then deletes the source."""
   source, destination = path(source), path(destination)
+  destination.mkdir(parents=True, exist_ok=True)
   for folder, _, files in source.walk():
     relative = os.fspath(folder)[len(os.fspath(source)):].lstrip("/")
     for name in files:

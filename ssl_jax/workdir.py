@@ -6,6 +6,7 @@ schedule, seed) would silently mix two experiments, so it stops with the keys
 that differ.  Keys that only say how the run is watched or stored may change.
 """
 import json
+import time
 
 from absl import logging
 import jax
@@ -19,7 +20,9 @@ CONFIG_FILE = "config.json"
 TOPOLOGY_FILE = "topology.json"
 # Keys that may differ between the run in a workdir and the config resuming it.
 MUTABLE_PREFIXES = ("eval.", "checkpoint.", "train.log_every", "train.restart",
-                    "train.max_consecutive_skips", "data.root")
+                    "train.resume_changes", "train.max_consecutive_skips", "data.root")
+# What resumes changed under ``train.resume_changes``, one JSON line each.
+CHANGES_FILE = "config_changes.jsonl"
 
 
 def flatten(tree, prefix=""):
@@ -33,18 +36,36 @@ def flatten(tree, prefix=""):
   return out
 
 
-def differing_keys(saved: dict, config: dict):
-  """Sorted (key, saved value, new value) for keys that shape the run."""
+def differing_keys(saved: dict, config: dict, allowed=()):
+  """Sorted (key, saved value, new value) for keys that shape the run,
+  leaving out those under the prefixes in ``allowed``."""
   old, new = flatten(saved), flatten(config)
   keys = sorted(set(old) | set(new))
   return [(k, old.get(k, "<absent>"), new.get(k, "<absent>")) for k in keys
           if old.get(k, "<absent>") != new.get(k, "<absent>")
-          and not k.startswith(MUTABLE_PREFIXES)]
+          and not k.startswith(MUTABLE_PREFIXES + tuple(allowed))]
+
+
+def allowed_changes(config):
+  """``train.resume_changes="optim,data.views"`` -> ("optim.", "data.views")."""
+  parts = [p.strip() for p in config.train.get("resume_changes", "").split(",")]
+  return tuple(p if p.endswith(".") or "." in p else f"{p}." for p in parts if p)
 
 
 def read_config(workdir: str):
-  text = storage.read_text(storage.path(workdir) / CONFIG_FILE)
-  return None if text is None else json.loads(text)
+  """The config recorded in ``workdir`` (a dict), None if there is none."""
+  path = storage.path(workdir) / CONFIG_FILE
+  text = storage.read_text(path)
+  if text is None:
+    return None
+  try:
+    saved = json.loads(text)
+  except ValueError:
+    saved = None
+  if not isinstance(saved, dict):
+    raise storage.DamagedFile(f"{path} is damaged (not a JSON config): restore it from "
+                              f"a copy, or move the workdir away to start over")
+  return saved
 
 
 def write_config(config, workdir: str):
@@ -68,8 +89,12 @@ def claim(config, workdir: str, checkpoint_dir: str):
   re-launched command never throws progress away.)
   """
   saved = read_config(workdir)
-  diff = (differing_keys(saved, config.to_dict())
-          if saved and has_checkpoints(checkpoint_dir) else [])
+  resuming = bool(saved) and has_checkpoints(checkpoint_dir)
+  diff = differing_keys(saved, config.to_dict()) if resuming else []
+  allowed = allowed_changes(config)
+  if allowed and diff:
+    _record_changes(workdir, [d for d in diff if d[0].startswith(allowed)])
+    diff = [d for d in diff if not d[0].startswith(allowed)]
   if diff:
     lines = "\n".join(f"  {k}: {old!r} in the workdir, {new!r} now" for k, old, new in diff)
     if not config.train.restart:
@@ -84,6 +109,18 @@ def claim(config, workdir: str, checkpoint_dir: str):
     sync_processes("restart")
   write_config(config, workdir)
 
+
+def _record_changes(workdir, changes):
+  """Appends the keys a resume changed (train.resume_changes) to CHANGES_FILE."""
+  if not changes:
+    return
+  logging.warning("resuming with changed keys (train.resume_changes): %s",
+                  ", ".join(f"{k}: {old!r} -> {new!r}" for k, old, new in changes))
+  if jax.process_index() == 0:
+    path = storage.path(workdir) / CHANGES_FILE
+    line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                       "changes": {k: [old, new] for k, old, new in changes}})
+    storage.write_text(path, (storage.read_text(path) or "") + line + "\n")
 
 
 def check_topology(workdir: str, processes: int, streamed: bool, resuming: bool):

@@ -68,7 +68,7 @@ def test_method_trains(key, split, tmp_path):
   checkpointer = Checkpointer(str(tmp_path / "ckpt"))
   checkpointer.save(STEPS, state)
   checkpointer.wait()
-  restored = checkpointer.restore(abstract_state(init, jax.random.key(0), sharding=repl))
+  _, restored = checkpointer.restore(abstract_state(init, jax.random.key(0), sharding=repl))
   checkpointer.close()
   for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(restored)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

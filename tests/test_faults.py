@@ -1,0 +1,101 @@
+"""Fault injection: stray step folders, flipped bytes, non-finite updates, torn records."""
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from ssl_jax import pretrain, storage
+from ssl_jax import workdir as workdir_record
+from ssl_jax.checkpoint import Checkpointer
+from ssl_jax.metrics import read_metrics
+from tests.test_resilience import tiny_config, _checkpoints
+
+
+def _flip_bytes(step_dir, count=64):
+  """XORs ``count`` bytes in the middle of the largest array file under ``step_dir``."""
+  files = [os.path.join(folder, name) for folder, _, names in os.walk(step_dir)
+           for name in names]
+  largest = max(files, key=os.path.getsize)
+  with open(largest, "r+b") as f:
+    data = bytearray(f.read())
+    middle = len(data) // 2
+    for i in range(middle, min(middle + count, len(data))):
+      data[i] ^= 0xFF
+    f.seek(0)
+    f.write(data)
+
+
+def _host(tree):
+  return [np.asarray(x) for x in jax.tree.leaves(tree)]
+
+
+def test_a_stray_step_folder_and_flipped_bytes_fall_back_to_the_last_good_checkpoint(
+    tmp_path, caplog):
+  workdir = str(tmp_path)
+  reference = _host(pretrain.train_and_evaluate(tiny_config(total_steps=4), workdir))
+  assert _checkpoints(workdir) == [2, 4]
+  os.makedirs(os.path.join(workdir, "checkpoints", "6"))   # a folder of nothing
+  _flip_bytes(os.path.join(workdir, "checkpoints", "4", "default"))
+  state = pretrain.train_and_evaluate(tiny_config(total_steps=4), workdir)
+  # Step 2 restored, 3 and 4 trained again: the same state as before.
+  for a, b in zip(reference, _host(state)):
+    np.testing.assert_array_equal(a, b)
+  assert "does not match the checksum saved with it" in caplog.text
+  assert "resumed from step 2 instead" in caplog.text
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints.corrupt"))) == ["4", "6"]
+  assert _checkpoints(workdir) == [2, 4]
+  # A reader of the run (export, evaluation) falls back too but moves nothing.
+  _flip_bytes(os.path.join(workdir, "checkpoints", "4", "default"))
+  step, tree = Checkpointer(os.path.join(workdir, "checkpoints"), read_only=True).restore()
+  assert step == 2 and "params" in tree
+  assert _checkpoints(workdir) == [2, 4]
+
+
+def test_an_update_that_overflows_is_skipped_and_never_checkpointed(tmp_path):
+  # lr 1e41 * 16/256 overflows float32: loss and gradients are finite, the
+  # new parameters are not.
+  config = tiny_config(total_steps=6, **{"optim.base_lr": 1e41, "optim.warmup_epochs": 0.0,
+                                         "checkpoint.every_steps": 1,
+                                         "train.max_consecutive_skips": 3,
+                                         "train.log_every": 1})
+  with pytest.raises(pretrain.TrainingDiverged,
+                     match=r"steps 1\.\.3 .*No checkpoint was written before that.*"
+                           r"--config.train.resume_changes=optim"):
+    pretrain.train_and_evaluate(config, str(tmp_path))
+  assert not os.path.exists(os.path.join(str(tmp_path), "checkpoints")) or \
+      _checkpoints(str(tmp_path)) == []
+
+
+def test_resume_changes_lets_the_named_keys_change_and_records_them(tmp_path):
+  workdir = str(tmp_path)
+  pretrain.train_and_evaluate(tiny_config(total_steps=2), workdir)
+  lower = tiny_config(total_steps=2, **{"optim.base_lr": 0.01})
+  with pytest.raises(workdir_record.ConfigError, match="optim.base_lr"):
+    pretrain.train_and_evaluate(lower, workdir)
+  with lower.unlocked():
+    lower.train.resume_changes = "optim"
+  assert int(pretrain.train_and_evaluate(lower, workdir).step) == 2
+  with open(os.path.join(workdir, workdir_record.CHANGES_FILE)) as f:
+    (change,) = [json.loads(line) for line in f]
+  assert change["changes"] == {"optim.base_lr": [0.5, 0.01]}
+  assert workdir_record.read_config(workdir)["optim"]["base_lr"] == 0.01
+  # Only what was named may change.
+  seeded = tiny_config(total_steps=2, **{"optim.base_lr": 0.01, "train.seed": 3,
+                                         "train.resume_changes": "optim"})
+  with pytest.raises(workdir_record.ConfigError, match="train.seed: 0 in the workdir, 3"):
+    pretrain.train_and_evaluate(seeded, workdir)
+
+
+def test_a_torn_last_record_is_dropped_and_a_damaged_one_named(tmp_path, caplog):
+  path = tmp_path / "metrics.jsonl"
+  path.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.5}\n{"step": 3, "lo')
+  assert [r["step"] for r in read_metrics(str(tmp_path))] == [1, 2]
+  assert "dropped the torn last line" in caplog.text
+  path.write_text('{"step": 1, "loss": 2.0}\ngarbage\n{"step": 3, "loss": 1.0}\n')
+  with pytest.raises(storage.DamagedFile, match=r"metrics.jsonl line 2 is damaged"):
+    read_metrics(str(tmp_path))
+  (tmp_path / "config.json").write_text("{not json")
+  with pytest.raises(storage.DamagedFile, match="config.json is damaged"):
+    workdir_record.read_config(str(tmp_path))
