@@ -78,13 +78,19 @@ def abstract_state(init_fn, *args, sharding):
 class Checkpointer:
   """Thin wrapper over ``ocp.CheckpointManager`` for one TrainState item."""
 
-  def __init__(self, directory: str, max_to_keep: int = 3, read_only: bool = False):
+  def __init__(self, directory: str, max_to_keep: int = 3, read_only: bool = False,
+               lease=None):
     """``read_only``: for jobs that read another run's checkpoints (export,
-    evaluation): nothing is created, saved or set aside."""
+    evaluation): nothing is created, saved or set aside.  ``lease``: the
+    run's ``ssl_jax.lease`` (checked before every save)."""
     self.directory = storage.path(directory)
     self.read_only = read_only
+    self._lease = lease
+    # cleanup_tmp_directories: a save that failed (a full disk) or was killed
+    # leaves a temporary folder; the next run removes it.
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=not read_only,
                                            read_only=read_only,
+                                           cleanup_tmp_directories=not read_only,
                                            enable_async_checkpointing=True)
     # Named handlers: without them orbax infers the layout from the first
     # step folder it reads, and one stray folder makes every step unreadable.
@@ -166,10 +172,31 @@ class Checkpointer:
     """
     if step in self._manager.all_steps():
       return False
+    if self._lease is not None:
+      self._lease.check()
     host_state = jax.device_get(state)
     items = {STATE_ITEM: ocp.args.StandardSave(host_state),
              CHECKSUM_ITEM: ocp.args.JsonSave(checksums(host_state))}
-    return self._manager.save(step, args=ocp.args.Composite(**items), force=True)
+    try:
+      return self._manager.save(step, args=ocp.args.Composite(**items), force=True)
+    except Exception as e:  # pylint: disable=broad-except
+      raise self._save_failed(e) from e
+
+  def raise_failed_save(self):
+    """Raises CheckpointError if an asynchronous save has failed (a full
+    disk, a lost bucket): the run stops there rather than training on with
+    nothing saved.  Cheap: it only looks at finished saves."""
+    try:
+      self._manager.check_for_errors()
+    except Exception as e:  # pylint: disable=broad-except
+      raise self._save_failed(e) from e
+
+  def _save_failed(self, error):
+    cause = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+    return CheckpointError(
+        f"saving a checkpoint to {self.directory} failed ({cause}); stopped. The "
+        f"checkpoints written before are kept: fix the cause (e.g. free space) and "
+        f"re-run the same command to resume.")
 
   def reached_preemption(self, step: int) -> bool:
     """True at the step all processes agreed to stop at after a preemption
@@ -177,7 +204,10 @@ class Checkpointer:
     return jax.process_count() > 1 and self._manager.reached_preemption(step)
 
   def wait(self):
-    self._manager.wait_until_finished()
+    try:
+      self._manager.wait_until_finished()
+    except Exception as e:  # pylint: disable=broad-except
+      raise self._save_failed(e) from e
 
   def close(self):
     self._manager.close()

@@ -117,9 +117,14 @@ def load(path: str) -> Backbone:
   if not storage.path(path).exists():
     raise BackboneNotFound(f"{path} does not exist (expected a run's workdir or a file "
                            f"written by python -m ssl_jax.export)")
-  record = serialization.msgpack_restore(storage.path(path).read_bytes())
+  try:
+    record = serialization.msgpack_restore(storage.path(path).read_bytes())
+  except Exception as e:  # pylint: disable=broad-except
+    raise BackboneNotFound(f"{path} cannot be read as an exported backbone "
+                           f"({type(e).__name__}: {' '.join(str(e).split())[:200]}): "
+                           f"truncated or not an export; export it again") from None
   if not isinstance(record, dict) or record.get("format") != FORMAT:
-    raise ValueError(f"{path} is not an exported ssl_jax backbone ({FORMAT})")
+    raise BackboneNotFound(f"{path} is not an exported ssl_jax backbone ({FORMAT})")
   return Backbone(model=record["model"], variables=record["variables"],
                   mean=tuple(record["mean"]), std=tuple(record["std"]),
                   image_size=int(record["image_size"]), step=int(record["step"]),

@@ -11,7 +11,7 @@ as the bank and the test split as queries.  Results go to
 """
 from absl import logging
 
-from ssl_jax import config_check, sharding
+from ssl_jax import config_check, lease, sharding
 from ssl_jax import workdir as workdir_record
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import load_dataset
@@ -48,8 +48,9 @@ def train_and_evaluate(config, workdir: str):
     results.update(_renamed(knn_accuracy(counter, test, bank, batch), fraction))
   logging.info("k-NN of %s on %s: %s", backbone.source, dataset.name,
                {k: round(v, 2) for k, v in results.items()})
-  workdir_record.write_config(config, workdir)
-  writer = MetricsWriter(workdir)
-  writer.write(backbone.step, results)
-  writer.close()
+  with lease.held(workdir):
+    workdir_record.write_config(config, workdir)
+    writer = MetricsWriter(workdir)
+    writer.write(backbone.step, results)
+    writer.close()
   return results

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import optax
 from absl import logging
 
-from ssl_jax import config_check, sharding, storage
+from ssl_jax import config_check, lease, sharding, storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
@@ -193,8 +193,13 @@ def _evaluate(job: Job, state, cached_test):
 def train_and_evaluate(config, workdir: str):
   """Trains the classifier per ``config`` in ``workdir``; returns the final metrics."""
   job = build_job(config)
+  with lease.held(workdir) as held:
+    return _train_classifier(job, config, workdir, held)
+
+
+def _train_classifier(job, config, workdir, held):
   checkpointer = Checkpointer(storage.path(workdir) / "checkpoints",
-                              config.checkpoint.max_to_keep)
+                              config.checkpoint.max_to_keep, lease=held)
   workdir_record.claim(config, workdir, checkpointer.directory)
   replicated = sharding.replicated(job.mesh)
   _, state = checkpointer.restore(abstract_state(lambda: _init_state(job), sharding=replicated))

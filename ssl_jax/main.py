@@ -8,6 +8,7 @@ status 2, a diverged run, a collapse with ``train.stop_on_collapse`` or
 unreadable checkpoints with one and status 1, not a traceback.
 """
 import os
+import re
 import sys
 
 # TensorFlow only feeds data: keep it off every GPU so it never takes
@@ -72,10 +73,27 @@ def _override_paths(argv):
   return paths
 
 
+def _one_line(error) -> str:
+  """The line of a flag or config-loading error that says what is wrong
+  (absl and ml_collections wrap it in tracebacks and attempted paths)."""
+  lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+  text = lines[-1] if lines else type(error).__name__
+  missing = re.search(r"Flag (--\w+) must have a value other than None", text)
+  return f"{missing.group(1)} is required" if missing else text
+
+
 def parse_flags(argv):
-  """absl flag parsing that turns an unknown ``--config.x.y`` into a clear error."""
+  """absl flag parsing whose errors are one line and exit status 2: an unknown
+  ``--config.x.y`` (with the valid keys), a value of the wrong type, a
+  missing flag, a config file that cannot be loaded."""
   try:
     return flags.FLAGS(argv)
+  except flags.Error as e:
+    sys.stderr.write(f"error: {_one_line(e)}\n")
+    sys.exit(2)
+  except (ValueError, TypeError, OSError) as e:  # raised by the config file
+    sys.stderr.write(f"error: --config: {_one_line(e)}\n")
+    sys.exit(2)
   except (AttributeError, KeyError) as e:
     from ssl_jax.config_check import check_override_keys  # pylint: disable=g-import-not-at-top
     from ssl_jax.registry import ConfigError  # pylint: disable=g-import-not-at-top
@@ -94,7 +112,12 @@ def parse_flags(argv):
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    _exit(2, f"unexpected arguments: {' '.join(argv[1:])} (flags are --name=value)")
+  try:
+    config = _CONFIG.value
+    job = config.job  # a config file that failed to load raises here
+  except (OSError, ValueError) as e:
+    _exit(2, f"--config: {_one_line(e)}")
   from ssl_jax.data.sources import DatasetNotPreparedError  # pylint: disable=g-import-not-at-top
   from ssl_jax.registry import ConfigError  # pylint: disable=g-import-not-at-top
   from ssl_jax.metrics import quiet_library_logs  # pylint: disable=g-import-not-at-top
@@ -105,13 +128,14 @@ def main(argv):
   from ssl_jax.export import BackboneNotFound  # pylint: disable=g-import-not-at-top
   from ssl_jax.evals.collapse import CollapseDetected  # pylint: disable=g-import-not-at-top
   from ssl_jax.pretrain import TrainingDiverged  # pylint: disable=g-import-not-at-top
-  from ssl_jax.storage import DamagedFile  # pylint: disable=g-import-not-at-top
-  config = _CONFIG.value
+  from ssl_jax.storage import DamagedFile, WriteFailed  # pylint: disable=g-import-not-at-top
+  from ssl_jax.lease import WorkdirBusy  # pylint: disable=g-import-not-at-top
   try:
-    JOBS.lookup(config.job, "job")()(config, _WORKDIR.value)
-  except (ConfigError, DatasetNotPreparedError, BackboneNotFound) as e:
+    JOBS.lookup(job, "job")()(config, _WORKDIR.value)
+  except (ConfigError, DatasetNotPreparedError, BackboneNotFound, WorkdirBusy) as e:
     _exit(2, e)  # the run could not start: fix the command
-  except (TrainingDiverged, CollapseDetected, CheckpointError, DamagedFile) as e:
+  except (TrainingDiverged, CollapseDetected, CheckpointError, DamagedFile,
+          WriteFailed) as e:
     _exit(1, e)
 
 

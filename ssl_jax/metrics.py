@@ -124,13 +124,25 @@ class MetricsWriter:
 
   def _wait(self):
     if self._inflight is not None:
-      self._inflight.result()  # raises a failed write here, in the loop's thread
-      self._inflight = None
+      inflight, self._inflight = self._inflight, None
+      try:
+        inflight.result()  # raises a failed write here, in the loop's thread
+      except OSError as e:
+        raise storage.WriteFailed(f"writing the metrics of {self._workdir} failed "
+                                  f"({type(e).__name__}: {e}); stopped") from e
 
-  def close(self):
-    self.flush()
-    self._wait()
-    self._writer.shutdown()
+  def close(self, raise_errors: bool = True):
+    """Writes what is left.  ``raise_errors=False`` (closing on an error that
+    is already being raised) logs a failed write instead of replacing it."""
+    try:
+      self.flush()
+      self._wait()
+    except storage.WriteFailed as e:
+      if raise_errors:
+        raise
+      absl_logging.error("%s", e)
+    finally:
+      self._writer.shutdown()
 
 
 def read_metrics(workdir: str, name: str = None):

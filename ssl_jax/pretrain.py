@@ -13,13 +13,14 @@ import jax.numpy as jnp
 import optax
 from absl import logging
 
-from ssl_jax import config_check, report, sharding, storage
+from ssl_jax import config_check, lease, report, sharding, storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import Dataset, TfdsSplit, load_dataset
 from ssl_jax.data.views import VIEW_PRESETS, ViewSet
 from ssl_jax.evals.collapse import CollapseDetected, CollapseMonitor
+from ssl_jax.evals.features import EvaluationInterrupted
 from ssl_jax.evals.monitor import PretrainingEvaluator
 from ssl_jax.methods import Method, build_method
 from ssl_jax.metrics import MetricsWriter, Progress, is_due, read_metrics
@@ -143,12 +144,13 @@ def _last_step_was_good(state, step):
   return False
 
 
-def _evaluation(run: Run, config, writer):
-  """(state, step) -> scalars; spectra and histograms go to spectrum.jsonl."""
+def _evaluation(run: Run, config, writer, stop):
+  """(state, step) -> scalars; spectra and histograms go to spectrum.jsonl.
+  A stop signal interrupts it (EvaluationInterrupted)."""
   evaluator = PretrainingEvaluator(
       run.model, run.mesh, run.dataset, run.views.views[0].size,
       sharding.round_up_batch(config.eval.batch_size, run.mesh), config.eval.knn_k,
-      config.eval.knn_temperature, config.eval.use_ema, run.shard)
+      config.eval.knn_temperature, config.eval.use_ema, run.shard, stop.requested)
 
   def evaluate(state, step):
     scalars, details = evaluator(state, step)
@@ -172,7 +174,17 @@ def _watch_collapse(monitor, run, config, state, step, record, checkpointer):
     raise CollapseDetected(f"{message} Stopped at step {step}; {_kept(checkpointer)}")
 
 
-def _train_loop(run: Run, config, state, step_rng, checkpointer, writer, evaluate, monitor):
+def _evaluate_at(step, state, evaluate, monitor, run, config, checkpointer, record):
+  """Adds the evaluation of ``state`` at ``step`` to ``record`` (a collapse
+  may stop the run); EvaluationInterrupted on a stop signal."""
+  record.update(evaluate(state, step))
+  logging.info("step %d: %s", step, {k: round(v, 2) for k, v in record.items()
+                                     if k.endswith(("top1", "rank"))})
+  _watch_collapse(monitor, run, config, state, step, record, checkpointer)
+
+
+def _train_loop(run: Run, config, state, step_rng, checkpointer, writer, evaluate, monitor,
+                stop):
   """Steps from ``state.step`` to the end (or a stop signal); returns the state."""
   start = int(state.step)
   step_fn = _compiled_step(run, config)
@@ -181,69 +193,107 @@ def _train_loop(run: Run, config, state, step_rng, checkpointer, writer, evaluat
                              config.train.seed, start, run.shard, config.data.shuffle_buffer),
       run.mesh)
   progress = Progress(run.total_steps, start, config.train.batch_size)
-  with StopSignal() as stop:
-    for step in range(start + 1, run.total_steps + 1):
-      batch = next(batches)
-      with jax.transfer_guard("disallow"):  # nothing but the prefetched batch moves
-        state, metrics = step_fn(state, batch, step_rng)
-      record = {}
-      if is_due(step, config.train.log_every, run.total_steps):
-        record = progress.record(step, metrics, ("loss", "lr", "images_per_sec"))
-        _check_diverged(step, record, config.train.max_consecutive_skips, checkpointer)
+  for step in range(start + 1, run.total_steps + 1):
+    checkpointer.raise_failed_save()
+    batch = next(batches)
+    with jax.transfer_guard("disallow"):  # nothing but the prefetched batch moves
+      state, metrics = step_fn(state, batch, step_rng)
+    record = {}
+    if is_due(step, config.train.log_every, run.total_steps):
+      record = progress.record(step, metrics, ("loss", "lr", "images_per_sec"))
+      _check_diverged(step, record, config.train.max_consecutive_skips, checkpointer)
+    interrupted = False
+    try:
       if is_due(step, config.eval.every_steps, run.total_steps):
-        record.update(evaluate(state, step))
-        logging.info("step %d: %s", step, {k: round(v, 2) for k, v in record.items()
-                                           if k.endswith(("top1", "rank"))})
-        try:
-          _watch_collapse(monitor, run, config, state, step, record, checkpointer)
-        finally:
-          writer.write(step, record)
-      else:
-        writer.write(step, record)
-      stopping = (stop.requested(sync=is_due(step, config.train.log_every, run.total_steps))
-                  or checkpointer.reached_preemption(step))
-      if stopping or (is_due(step, config.checkpoint.every_steps, run.total_steps)
-                      and _last_step_was_good(state, step)):
-        checkpointer.save(step, state)
-        writer.flush()
-      if stopping:
-        logging.info("%s received: saved step %d to %s; re-run the same command to "
-                     "resume.", stop.received or "preemption notice", step,
-                     checkpointer.directory)
-        break
+        _evaluate_at(step, state, evaluate, monitor, run, config, checkpointer, record)
+    except EvaluationInterrupted:
+      interrupted = True  # the resumed run evaluates this step first
+    finally:
+      writer.write(step, record)
+    stopping = (interrupted or checkpointer.reached_preemption(step)
+                or stop.requested(sync=is_due(step, config.train.log_every, run.total_steps)))
+    if stopping or (is_due(step, config.checkpoint.every_steps, run.total_steps)
+                    and _last_step_was_good(state, step)):
+      checkpointer.save(step, state)
+      writer.flush()
+    if stopping:
+      logging.info("%s received%s: saved step %d to %s; re-run the same command to "
+                   "resume.", stop.received or "preemption notice",
+                   " during an evaluation" if interrupted else "", step,
+                   checkpointer.directory)
+      break
   return state
 
 
+def _evaluation_owed(start, config, total, records) -> bool:
+  """Whether the run evaluates ``start`` before its first step: step 0 with
+  ``eval.at_start``, or a due evaluation a stop signal interrupted."""
+  if start == 0:
+    return config.eval.at_start
+  return is_due(start, config.eval.every_steps, total) and not any(
+      r["step"] == start and "knn_top1" in r for r in records)
+
+
 def train_and_evaluate(config, workdir: str):
-  """Pretrains per ``config`` in ``workdir``; returns the final TrainState."""
-  run = build_run(config)
+  """Pretrains per ``config`` in ``workdir``; returns the final TrainState.
+
+  Raises WorkdirBusy if another run holds ``workdir`` (``ssl_jax.lease``);
+  a config that cannot run fails before the workdir is touched.  SIGTERM
+  or Ctrl-C at any point (loading, compiling, evaluating, training) ends it
+  cleanly: the state reached is saved and re-running resumes it.
+  """
+  with StopSignal() as stop:
+    run = build_run(config)
+    with lease.held(workdir) as held:
+      return _pretrain(run, config, workdir, held, stop)
+
+
+def _pretrain(run, config, workdir, held, stop):
   checkpoint_dir = storage.path(workdir) / "checkpoints"
   workdir_record.claim(config, workdir, checkpoint_dir)
   # Made by a replicated computation, so every process holds the same global
   # keys and the step never copies them implicitly.
   init_rng, step_rng = jax.jit(lambda: tuple(jax.random.split(jax.random.key(
       config.train.seed))), out_shardings=sharding.replicated(run.mesh))()
-  checkpointer = Checkpointer(checkpoint_dir, config.checkpoint.max_to_keep)
+  checkpointer = Checkpointer(checkpoint_dir, config.checkpoint.max_to_keep, lease=held)
   state = _restore_or_init(run, checkpointer, init_rng)
   start = int(state.step)
   workdir_record.check_topology(workdir, run.shard.count,
                                 isinstance(run.dataset.train, TfdsSplit), start > 0)
   monitor = CollapseMonitor(config.eval.min_effective_rank, config.eval.collapse_patience)
-  monitor.replay([r for r in read_metrics(workdir) if r["step"] <= start])
+  records = [r for r in read_metrics(workdir) if r["step"] <= start]
+  monitor.replay(records)
   # Every process has read the file before process 0's writer rewrites it.
   sharding.sync_processes("metrics_read")
   writer = MetricsWriter(workdir, start_step=start)
-  evaluate = _evaluation(run, config, writer)
+  evaluate = _evaluation(run, config, writer, stop)
   logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
                "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
                run.steps_per_epoch, config.train.batch_size, run.mesh.devices.size)
   try:
-    if start == 0 and config.eval.at_start:
-      writer.write(0, evaluate(state, 0))
-    state = _train_loop(run, config, state, step_rng, checkpointer, writer, evaluate, monitor)
+    if _evaluation_owed(start, config, run.total_steps, records):
+      record = {}
+      try:
+        _evaluate_at(start, state, evaluate, monitor, run, config, checkpointer, record)
+      finally:
+        writer.write(start, record)
+    if stop.requested():  # while loading or restoring: nothing new to save
+      logging.info("%s received before the first step: stopped at step %d; re-run the "
+                   "same command to resume.", stop.received, start)
+    else:
+      state = _train_loop(run, config, state, step_rng, checkpointer, writer, evaluate,
+                          monitor, stop)
     checkpointer.wait()
-  finally:
-    writer.close()  # the records so far reach the workdir however the loop ended
+  except EvaluationInterrupted:  # before the first step: the state is saved already
+    logging.info("%s received during the evaluation of step %d: stopped; re-run the "
+                 "same command to resume.", stop.received, start)
+    writer.close()
+    checkpointer.close()
+    return state
+  except BaseException:
+    writer.close(raise_errors=False)  # the records so far reach the workdir
+    raise
+  writer.close()
   checkpointer.close()
   if jax.process_index() == 0:
     report.write_plots(workdir)

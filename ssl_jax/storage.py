@@ -48,6 +48,10 @@ class DamagedFile(ValueError):
   dropped)."""
 
 
+class WriteFailed(RuntimeError):
+  """A run's file could not be written (a full disk, a read-only workdir)."""
+
+
 def is_url(p) -> bool:
   return os.fspath(p).startswith(_URL_SCHEMES)
 

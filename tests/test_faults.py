@@ -1,6 +1,7 @@
 """Fault injection: stray step folders, flipped bytes, non-finite updates, torn records."""
 import json
 import os
+import signal
 
 import jax
 import numpy as np
@@ -99,3 +100,49 @@ def test_a_torn_last_record_is_dropped_and_a_damaged_one_named(tmp_path, caplog)
   (tmp_path / "config.json").write_text("{not json")
   with pytest.raises(storage.DamagedFile, match="config.json is damaged"):
     workdir_record.read_config(str(tmp_path))
+
+
+def _sigterm_after(function, calls=1):
+  """``function`` that sends this process a real SIGTERM after its ``calls``-th call."""
+  count = [0]
+
+  def wrapped(*args, **kwargs):
+    count[0] += 1
+    out = function(*args, **kwargs)
+    if count[0] == calls:
+      os.kill(os.getpid(), signal.SIGTERM)
+    return out
+  return wrapped
+
+
+def test_sigterm_while_loading_exits_cleanly_with_nothing_to_save(tmp_path, monkeypatch):
+  monkeypatch.setattr(pretrain, "build_run", _sigterm_after(pretrain.build_run))
+  state = pretrain.train_and_evaluate(tiny_config(total_steps=4), str(tmp_path))
+  assert int(state.step) == 0 and _checkpoints(str(tmp_path)) == []
+
+
+def test_sigterm_during_an_evaluation_saves_the_step_and_the_resume_evaluates_it(
+    tmp_path, monkeypatch, caplog):
+  from ssl_jax.evals import features  # pylint: disable=g-import-not-at-top
+  caplog.set_level("INFO")
+  workdir = str(tmp_path)
+  config = tiny_config(total_steps=4, **{"eval.every_steps": 2, "checkpoint.every_steps": 4})
+  batches, sent = features.pipeline.eval_batches, []
+
+  def stopped_at_second_batch(*args, **kwargs):  # of the first evaluation (step 2)
+    for i, item in enumerate(batches(*args, **kwargs)):
+      if i == 1 and not sent:
+        sent.append(True)
+        os.kill(os.getpid(), signal.SIGTERM)
+      yield item
+
+  monkeypatch.setattr(features.pipeline, "eval_batches", stopped_at_second_batch)
+  state = pretrain.train_and_evaluate(config, workdir)
+  assert int(state.step) == 2 and _checkpoints(workdir) == [2]
+  assert "SIGTERM received during an evaluation: saved step 2" in caplog.text
+  assert not [r for r in read_metrics(workdir) if "knn_top1" in r]
+  monkeypatch.undo()
+  state = pretrain.train_and_evaluate(config, workdir)
+  assert int(state.step) == 4
+  assert [r["step"] for r in read_metrics(workdir) if "knn_top1" in r] == [2, 4]
+

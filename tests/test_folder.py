@@ -1,13 +1,14 @@
 """The ``folder`` source: a user's images in root/<split>/<class>/, corrupt files skipped."""
 import dataclasses
 import os
+import re
 
 from ml_collections import ConfigDict
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from ssl_jax.data import pipeline, sources
+from ssl_jax.data import folder, pipeline, sources
 from ssl_jax.data.views import ViewSet, ViewSpec
 
 CLASSES = ("cat", "dog", "eel")
@@ -89,17 +90,55 @@ def test_train_views_resume_exactly_and_match_labels(dataset):
       assert _brightness_class(image) == label
 
 
-def test_missing_root_says_what_layout_is_expected(tmp_path):
-  with pytest.raises(FileNotFoundError, match=r"ROOT/train/<class>/\*\.jpg"):
-    sources.load_dataset(ConfigDict({"name": "folder", "root": str(tmp_path)}))
+def _layout(root, files):
+  """Writes ``files`` ({"train/a/0.jpg": label, "test/": None, ...}): images,
+  unreadable files (label -1) and empty folders (a path ending in /)."""
+  for name, label in files.items():
+    path = root / name
+    if name.endswith("/"):
+      os.makedirs(path, exist_ok=True)
+      continue
+    os.makedirs(path.parent, exist_ok=True)
+    if label < 0:
+      path.write_bytes(b"\xff\xd8 not an image")
+    else:
+      _write(str(path), label, 0)
 
 
-def test_test_split_with_unknown_class_is_an_error(tmp_path):
-  for split, name in (("train", "a"), ("test", "a"), ("test", "b")):
-    os.makedirs(tmp_path / split / name)
-    _write(str(tmp_path / split / name / "0.jpg"), 0, 0)
-  with pytest.raises(ValueError, match=r"classes that train/ lacks: \['b'\]"):
-    sources.load_dataset(ConfigDict({"name": "folder", "root": str(tmp_path)}))
+_GOOD = {"train/a/0.jpg": 0, "train/b/0.jpg": 1, "test/a/0.jpg": 0}
+
+
+@pytest.mark.parametrize("files,root,message", [
+    ({}, "missing", r"data.root=.*/missing does not exist \(the folder dataset needs "
+                    r"images in ROOT/train/<class>/\*\.jpg"),
+    ({"test/a/0.jpg": 0}, "", r"has no train/ folder"),
+    ({"train/": None, "test/a/0.jpg": 0}, "", r"/train has no class folders"),
+    ({"train/a/0.jpg": 0}, "", r"no held-out split in .*: expected one of test, val"),
+    ({"train/a/0.jpg": 0, "test/": None}, "", r"no \.jpg/\.jpeg/\.png images under .*/test"),
+    ({"train/a/0.jpg": 0, "test/a/": None}, "", r"no \.jpg/\.jpeg/\.png images under .*/test"),
+    ({"train/a/0.jpg": -1, "train/a/1.jpg": -1, "test/a/0.jpg": 0}, "",
+     r"none of the 2 image files under .*/train could be decoded \(e\.g\. .*0\.jpg\)"),
+    ({**_GOOD, "test/c/0.jpg": 0}, "", r"test has classes that train/ lacks: \['c'\]"),
+])
+def test_a_folder_that_cannot_be_used_is_one_line_naming_the_problem(
+    tmp_path, files, root, message):
+  _layout(tmp_path, files)
+  with pytest.raises(folder.FolderError, match=message) as info:
+    sources.load_dataset(ConfigDict({"name": "folder", "root": str(tmp_path / root)}))
+  assert "\n" not in str(info.value)
+
+
+def test_an_empty_class_folder_is_a_class_with_a_warning(tmp_path, caplog):
+  _layout(tmp_path, {**_GOOD, "train/c/": None})
+  data = sources.load_dataset(ConfigDict({"name": "folder", "root": str(tmp_path)}))
+  assert data.num_classes == 3 and len(data.train) == 2
+  assert re.search(r"train/c has no images: class 'c' \(label 2\) has no examples", caplog.text)
+
+
+def test_fewer_images_than_one_batch_is_a_config_error(tmp_path):
+  from ssl_jax.registry import ConfigError  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ConfigError, match="has 12 examples, fewer than one global batch of 16"):
+    pipeline.steps_per_epoch(12, 16)
 
 
 def test_a_file_that_breaks_after_listing_is_dropped_not_fatal(dataset, tmp_path):

@@ -16,10 +16,15 @@ import numpy as np
 import tensorflow as tf
 
 from ssl_jax import storage
+from ssl_jax.registry import ConfigError
 
 EXTENSIONS = (".jpg", ".jpeg", ".png")
 # Names of the held-out split, in order of preference.
 TEST_SPLITS = ("test", "val", "validation")
+
+
+class FolderError(ConfigError):
+  """A folder dataset that cannot be used as it stands (one line: what to fix)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,10 +65,13 @@ def list_images(split_dir, classes) -> Tuple[list, list]:
     class_dir = storage.path(split_dir) / name
     if not class_dir.is_dir():
       continue
-    for file in sorted(class_dir.iterdir(), key=lambda f: f.name):
-      if file.name.lower().endswith(EXTENSIONS):
-        paths.append(str(file))
-        labels.append(label)
+    files = [f for f in sorted(class_dir.iterdir(), key=lambda f: f.name)
+             if f.name.lower().endswith(EXTENSIONS)]
+    if not files:
+      logging.warning("%s has no images: class %r (label %d) has no examples in %s",
+                      class_dir, name, label, storage.path(split_dir).name)
+    paths.extend(str(f) for f in files)
+    labels.extend([label] * len(files))
   return paths, labels
 
 
@@ -87,9 +95,12 @@ def load_split(split_dir, classes) -> ImageFiles:
   """The readable images of one split; logs how many were skipped and which."""
   paths, labels = list_images(split_dir, classes)
   if not paths:
-    raise FileNotFoundError(f"no {'/'.join(EXTENSIONS)} images under {split_dir}/<class>/")
+    raise FolderError(f"no {'/'.join(EXTENSIONS)} images under {split_dir}/<class>/")
   ok = readable(paths)
   skipped = tuple(p for p, good in zip(paths, ok) if not good)
+  if not ok.any():
+    raise FolderError(f"none of the {len(paths)} image files under {split_dir} could be "
+                      f"decoded (e.g. {skipped[0]})")
   if skipped:
     logging.warning("%s: skipped %d unreadable or corrupt image file(s) of %d, e.g. %s",
                     split_dir, len(skipped), len(paths), ", ".join(skipped[:5]))
@@ -101,19 +112,24 @@ def load_folder(root: str) -> Tuple[Tuple[str, ...], Dict[str, ImageFiles]]:
 
   The test split is the first of ``test``, ``val``, ``validation`` present.
   """
-  if not root or not (storage.path(root) / "train").is_dir():
-    raise FileNotFoundError(
-        f"the folder dataset needs images in ROOT/train/<class>/*.jpg (and "
-        f"ROOT/test/<class>/ for evaluation); no {root}/train found. "
-        f"Pass --config.data.root=ROOT.")
+  layout = ("the folder dataset needs images in ROOT/train/<class>/*.jpg and "
+            "ROOT/test/<class>/*.jpg")
+  if not root:
+    raise FolderError(f"{layout}: pass --config.data.root=ROOT")
+  if not storage.path(root).is_dir():
+    raise FolderError(f"data.root={root} does not exist ({layout})")
+  if not (storage.path(root) / "train").is_dir():
+    raise FolderError(f"{root} has no train/ folder ({layout})")
   root = storage.path(root)
   classes = list_classes(root / "train")
+  if not classes:
+    raise FolderError(f"{root}/train has no class folders ({layout})")
   test = next((s for s in TEST_SPLITS if (root / s).is_dir()), None)
   if test is None:
-    raise FileNotFoundError(f"no held-out split in {root}: expected one of "
-                            f"{', '.join(TEST_SPLITS)} beside train/")
+    raise FolderError(f"no held-out split in {root}: expected one of "
+                      f"{', '.join(TEST_SPLITS)} beside train/")
   unknown = set(list_classes(root / test)) - set(classes)
   if unknown:
-    raise ValueError(f"{root}/{test} has classes that train/ lacks: {sorted(unknown)}")
+    raise FolderError(f"{root}/{test} has classes that train/ lacks: {sorted(unknown)}")
   return classes, {"train": load_split(root / "train", classes),
                    "test": load_split(root / test, classes)}

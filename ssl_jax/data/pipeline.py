@@ -21,6 +21,7 @@ import tensorflow as tf
 from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_crop_and_flip
 from ssl_jax.data.folder import ImageFiles, byte_reader
 from ssl_jax.data.sources import ArraySplit, Split, TfdsSplit
+from ssl_jax.registry import ConfigError
 
 _FOREVER = 2 ** 62
 _AUTOTUNE = tf.data.AUTOTUNE
@@ -48,8 +49,8 @@ def steps_per_epoch(num_examples: int, global_batch: int) -> int:
   """Full global batches per epoch (the remainder is dropped, as in the references)."""
   steps = num_examples // global_batch
   if steps == 0:
-    raise ValueError(f"the training split has {num_examples} examples, fewer "
-                     f"than one global batch of {global_batch}")
+    raise ConfigError(f"the training split has {num_examples} examples, fewer "
+                      f"than one global batch of {global_batch}")
   return steps
 
 

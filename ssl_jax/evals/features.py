@@ -1,7 +1,7 @@
 """What a model computes over a whole split, on device: its features (kept
 there as global arrays) and its BatchNorm statistics."""
 import dataclasses
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 import flax
 import jax
@@ -16,10 +16,17 @@ from ssl_jax.sharding import batch_sharded, replicated, to_global
 Features = Dict[str, jax.Array]
 
 
+class EvaluationInterrupted(Exception):
+  """A stop was requested (SIGTERM) while a split was being evaluated."""
+
+
 @dataclasses.dataclass
 class SplitPass:
   """Runs ``fn`` over every batch of a split: centre crops, no augmentation,
-  global batches of ``batch_size`` sharded over ``mesh``."""
+  global batches of ``batch_size`` sharded over ``mesh``.  ``interrupted``
+  (asked before every batch; the same answer on every process) stops the
+  pass with EvaluationInterrupted, so a preemption need not wait for an
+  evaluation of a whole split."""
   fn: Callable
   mesh: object
   mean: tuple
@@ -28,10 +35,13 @@ class SplitPass:
   batch_size: int
   crop_fraction: float = 1.0
   shard: pipeline.HostShard = pipeline.HostShard()
+  interrupted: Optional[Callable[[], bool]] = None
 
   def _batches(self, split):
     for host_batch in pipeline.eval_batches(split, self.image_size, self.batch_size,
                                             self.crop_fraction, self.shard):
+      if self.interrupted is not None and self.interrupted():
+        raise EvaluationInterrupted()
       yield to_global(host_batch, self.mesh)
 
 

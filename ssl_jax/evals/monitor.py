@@ -1,6 +1,6 @@
 """What the pretraining loop evaluates: k-NN, the online probe, collapse diagnostics."""
 import dataclasses
-from typing import Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import jax
 from ssl_jax.data import pipeline
@@ -30,17 +30,18 @@ class PretrainingEvaluator:
   temperature: float = 0.07
   use_ema: bool = False
   shard: pipeline.HostShard = pipeline.HostShard()
+  interrupted: Optional[Callable[[], bool]] = None  # see SplitPass
 
   def __post_init__(self):
     model = self.model
     self._extract = FeatureExtractor(
         lambda v, x: model.apply(v, x, method=type(model).embed), self.mesh,
         self.dataset.mean, self.dataset.std, self.image_size, self.batch_size,
-        self.dataset.eval_crop_fraction, self.shard)
+        self.dataset.eval_crop_fraction, self.shard, self.interrupted)
     self._estimate_stats = RunningStatsEstimator(
         lambda v, x: train_mode_moments(model, v, x[None], method=type(model).project),
         self.mesh, self.dataset.mean, self.dataset.std, self.image_size, self.batch_size,
-        self.dataset.eval_crop_fraction, self.shard)
+        self.dataset.eval_crop_fraction, self.shard, self.interrupted)
     self._count = make_knn_counter(self.mesh, self.dataset.num_classes, (self.k,),
                                    self.temperature)
 
