@@ -10,6 +10,7 @@ unrestorable instead of a run that resumes from garbage.
 next step boundary: save, then exit 0.  A second Ctrl-C aborts at once.
 """
 import signal
+import sys
 import threading
 import zlib
 
@@ -75,6 +76,28 @@ def abstract_state(init_fn, *args, sharding):
       lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), shapes)
 
 
+def _drop_late_restore_callbacks():
+  """Silences the "Event loop is closed" errors of a failed restore.
+
+  When one array of a checkpoint fails to read, orbax's event loop ends
+  while tensorstore still reads the others; each finished read then calls
+  into the closed loop and Python prints a traceback (hundreds for a
+  corrupt manifest) after the failure was already handled.  Only those are
+  dropped; every other unraisable error reaches the previous hook.
+  """
+  previous = sys.unraisablehook
+  if getattr(previous, "drops_late_restore_callbacks", False):
+    return
+
+  def hook(unraisable):
+    if not (isinstance(unraisable.exc_value, RuntimeError)
+            and str(unraisable.exc_value) == "Event loop is closed"):
+      previous(unraisable)
+
+  hook.drops_late_restore_callbacks = True
+  sys.unraisablehook = hook
+
+
 class Checkpointer:
   """Thin wrapper over ``ocp.CheckpointManager`` for one TrainState item."""
 
@@ -86,6 +109,7 @@ class Checkpointer:
     self.directory = storage.path(directory)
     self.read_only = read_only
     self._lease = lease
+    _drop_late_restore_callbacks()
     # cleanup_tmp_directories: a save that failed (a full disk) or was killed
     # leaves a temporary folder; the next run removes it.
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=not read_only,
