@@ -9,6 +9,8 @@ unrestorable instead of a run that resumes from garbage.
 ``StopSignal`` turns SIGTERM / SIGINT into a request the loop honours at the
 next step boundary: save, then exit 0.  A second Ctrl-C aborts at once.
 """
+import errno
+import os
 import signal
 import sys
 import threading
@@ -23,6 +25,8 @@ from ssl_jax import storage
 from ssl_jax.sharding import sync_processes
 
 
+# Errors of a disk or bucket a failed save names (a full disk, a quota, ...).
+_STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO)
 STATE_ITEM = "default"
 CHECKSUM_ITEM = "checksums"
 
@@ -156,9 +160,9 @@ class Checkpointer:
       return step, state
     if failed:
       raise CheckpointError(
-          f"no checkpoint in {self.directory} could be restored:\n" +
-          "\n".join(f"  step {s}: {err}" for s, err in failed) +
-          "\nMove the folder away to start over, or restore it from a copy.")
+          f"no checkpoint in {self.directory} could be restored: " +
+          "; ".join(f"step {s}: {' '.join(err.split())}" for s, err in failed) +
+          ". Move the folder away to start over, or restore it from a copy.")
     return None, None
 
   def _restore_verified(self, step, abstract):
@@ -216,7 +220,10 @@ class Checkpointer:
       raise self._save_failed(e) from e
 
   def _save_failed(self, error):
-    cause = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    # tensorstore buries the OS error in a long spec: name it if it is there.
+    cause = next((os.strerror(code) for code in _STORAGE_ERRNOS
+                  if os.strerror(code) in text), text[:300])
     return CheckpointError(
         f"saving a checkpoint to {self.directory} failed ({cause}); stopped. The "
         f"checkpoints written before are kept: fix the cause (e.g. free space) and "

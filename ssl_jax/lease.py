@@ -27,6 +27,7 @@ import numpy as np
 from absl import logging
 
 from ssl_jax import storage
+from ssl_jax.registry import ConfigError
 
 LEASE_FILE = "lease.json"
 RENEW_SECONDS = 30.0
@@ -61,8 +62,12 @@ class _FileLease:
 
   def acquire(self, workdir):
     import fcntl  # pylint: disable=g-import-not-at-top
-    os.makedirs(os.path.dirname(self._path), exist_ok=True)
-    fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+      os.makedirs(os.path.dirname(self._path), exist_ok=True)
+      fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:  # the first write of a run: say so before any work
+      raise ConfigError(f"cannot write to the workdir {workdir}: {e.strerror} "
+                        f"({e.filename})") from None
     try:
       fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

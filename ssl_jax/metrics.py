@@ -25,12 +25,19 @@ DETAILS_FILE = "spectrum.jsonl"
 
 class _QuietLibraries(logging.Filter):
   """Drops INFO lines from orbax (dozens per checkpoint) and from fsspec and
-  gcsfs (one per file opened on a bucket); warnings pass."""
+  gcsfs (one per file opened on a bucket); warnings and errors pass as one
+  line each, without the traceback orbax attaches to a failed background
+  save (the run's own error says what failed and what is kept)."""
   NOISY = ("/orbax/", "/fsspec/", "/gcsfs/")
 
   def filter(self, record):
-    return record.levelno >= logging.WARNING or not any(
-        part in record.pathname for part in self.NOISY)
+    if not any(part in record.pathname for part in self.NOISY):
+      return True
+    if record.exc_info:
+      error = record.exc_info[1]
+      record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+      record.args, record.exc_info, record.exc_text = None, None, None
+    return record.levelno >= logging.WARNING
 
 
 def quiet_library_logs():

@@ -1,0 +1,174 @@
+"""Bad input on the command line: every case ends in one line and a known exit status.
+
+2: the command cannot run as given (fix it); 1: the run's stored state is
+damaged or a write failed (the message says what is kept).  Nothing here may
+print a traceback.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.end_to_end import ROOT, TINY, cmd
+
+QUICKSTART = f"--config={ROOT}/configs/quickstart.py"
+
+
+def _main(argv, cwd, timeout=180):
+  return subprocess.run([sys.executable, "-m", "ssl_jax.main", *argv], cwd=cwd,
+                        capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _assert_one_line(proc, status, pattern):
+  lines = proc.stderr.strip().splitlines()
+  assert proc.returncode == status, proc.stderr[-3000:]
+  assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+  assert lines and re.search(pattern, lines[-1]), lines[-1:]
+  assert lines[-1].startswith("error: ")
+
+
+def _tiny(workdir, *extra):
+  return cmd(workdir, *extra)[3:]  # the flags after python -m ssl_jax.main
+
+
+def _damaged_config(workdir):
+  os.makedirs(workdir)
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    f.write("{not json")
+
+
+def _damaged_metrics(workdir):
+  os.makedirs(workdir)
+  with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+    f.write('{"step": 1, "loss": 1.0}\ngarbage\n{"step": 3, "loss": 1.0}\n')
+
+
+def _unrestorable(workdir):
+  os.makedirs(os.path.join(workdir, "checkpoints", "4", "default"))
+
+
+def _truncated_export(workdir):
+  os.makedirs(workdir)
+  with open(os.path.join(workdir, "backbone.msgpack"), "wb") as f:
+    f.write(b"\x85\xa6format\xb2ssl_jax.backbone/1\xa5model")
+
+
+# (id, argv given the workdir, set-up of the workdir or None, status, last line)
+CASES = [
+    ("text-for-int", lambda w: _tiny(w, "--config.train.batch_size=abc"), None, 2,
+     r"--config.train.batch_size=abc: invalid literal for int"),
+    ("float-for-int", lambda w: _tiny(w, "--config.train.total_steps=1.5"), None, 2,
+     r"--config.train.total_steps=1.5: invalid literal for int"),
+    ("no-workdir", lambda w: [QUICKSTART], None, 2, r"^error: --workdir is required$"),
+    ("no-config", lambda w: [f"--workdir={w}"], None, 2, r"^error: --config is required$"),
+    ("unknown-config-argument", lambda w: [f"{QUICKSTART}:foo", f"--workdir={w}"], None, 2,
+     r"quickstart has no method 'foo'; choose one of: barlow_twins"),
+    ("missing-config-file", lambda w: [f"--config={w}/nope.py", f"--workdir={w}"], None, 2,
+     r"--config: \[Errno 2\] No such file or directory: .*nope\.py"),
+    ("unknown-key", lambda w: _tiny(w, "--config.train.bogus=1"), None, 2,
+     r"unknown config key config.train.bogus: config.train has no 'bogus'; valid keys"),
+    ("stray-argument", lambda w: [*_tiny(w), "extra"], None, 2,
+     r"unexpected arguments: extra"),
+    ("infinite-lr", lambda w: _tiny(w, "--config.optim.base_lr=inf"), None, 2,
+     r"optim.base_lr=inf is not a finite number"),
+    ("nan-temperature", lambda w: _tiny(w, "--config.eval.knn_temperature=nan"), None, 2,
+     r"eval.knn_temperature=nan is not a finite number"),
+    ("zero-batch", lambda w: _tiny(w, "--config.train.batch_size=0"), None, 2,
+     r"train.batch_size=0 is out of range: must be >= 2"),
+    ("unknown-method", lambda w: _tiny(w, "--config.method.name=nope"), None, 2,
+     r"unknown method 'nope'; valid method names: barlow_twins"),
+    ("batch-over-devices", lambda w: _tiny(w, "--config.train.batch_size=12"), None, 2,
+     r"not divisible by the 8 devices"),
+    ("fewer-images-than-a-batch", lambda w: _tiny(w, "--config.data.num_examples=8"), None, 2,
+     r"the training split has 8 examples, fewer than one global batch of 16"),
+    ("folder-missing", lambda w: _tiny(w, "--config.data.name=folder",
+                                       f"--config.data.root={w}/none"), None, 2,
+     r"data.root=.*/none does not exist"),
+    ("damaged-config-json", _tiny, _damaged_config, 1,
+     r"config.json is damaged \(not a JSON config\)"),
+    ("damaged-metrics", _tiny, _damaged_metrics, 1,
+     r"metrics.jsonl line 2 is damaged .*: repair or delete that line"),
+    ("no-restorable-checkpoint", _tiny, _unrestorable, 1,
+     r"no checkpoint in .*/checkpoints could be restored: step 4: "),
+    ("truncated-export", lambda w: [f"--config={ROOT}/configs/knn_eval.py",
+                                    f"--workdir={w}/knn",
+                                    f"--config.pretrained={w}/backbone.msgpack"],
+     _truncated_export, 2, r"backbone.msgpack cannot be read as an exported backbone"),
+    ("not-a-run", lambda w: [f"--config={ROOT}/configs/knn_eval.py", f"--workdir={w}/knn",
+                             f"--config.pretrained={ROOT}/configs"], None, 2,
+     r"configs has no config.json: not a pretraining run's workdir"),
+    ("no-pretrained", lambda w: [f"--config={ROOT}/configs/linear_eval.py",
+                                 f"--workdir={w}"], None, 2,
+     r"pretrained=None is out of range: set --config.pretrained"),
+]
+
+
+@pytest.mark.parametrize("argv,setup,status,pattern", [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_and_an_exit_status(tmp_path, argv, setup, status, pattern):
+  workdir = str(tmp_path / "run")
+  if setup is not None:
+    setup(workdir)
+  _assert_one_line(_main(argv(workdir), cwd=ROOT), status, pattern)
+
+
+def _can_mount():
+  return shutil.which("unshare") is not None and subprocess.run(
+      ["unshare", "-rm", "mount", "-t", "tmpfs", "tmpfs", "/tmp"],
+      capture_output=True, check=False).returncode == 0
+
+
+needs_mount = pytest.mark.skipif(not _can_mount(), reason="needs unshare -rm (user "
+                                 "namespaces) to mount a small or read-only tmpfs")
+
+
+def _in_namespace(script, timeout=300):
+  """Runs ``script`` (sh) in a mount namespace of its own: its mounts vanish
+  with it, and so do the files written there."""
+  return subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=ROOT,
+                        capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@needs_mount
+def test_a_read_only_workdir_is_one_line_before_any_work(tmp_path):
+  (tmp_path / "ro").mkdir()
+  argv = " ".join(f"'{a}'" for a in cmd(str(tmp_path / "ro" / "run")))
+  proc = _in_namespace(f"mount -t tmpfs -o ro tmpfs {tmp_path}/ro && exec {argv}")
+  _assert_one_line(proc, 2, r"cannot write to the workdir .*/ro/run: Read-only file system")
+
+
+@needs_mount
+def test_a_full_disk_stops_at_the_failed_save_and_the_same_command_resumes(tmp_path):
+  """The disk fills once step 2 is saved; the run stops (exit 1, one line)
+  keeping step 2, and once space is freed the same command (checkpointing
+  less often) finishes it."""
+  disk = tmp_path / "disk"
+  disk.mkdir()
+  run = " ".join(f"'{a}'" for a in cmd(str(disk / "run"), "--config.train.total_steps=60",
+                                       "--config.checkpoint.every_steps=2",
+                                       "--config.eval.every_steps=0",
+                                       "--config.train.log_every=50"))
+  script = f"""
+mount -t tmpfs -o size=64m tmpfs {disk} || exit 99
+{run} 2> {tmp_path}/full.log & pid=$!
+while [ ! -e {disk}/run/checkpoints/2/commit_success.txt ]; do
+  kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+head -c 100m /dev/zero > {disk}/filler 2>/dev/null
+wait $pid; echo "status $?"
+ls {disk}/run/checkpoints
+rm {disk}/filler
+{run} --config.checkpoint.every_steps=200 2> {tmp_path}/resumed.log; echo "resumed $?"
+ls {disk}/run/checkpoints
+"""
+  proc = _in_namespace(script)
+  out = proc.stdout.split()
+  full = subprocess.CompletedProcess([], int(out[out.index("status") + 1]), "",
+                                     (tmp_path / "full.log").read_text())
+  _assert_one_line(full, 1, r"saving a checkpoint to .* failed \(.*No space left on device")
+  assert "2" in out[out.index("status") + 2:out.index("resumed")]
+  resumed = (tmp_path / "resumed.log").read_text()
+  assert out[out.index("resumed") + 1] == "0", resumed[-3000:]
+  assert "60" in out[out.index("resumed") + 2:]
