@@ -220,6 +220,10 @@ class Checkpointer:
       raise self._save_failed(e) from e
 
   def _save_failed(self, error):
+    try:  # let orbax's other threads end first, so their logs come before ours
+      self._manager.wait_until_finished()
+    except Exception:  # pylint: disable=broad-except
+      pass
     text = " ".join(f"{type(error).__name__}: {error}".split())
     # tensorstore buries the OS error in a long spec: name it if it is there.
     cause = next((os.strerror(code) for code in _STORAGE_ERRNOS

@@ -118,25 +118,38 @@ def main(argv):
     job = config.job  # a config file that failed to load raises here
   except (OSError, ValueError) as e:
     _exit(2, f"--config: {_one_line(e)}")
-  from ssl_jax.data.sources import DatasetNotPreparedError  # pylint: disable=g-import-not-at-top
-  from ssl_jax.registry import ConfigError  # pylint: disable=g-import-not-at-top
   from ssl_jax.metrics import quiet_library_logs  # pylint: disable=g-import-not-at-top
   quiet_library_logs()
   hide_gpus_from_tensorflow()
   maybe_initialize_distributed()
-  from ssl_jax.checkpoint import CheckpointError  # pylint: disable=g-import-not-at-top
-  from ssl_jax.export import BackboneNotFound  # pylint: disable=g-import-not-at-top
-  from ssl_jax.evals.collapse import CollapseDetected  # pylint: disable=g-import-not-at-top
-  from ssl_jax.pretrain import TrainingDiverged  # pylint: disable=g-import-not-at-top
-  from ssl_jax.storage import DamagedFile, WriteFailed  # pylint: disable=g-import-not-at-top
-  from ssl_jax.lease import WorkdirBusy  # pylint: disable=g-import-not-at-top
+  status, message = run_job(job, config, _WORKDIR.value)
+  if status:
+    _exit(status, message)
+
+
+def run_job(job, config, workdir):
+  """Runs the job named ``job``: (0, None), or (exit status, the one line
+  that says why it stopped).  2: the run could not start as given (fix the
+  command); 1: it stopped on a damaged or failing state (the message says
+  what is kept)."""
+  # pylint: disable=g-import-not-at-top
+  from ssl_jax.checkpoint import CheckpointError
+  from ssl_jax.data.sources import DatasetNotPreparedError
+  from ssl_jax.evals.collapse import CollapseDetected
+  from ssl_jax.export import BackboneNotFound
+  from ssl_jax.lease import WorkdirBusy
+  from ssl_jax.pretrain import TrainingDiverged
+  from ssl_jax.registry import ConfigError
+  from ssl_jax.storage import DamagedFile, WriteFailed
+  # pylint: enable=g-import-not-at-top
   try:
-    JOBS.lookup(job, "job")()(config, _WORKDIR.value)
+    JOBS.lookup(job, "job")()(config, workdir)
   except (ConfigError, DatasetNotPreparedError, BackboneNotFound, WorkdirBusy) as e:
-    _exit(2, e)  # the run could not start: fix the command
+    return 2, str(e)
   except (TrainingDiverged, CollapseDetected, CheckpointError, DamagedFile,
           WriteFailed) as e:
-    _exit(1, e)
+    return 1, str(e)
+  return 0, None
 
 
 def _exit(status, error):

@@ -12,7 +12,10 @@ import sys
 
 import pytest
 
-from tests.end_to_end import ROOT, TINY, cmd
+from ssl_jax import main
+from tests.end_to_end import ROOT, cmd
+from tests.test_config import load
+from tests.test_resilience import tiny_config
 
 QUICKSTART = f"--config={ROOT}/configs/quickstart.py"
 
@@ -32,6 +35,34 @@ def _assert_one_line(proc, status, pattern):
 
 def _tiny(workdir, *extra):
   return cmd(workdir, *extra)[3:]  # the flags after python -m ssl_jax.main
+
+
+# Command lines (each a process of its own): (id, argv given the workdir,
+# exit status, last line).
+COMMAND_LINES = [
+    ("text-for-int", lambda w: _tiny(w, "--config.train.batch_size=abc"), 2,
+     r"--config.train.batch_size=abc: invalid literal for int"),
+    ("float-for-int", lambda w: _tiny(w, "--config.train.total_steps=1.5"), 2,
+     r"--config.train.total_steps=1.5: invalid literal for int"),
+    ("no-workdir", lambda w: [QUICKSTART], 2, r"^error: --workdir is required$"),
+    ("no-config", lambda w: [f"--workdir={w}"], 2, r"^error: --config is required$"),
+    ("unknown-config-argument", lambda w: [f"{QUICKSTART}:foo", f"--workdir={w}"], 2,
+     r"quickstart has no method 'foo'; choose one of: barlow_twins"),
+    ("missing-config-file", lambda w: [f"--config={w}/nope.py", f"--workdir={w}"], 2,
+     r"--config: \[Errno 2\] No such file or directory: .*nope\.py"),
+    ("unknown-key", lambda w: _tiny(w, "--config.train.bogus=1"), 2,
+     r"unknown config key config.train.bogus: config.train has no 'bogus'; valid keys"),
+    ("stray-argument", lambda w: [*_tiny(w), "extra"], 2, r"unexpected arguments: extra"),
+    # Through a job: the status and line main gives for a job's error.
+    ("infinite-lr", lambda w: _tiny(w, "--config.optim.base_lr=inf"), 2,
+     r"optim.base_lr=inf is not a finite number"),
+]
+
+
+@pytest.mark.parametrize("argv,status,pattern", [c[1:] for c in COMMAND_LINES],
+                         ids=[c[0] for c in COMMAND_LINES])
+def test_a_bad_command_line_is_one_line_and_an_exit_status(tmp_path, argv, status, pattern):
+  _assert_one_line(_main(argv(str(tmp_path / "run")), cwd=ROOT), status, pattern)
 
 
 def _damaged_config(workdir):
@@ -56,63 +87,62 @@ def _truncated_export(workdir):
     f.write(b"\x85\xa6format\xb2ssl_jax.backbone/1\xa5model")
 
 
-# (id, argv given the workdir, set-up of the workdir or None, status, last line)
-CASES = [
-    ("text-for-int", lambda w: _tiny(w, "--config.train.batch_size=abc"), None, 2,
-     r"--config.train.batch_size=abc: invalid literal for int"),
-    ("float-for-int", lambda w: _tiny(w, "--config.train.total_steps=1.5"), None, 2,
-     r"--config.train.total_steps=1.5: invalid literal for int"),
-    ("no-workdir", lambda w: [QUICKSTART], None, 2, r"^error: --workdir is required$"),
-    ("no-config", lambda w: [f"--workdir={w}"], None, 2, r"^error: --config is required$"),
-    ("unknown-config-argument", lambda w: [f"{QUICKSTART}:foo", f"--workdir={w}"], None, 2,
-     r"quickstart has no method 'foo'; choose one of: barlow_twins"),
-    ("missing-config-file", lambda w: [f"--config={w}/nope.py", f"--workdir={w}"], None, 2,
-     r"--config: \[Errno 2\] No such file or directory: .*nope\.py"),
-    ("unknown-key", lambda w: _tiny(w, "--config.train.bogus=1"), None, 2,
-     r"unknown config key config.train.bogus: config.train has no 'bogus'; valid keys"),
-    ("stray-argument", lambda w: [*_tiny(w), "extra"], None, 2,
-     r"unexpected arguments: extra"),
-    ("infinite-lr", lambda w: _tiny(w, "--config.optim.base_lr=inf"), None, 2,
-     r"optim.base_lr=inf is not a finite number"),
-    ("nan-temperature", lambda w: _tiny(w, "--config.eval.knn_temperature=nan"), None, 2,
+def _evaluation(name, **values):
+  """configs/<name>.py with the tiny data of the end-to-end tests."""
+  def config(workdir):
+    c = load(os.path.join(ROOT, "configs", f"{name}.py")).get_config()
+    c.data.num_examples, c.eval.batch_size = 160, 32
+    for key, value in values.items():
+      c[key] = value.format(w=workdir) if isinstance(value, str) else value
+    return c
+  return config
+
+
+def _quickstart(**overrides):
+  return lambda workdir: tiny_config(**overrides)
+
+
+# Jobs given bad values, data or workdirs (run in this process, as main runs
+# them): (id, config given the workdir, set-up or None, exit status, line).
+JOBS = [
+    ("nan-temperature", _quickstart(**{"eval.knn_temperature": float("nan")}), None, 2,
      r"eval.knn_temperature=nan is not a finite number"),
-    ("zero-batch", lambda w: _tiny(w, "--config.train.batch_size=0"), None, 2,
+    ("zero-batch", _quickstart(**{"train.batch_size": 0}), None, 2,
      r"train.batch_size=0 is out of range: must be >= 2"),
-    ("unknown-method", lambda w: _tiny(w, "--config.method.name=nope"), None, 2,
+    ("unknown-method", _quickstart(**{"method.name": "nope"}), None, 2,
      r"unknown method 'nope'; valid method names: barlow_twins"),
-    ("batch-over-devices", lambda w: _tiny(w, "--config.train.batch_size=12"), None, 2,
+    ("batch-over-devices", _quickstart(**{"train.batch_size": 12}), None, 2,
      r"not divisible by the 8 devices"),
-    ("fewer-images-than-a-batch", lambda w: _tiny(w, "--config.data.num_examples=8"), None, 2,
+    ("fewer-images-than-a-batch", _quickstart(**{"data.num_examples": 8}), None, 2,
      r"the training split has 8 examples, fewer than one global batch of 16"),
-    ("folder-missing", lambda w: _tiny(w, "--config.data.name=folder",
-                                       f"--config.data.root={w}/none"), None, 2,
-     r"data.root=.*/none does not exist"),
-    ("damaged-config-json", _tiny, _damaged_config, 1,
+    ("folder-missing", _quickstart(**{"data.name": "folder", "data.root": "/nonexistent"}),
+     None, 2, r"data.root=/nonexistent does not exist"),
+    ("damaged-config-json", _quickstart(), _damaged_config, 1,
      r"config.json is damaged \(not a JSON config\)"),
-    ("damaged-metrics", _tiny, _damaged_metrics, 1,
+    ("damaged-metrics", _quickstart(), _damaged_metrics, 1,
      r"metrics.jsonl line 2 is damaged .*: repair or delete that line"),
-    ("no-restorable-checkpoint", _tiny, _unrestorable, 1,
+    ("no-restorable-checkpoint", _quickstart(), _unrestorable, 1,
      r"no checkpoint in .*/checkpoints could be restored: step 4: "),
-    ("truncated-export", lambda w: [f"--config={ROOT}/configs/knn_eval.py",
-                                    f"--workdir={w}/knn",
-                                    f"--config.pretrained={w}/backbone.msgpack"],
+    ("truncated-export", _evaluation("knn_eval", pretrained="{w}/backbone.msgpack"),
      _truncated_export, 2, r"backbone.msgpack cannot be read as an exported backbone"),
-    ("not-a-run", lambda w: [f"--config={ROOT}/configs/knn_eval.py", f"--workdir={w}/knn",
-                             f"--config.pretrained={ROOT}/configs"], None, 2,
+    ("not-a-run", _evaluation("knn_eval", pretrained=os.path.join(ROOT, "configs")), None, 2,
      r"configs has no config.json: not a pretraining run's workdir"),
-    ("no-pretrained", lambda w: [f"--config={ROOT}/configs/linear_eval.py",
-                                 f"--workdir={w}"], None, 2,
+    ("no-pretrained", _evaluation("linear_eval"), None, 2,
      r"pretrained=None is out of range: set --config.pretrained"),
 ]
 
 
-@pytest.mark.parametrize("argv,setup,status,pattern", [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_and_an_exit_status(tmp_path, argv, setup, status, pattern):
+@pytest.mark.parametrize("config,setup,status,pattern", [c[1:] for c in JOBS],
+                         ids=[c[0] for c in JOBS])
+def test_a_job_given_bad_input_stops_with_one_line_and_an_exit_status(
+    tmp_path, config, setup, status, pattern):
   workdir = str(tmp_path / "run")
   if setup is not None:
     setup(workdir)
-  _assert_one_line(_main(argv(workdir), cwd=ROOT), status, pattern)
+  c = config(workdir)
+  got_status, message = main.run_job(c.job, c, workdir)
+  assert (got_status, "\n" in message) == (status, False), message
+  assert re.search(pattern, message), message
 
 
 def _can_mount():
@@ -147,7 +177,7 @@ def test_a_full_disk_stops_at_the_failed_save_and_the_same_command_resumes(tmp_p
   less often) finishes it."""
   disk = tmp_path / "disk"
   disk.mkdir()
-  run = " ".join(f"'{a}'" for a in cmd(str(disk / "run"), "--config.train.total_steps=60",
+  run = " ".join(f"'{a}'" for a in cmd(str(disk / "run"), "--config.train.total_steps=30",
                                        "--config.checkpoint.every_steps=2",
                                        "--config.eval.every_steps=0",
                                        "--config.train.log_every=50"))
@@ -171,4 +201,4 @@ ls {disk}/run/checkpoints
   assert "2" in out[out.index("status") + 2:out.index("resumed")]
   resumed = (tmp_path / "resumed.log").read_text()
   assert out[out.index("resumed") + 1] == "0", resumed[-3000:]
-  assert "60" in out[out.index("resumed") + 2:]
+  assert "30" in out[out.index("resumed") + 2:]
