@@ -91,7 +91,7 @@ METHODS = {
     # tried lifts it (bench/README.md, "W-MSE on digits").
     "wmse": Recipe(
         dict(projector=dict(hidden_dim=256, out_dim=32, num_layers=2), whiten_size=64,
-             whiten_iters=1, eps=0.0), "adamw", 0.002, 1e-6),
+             whiten_iters=1, eps=0.0, detach_second=False), "adamw", 0.002, 1e-6),
     # τ_t 0.1 (the paper's 0.225 gives targets too flat for 100 prototypes
     # on a 1/8-width network), prototypes trained from the first step (the
     # paper's one frozen epoch is a sixth of this run) and KoLeo 0.1.  Without

@@ -204,3 +204,30 @@ def test_wmse_gradient_reaches_both_views_symmetrically():
   grad, swapped = grad_fn(views), grad_fn(views[::-1])
   assert float(jnp.abs(grad[1]).max()) > 0
   np.testing.assert_allclose(np.asarray(grad), np.asarray(swapped[::-1]), rtol=1e-4, atol=1e-6)
+
+
+def test_wmse_simplified_variant_stops_the_gradient_into_the_second_view_only():
+  """solo-learn's simplified loss: the same value; no gradient into the last
+  view (never first in a pair), the first view's gradient unchanged when it
+  is first in every pair it is in."""
+  views = jnp.asarray(np.random.default_rng(6).normal(size=(3, 32, 4)), jnp.float32)
+  full = jax.value_and_grad(K.wmse_loss)(views)
+  simplified = jax.value_and_grad(lambda v: K.wmse_loss(v, detach_second=True))(views)
+  np.testing.assert_allclose(float(simplified[0]), float(full[0]), rtol=1e-6)
+  assert float(jnp.abs(simplified[1][2]).max()) == 0.0
+  assert float(jnp.abs(simplified[1][1]).max()) > 0
+  two = views[:2]
+  full_grad = jax.grad(K.wmse_loss)(two)
+  simple_grad = jax.grad(lambda v: K.wmse_loss(v, detach_second=True))(two)
+  first_only = jax.grad(lambda a: K.wmse_loss(jnp.stack([a, two[1]])))(two[0])
+  np.testing.assert_allclose(np.asarray(simple_grad[0]), np.asarray(first_only),
+                             rtol=1e-5, atol=1e-7)
+  assert float(jnp.abs(simple_grad[1]).max()) == 0.0 < float(jnp.abs(full_grad[1]).max())
+
+
+def test_no_gradient_reaches_the_dino_centre():
+  rng = np.random.default_rng(14)
+  student, teacher = rng.normal(size=(4, 8, 5)), rng.normal(size=(2, 8, 5))
+  grad = jax.grad(lambda c: K.dino_loss(jnp.asarray(student), jnp.asarray(teacher), c))(
+      jnp.asarray(rng.normal(size=5), jnp.float32))
+  assert float(jnp.abs(grad).max()) == 0.0

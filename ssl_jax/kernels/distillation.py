@@ -28,7 +28,9 @@ def dino_loss(student_logits, teacher_logits, center, student_temp=0.1,
   """
   s = jnp.asarray(student_logits, jnp.float32) / student_temp
   t = lax.stop_gradient(jnp.asarray(teacher_logits, jnp.float32))
-  probs = jax.nn.softmax((t - center) / teacher_temp, axis=-1)
+  # The centred teacher is a target: no gradient reaches the centre either
+  # (the official DINOLoss computes it under no_grad).
+  probs = jax.nn.softmax(lax.stop_gradient(t - center) / teacher_temp, axis=-1)
   terms = [jnp.mean(soft_cross_entropy(probs[i], s[j]))
            for i in range(t.shape[0]) for j in range(s.shape[0]) if i != j]
   return sum(terms) / len(terms)

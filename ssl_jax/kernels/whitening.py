@@ -74,7 +74,7 @@ def cholesky_whiten(z, eps=0.0, jitter=1e-4):
   return lax.linalg.triangular_solve(chol, zc.T, left_side=True, lower=True).T
 
 
-def wmse_loss(views, rng=None, whiten_size=None, iters=1, eps=0.0):
+def wmse_loss(views, rng=None, whiten_size=None, iters=1, eps=0.0, detach_second=False):
   """W-MSE loss: whiten each view in sub-batches, then 2 - 2 cos per pair.
 
       L = mean over iterations and view pairs (i < j) of
@@ -87,6 +87,9 @@ def wmse_loss(views, rng=None, whiten_size=None, iters=1, eps=0.0):
     whiten_size: sub-batch size (divides N); None whitens the whole batch.
     iters: number of random splits (``w_iter``).
     eps: whitening shrinkage.
+    detach_second: stop the gradient into the second view of each pair
+      (solo-learn's ``simplified`` W-MSE); False: both views get gradients,
+      as in the authors' ``norm_mse_loss``.
   Returns:
     float32 scalar.
   """
@@ -103,8 +106,7 @@ def wmse_loss(views, rng=None, whiten_size=None, iters=1, eps=0.0):
     w = [whiten(views[v][perm].reshape(n // size, size, d)).reshape(n, d)
          for v in range(num_views)]
     pairs = [(i, j) for i in range(num_views) for j in range(i + 1, num_views)]
-    # Both views get gradients, as in the official norm_mse_loss (solo-learn's
-    # "simplified" form stops the gradient into view j instead).
-    total += sum(2.0 - 2.0 * jnp.mean(cosine_similarity(w[i], w[j]))
+    second = (lambda x: lax.stop_gradient(x)) if detach_second else (lambda x: x)
+    total += sum(2.0 - 2.0 * jnp.mean(cosine_similarity(w[i], second(w[j])))
                  for i, j in pairs) / len(pairs)
   return total / iters

@@ -52,7 +52,9 @@ class VICReg(Method):
 @dataclasses.dataclass(frozen=True)
 class WMSE(Method):
   """W-MSE (Ermolov et al.): whitening in random sub-batches of
-  ``whiten_size`` (``None``: the whole batch), ``whiten_iters`` splits."""
+  ``whiten_size`` (``None``: the whole batch), ``whiten_iters`` splits;
+  ``detach_second``: solo-learn's simplified loss (no gradient into the
+  second view of each pair) instead of the authors' (both views)."""
   collapse_hint = ("whitening splits too small for the embedding (at least twice its width), a "
                    "shrinkage eps that undoes the whitening, or SGD where the paper uses Adam: the "
                    "backbone can put its information in directions of tiny variance")
@@ -60,6 +62,7 @@ class WMSE(Method):
   whiten_size: Optional[int] = None
   whiten_iters: int = 1
   eps: float = 0.0
+  detach_second: bool = False
 
   online_views = staticmethod(_two_global)
   # The reference runs its head on torch.cat of the views' features.
@@ -76,7 +79,7 @@ class WMSE(Method):
   def loss(self, online, target, state, step, rng):
     del target, step
     loss = kernels.wmse_loss(online["projection"], rng, self.whiten_size,
-                             self.whiten_iters, self.eps)
+                             self.whiten_iters, self.eps, self.detach_second)
     return loss, LossAux(state, {})
 
 
@@ -89,6 +92,6 @@ def make_vicreg(projector, sim_weight=25.0, var_weight=25.0, cov_weight=1.0):
                 var_weight=var_weight, cov_weight=cov_weight)
 
 
-def make_wmse(projector, whiten_size=None, whiten_iters=1, eps=0.0):
+def make_wmse(projector, whiten_size=None, whiten_iters=1, eps=0.0, detach_second=False):
   return WMSE(head=HeadSpec(projector=mlp_spec(projector)), whiten_size=whiten_size,
-              whiten_iters=whiten_iters, eps=eps)
+              whiten_iters=whiten_iters, eps=eps, detach_second=detach_second)
