@@ -157,3 +157,30 @@ def test_compiles_once_per_shape_and_vmaps(name):
   assert len(traces) == 1
   stacked = [jnp.asarray(np.stack(group), jnp.float32) for group in zip(*batches)]
   np.testing.assert_allclose(np.asarray(jax.vmap(case.fn)(*stacked)), values, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("kind", ["random", "nearly_collapsed", "ill_conditioned"])
+def test_float64_value_matches_reference_to_1e_10(name, kind):
+  """Under jax_enable_x64 a kernel computes in float64, so it equals its
+  float64 reference to rounding: formula errors float32 hides show here."""
+  case = CASES[name]
+  if kind not in case.kinds:
+    pytest.skip(f"{name} is not defined for {kind} input")
+  arrays = make_inputs(case, kind)
+  with jax.enable_x64(True):
+    got = jax.jit(case.fn)(*[jnp.asarray(a, jnp.float64) for a in arrays])
+    assert got.dtype == jnp.float64
+    np.testing.assert_allclose(float(got), float(case.ref(*arrays)), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"swav"}))
+def test_float64_gradients_match_finite_differences(name):
+  case = CASES[name]
+  with jax.enable_x64(True):
+    arrays = [jnp.asarray(a, jnp.float64) for a in make_inputs(case, "random", seed=1)]
+    for arg in case.grad_args:
+      def f(x, arg=arg):
+        return case.fn(*[x if i == arg else a for i, a in enumerate(arrays)])
+      check_grads(jax.jit(f), (arrays[arg],), order=1, modes=("rev",), atol=1e-6,
+                  rtol=1e-6, eps=1e-6)

@@ -1,7 +1,10 @@
 """Pure loss kernels: arrays in, arrays out; no flax, no config.
 
 Rows are samples; stacked views are [V, N, D].  Every kernel computes in
-float32 (bf16 inputs are upcast) and runs its Gram / covariance /
+``promote_types(input dtype, float32)`` (``kernels.dtypes``): bf16 inputs
+are upcast, float64 inputs (under ``jax_enable_x64``) stay float64, and
+the "float32" of the docstrings below reads "float64" for them.  Each runs
+its Gram / covariance /
 Newton–Schulz / Cholesky matmuls at ``precision=HIGHEST``.  Batch
 reductions are plain jnp reductions: on batch-sharded global arrays they are
 reductions over the global batch.

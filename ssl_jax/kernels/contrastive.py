@@ -11,6 +11,7 @@ from jax import lax
 
 from ssl_jax.kernels.probability import hard_cross_entropy
 from ssl_jax.kernels.similarity import l2_normalize, pairwise_dot
+from ssl_jax.kernels.dtypes import as_float
 
 
 
@@ -36,7 +37,7 @@ def simclr_loss(views, temperature=0.1):
   ids = jnp.tile(jnp.arange(n), v)
   self_mask = jnp.eye(v * n, dtype=bool)
   pos_mask = (ids[:, None] == ids[None, :]) & ~self_mask
-  neg_inf = jnp.finfo(jnp.float32).min
+  neg_inf = jnp.finfo(s.dtype).min
   log_pos = jax.nn.logsumexp(jnp.where(pos_mask, s, neg_inf), axis=1)
   log_all = jax.nn.logsumexp(jnp.where(self_mask, neg_inf, s), axis=1)
   return jnp.mean(log_all - log_pos)
@@ -53,7 +54,7 @@ def mocov2_loss(q, k, queue, temperature=0.2):
   """
   q = l2_normalize(q)
   k = lax.stop_gradient(l2_normalize(k))
-  queue = lax.stop_gradient(jnp.asarray(queue, jnp.float32))
+  queue = lax.stop_gradient(as_float(queue))
   pos = jnp.sum(q * k, axis=1, keepdims=True)
   logits = jnp.concatenate([pos, pairwise_dot(q, queue)], axis=1) / temperature
   return jnp.mean(hard_cross_entropy(logits, jnp.zeros(q.shape[0], jnp.int32)))

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from ssl_jax.kernels.probability import soft_cross_entropy
+from ssl_jax.kernels.dtypes import as_float
 
 
 def dino_loss(student_logits, teacher_logits, center, student_temp=0.1,
@@ -26,8 +27,8 @@ def dino_loss(student_logits, teacher_logits, center, student_temp=0.1,
   Returns:
     float32 scalar.
   """
-  s = jnp.asarray(student_logits, jnp.float32) / student_temp
-  t = lax.stop_gradient(jnp.asarray(teacher_logits, jnp.float32))
+  s = as_float(student_logits) / student_temp
+  t = lax.stop_gradient(as_float(teacher_logits))
   # The centred teacher is a target: no gradient reaches the centre either
   # (the official DINOLoss computes it under no_grad).
   probs = jax.nn.softmax(lax.stop_gradient(t - center) / teacher_temp, axis=-1)
@@ -38,6 +39,6 @@ def dino_loss(student_logits, teacher_logits, center, student_temp=0.1,
 
 def dino_center_update(center, teacher_logits, momentum=0.9):
   """EMA of the teacher logits' mean over all teacher views and the batch."""
-  t = lax.stop_gradient(jnp.asarray(teacher_logits, jnp.float32))
+  t = lax.stop_gradient(as_float(teacher_logits))
   batch_center = jnp.mean(jnp.reshape(t, (-1, t.shape[-1])), axis=0)
   return momentum * center + (1.0 - momentum) * batch_center

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from ssl_jax.kernels.iternorm import check_whiten_axis, iter_norm
 from ssl_jax.kernels.similarity import normalized_mse
+from ssl_jax.kernels.dtypes import as_float
 
 
 def intl_trade_off(batch_size, dim, axis="batch"):
@@ -40,7 +41,7 @@ def trace_loss(t, axis="batch"):
     float32 scalar.
   """
   check_whiten_axis(axis)
-  t = jnp.asarray(t, jnp.float32)
+  t = as_float(t)
   reduce_axis = 1 if axis == "batch" else 0
   tc = t - jnp.mean(t, axis=reduce_axis, keepdims=True)
   var = jnp.sum(tc * tc, axis=reduce_axis) / (t.shape[reduce_axis] - 1)
@@ -53,7 +54,7 @@ def intl_loss_terms(views, target=None, iters=4, axis="batch", trade_off=None,
 
   The loss is ``mse + β * trace``; see ``intl_loss`` for the arguments.
   """
-  views = jnp.asarray(views, jnp.float32)
+  views = as_float(views)
   num_views, n, d = views.shape
   beta = intl_trade_off(n, d, axis) if trade_off is None else trade_off
   t = jax.vmap(lambda z: iter_norm(z, iters, axis, eps))(views)

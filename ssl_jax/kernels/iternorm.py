@@ -11,6 +11,7 @@ covariance of the output, where ``f_0 = 1`` and
 """
 import jax.numpy as jnp
 from jax import lax
+from ssl_jax.kernels.dtypes import as_float
 
 _HIGHEST = lax.Precision.HIGHEST
 WHITEN_AXES = ("batch", "feature")
@@ -47,10 +48,10 @@ def newton_schulz_whitening_matrix(sigma, iters=4, eps=1e-8):
   if not isinstance(iters, int) or iters < 0:
     raise TypeError(f"iters must be a non-negative Python int (static under jit), "
                     f"got {iters!r}")
-  sigma = jnp.asarray(sigma, jnp.float32)
+  sigma = as_float(sigma)
   trace = jnp.maximum(jnp.trace(sigma), eps)
   sigma_n = sigma / trace
-  eye = jnp.eye(sigma.shape[0], dtype=jnp.float32)
+  eye = jnp.eye(sigma.shape[0], dtype=sigma.dtype)
   if iters == 0:
     return eye * lax.rsqrt(trace)
   matmul = lambda a, b: jnp.matmul(a, b, precision=_HIGHEST)
@@ -82,7 +83,7 @@ def centered_covariance(z, axis="batch"):
     (z_centred [N, D], sigma) in float32.
   """
   check_whiten_axis(axis)
-  z = jnp.asarray(z, jnp.float32)
+  z = as_float(z)
   n, d = z.shape
   if axis == "batch":
     zc = z - jnp.mean(z, axis=1, keepdims=True)
@@ -118,7 +119,7 @@ def iter_norm_spectral_map(x, iters=4):
 
   IterNorm maps eigenvalue λ of Σ to ``x f_T(x)^2`` with x = λ / tr Σ.
   """
-  x = jnp.asarray(x, jnp.float32)
+  x = as_float(x)
   return lax.fori_loop(0, iters, lambda _, f: 1.5 * f - 0.5 * x * f ** 3,
                        jnp.ones_like(x))
 

@@ -20,6 +20,7 @@ from jax import lax
 from jax.scipy.special import logsumexp
 
 from ssl_jax.kernels.probability import soft_cross_entropy
+from ssl_jax.kernels.dtypes import as_float
 
 
 def mira_targets(logits, tau=0.225, beta=2.0 / 3.0, iters=30):
@@ -33,7 +34,7 @@ def mira_targets(logits, tau=0.225, beta=2.0 / 3.0, iters=30):
   Returns:
     [B, K] float32 targets; rows sum to 1.
   """
-  logits = lax.stop_gradient(jnp.asarray(logits, jnp.float32))
+  logits = lax.stop_gradient(as_float(logits))
   b = logits.shape[0]
   log_k = jax.nn.log_softmax(logits / (tau * (1.0 - beta)), axis=1)
   power = -beta / (1.0 - beta)
@@ -65,7 +66,7 @@ def mira_loss(student_logits, teacher_logits, tau_s=0.1, tau_t=0.225,
   Returns:
     float32 scalar.
   """
-  s = jnp.asarray(student_logits, jnp.float32)
+  s = as_float(student_logits)
   num_views = s.shape[0]
   total = 0.0
   for t in range(2):

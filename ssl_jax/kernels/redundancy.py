@@ -2,6 +2,7 @@
 import jax
 import jax.numpy as jnp
 from jax import lax
+from ssl_jax.kernels.dtypes import as_float
 
 _HIGHEST = lax.Precision.HIGHEST
 
@@ -22,7 +23,7 @@ def barlow_twins_loss(z1, z2, lambd=5e-3, scale=1.0, eps=1e-5):
   z1, z2: [N, D] -> scalar.
   """
   def standardise(z):
-    z = jnp.asarray(z, jnp.float32)
+    z = as_float(z)
     mean = jnp.mean(z, axis=0)
     var = jnp.mean(jnp.square(z - mean), axis=0)
     return (z - mean) * lax.rsqrt(var + eps)
@@ -44,8 +45,8 @@ def vicreg_loss(z1, z2, sim_weight=25.0, var_weight=25.0, cov_weight=1.0,
 
   z1, z2: [N, D] -> scalar.
   """
-  z1 = jnp.asarray(z1, jnp.float32)
-  z2 = jnp.asarray(z2, jnp.float32)
+  z1 = as_float(z1)
+  z2 = as_float(z2)
   n, d = z1.shape
   inv = jnp.mean(jnp.square(z1 - z2))
 

@@ -18,6 +18,7 @@ from jax import lax
 
 from ssl_jax.kernels.probability import soft_cross_entropy
 from ssl_jax.kernels.similarity import l2_normalize, pairwise_dot
+from ssl_jax.kernels.dtypes import as_float
 
 _LARGE = 1e9
 
@@ -41,17 +42,17 @@ def sce_loss(q, k, queue=None, lam=0.5, temperature=0.1, temperature_m=0.07,
   n = q.shape[0]
   if in_batch:
     sim_q, sim_k = pairwise_dot(q, k), pairwise_dot(k, k)
-    eye = jnp.eye(n, dtype=jnp.float32)
+    eye = jnp.eye(n, dtype=q.dtype)
     sim_k = sim_k - _LARGE * eye
     onehot = eye
   else:
     if queue is None:
       raise ValueError("sce_loss needs a queue unless in_batch=True")
     sim_q = jnp.sum(q * k, axis=1, keepdims=True)
-    sim_k = jnp.zeros((n, 1), jnp.float32)
+    sim_k = jnp.zeros((n, 1), q.dtype)
     onehot = None
   if queue is not None:
-    queue = lax.stop_gradient(jnp.asarray(queue, jnp.float32))
+    queue = lax.stop_gradient(as_float(queue))
     sim_q = jnp.concatenate([sim_q, pairwise_dot(q, queue)], axis=1)
     sim_k = jnp.concatenate([sim_k, pairwise_dot(k, queue)], axis=1)
   if onehot is None:
@@ -76,6 +77,6 @@ def ressl_loss(q, k, queue, temperature=0.1, temperature_m=0.04):
   """
   q = l2_normalize(q)
   k = lax.stop_gradient(l2_normalize(k))
-  queue = lax.stop_gradient(jnp.asarray(queue, jnp.float32))
+  queue = lax.stop_gradient(as_float(queue))
   target = jax.nn.softmax(pairwise_dot(k, queue) / temperature_m, axis=1)
   return jnp.mean(soft_cross_entropy(target, pairwise_dot(q, queue) / temperature))

@@ -1,9 +1,12 @@
 """Normalisation and cosine-similarity primitives shared by the losses.
 
-All functions upcast to float32: the losses that use them sum many small terms.
+All functions compute in ``kernels.dtypes.compute_dtype`` of their input
+(float32 for bf16/f16/f32, float64 for float64): the losses that use them
+sum many small terms.
 """
 import jax.numpy as jnp
 from jax import lax
+from ssl_jax.kernels.dtypes import as_float
 
 
 def l2_normalize(x, axis=-1, eps=1e-12):
@@ -15,15 +18,15 @@ def l2_normalize(x, axis=-1, eps=1e-12):
   Args:
     x: [..., D] array.
   Returns:
-    float32 array of the same shape with unit rows (zero rows stay zero).
+    array of the same shape (compute dtype) with unit rows (zero rows stay zero).
   """
-  x = jnp.asarray(x, jnp.float32)
+  x = as_float(x)
   sq = jnp.sum(x * x, axis=axis, keepdims=True)
   return x * lax.rsqrt(jnp.maximum(sq, eps * eps))
 
 
 def pairwise_dot(a, b):
-  """All dot products ``a bᵀ`` at full float32 precision; [N, D], [M, D] -> [N, M]."""
+  """All dot products ``a bᵀ`` at full precision; [N, D], [M, D] -> [N, M]."""
   return jnp.matmul(a, jnp.swapaxes(b, -1, -2), precision=lax.Precision.HIGHEST)
 
 
@@ -36,6 +39,13 @@ def normalized_mse(a, b):
   """MSE of L2-normalised rows: ``2 - 2 * mean_i cos(a_i, b_i)``.
 
   This is ``norm_mse`` of the INTL pseudo-code (Appendix C) and BYOL's
-  regression loss.  a, b: [N, D] -> scalar.
+  regression loss.  Computed as ``mean_i ||â_i - b̂_i||²``, equal for unit
+  rows and without the cancellation of ``2 - 2 cos`` when a_i ≈ b_i (there
+  float32 returns 0 for a loss of 1e-8); a zero row keeps ``2 - 2 cos``
+  (torch's normalize leaves it zero, so its cosine is 0).  a, b: [N, D] -> scalar.
   """
-  return 2.0 - 2.0 * jnp.mean(cosine_similarity(a, b))
+  a_hat, b_hat = l2_normalize(a), l2_normalize(b)
+  distance = jnp.sum(jnp.square(a_hat - b_hat), axis=-1)
+  cos = jnp.sum(a_hat * b_hat, axis=-1)
+  unit = (jnp.sum(a_hat * a_hat, -1) > 0.5) & (jnp.sum(b_hat * b_hat, -1) > 0.5)
+  return jnp.mean(jnp.where(unit, distance, 2.0 - 2.0 * cos))

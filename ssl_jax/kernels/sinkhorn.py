@@ -18,6 +18,7 @@ from jax import lax
 from jax.scipy.special import logsumexp
 
 from ssl_jax.kernels.probability import soft_cross_entropy
+from ssl_jax.kernels.dtypes import as_float
 
 
 # Below this spread of S / ε, exp(S / ε - max) keeps every entry far above
@@ -49,7 +50,7 @@ def _scaled(s, epsilon, num_iters):
     c = 1.0 / (k * dot(a, kernel))   # every prototype gets mass 1 / K
     return 1.0 / (b * dot(kernel, c)), c  # every sample gets mass 1 / B
 
-  ones = (jnp.ones((b,), jnp.float32), jnp.ones((k,), jnp.float32))
+  ones = (jnp.ones((b,), kernel.dtype), jnp.ones((k,), kernel.dtype))
   a, c = lax.fori_loop(0, num_iters, body, ones)
   return b * a[:, None] * kernel * c[None, :]
 
@@ -65,7 +66,7 @@ def sinkhorn_knopp(scores, epsilon=0.05, num_iters=3):
     [B, K] float32 assignments; each row sums to 1 and, after the final
     column step, each prototype receives total mass ≈ B / K.
   """
-  s = lax.stop_gradient(jnp.asarray(scores, jnp.float32))
+  s = lax.stop_gradient(as_float(scores))
   spread = (jnp.max(s) - jnp.min(s)) / epsilon
   return lax.cond(spread < _SCALED_RANGE, lambda x: _scaled(x, epsilon, num_iters),
                   lambda x: _log_domain(x, epsilon, num_iters), s)
@@ -87,13 +88,13 @@ def swav_loss(scores, assign_views=(0, 1), temperature=0.1, epsilon=0.05,
   Returns:
     float32 scalar.
   """
-  scores = jnp.asarray(scores, jnp.float32)
+  scores = as_float(scores)
   num_views, n, _ = scores.shape
   total = 0.0
   for a_idx, a in enumerate(assign_views):
     s = scores[a]
     if queue_scores is not None:
-      s = jnp.concatenate([jnp.asarray(queue_scores[a_idx], jnp.float32), s])
+      s = jnp.concatenate([as_float(queue_scores[a_idx]), s])
     codes = sinkhorn_knopp(s, epsilon, num_iters)[-n:]
     terms = [jnp.mean(soft_cross_entropy(codes, scores[v] / temperature))
              for v in range(num_views) if v != a]

@@ -3,6 +3,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from ssl_jax.kernels.similarity import l2_normalize
+from ssl_jax.kernels.dtypes import as_float
 
 
 def koleo_loss(x, eps=1e-8):
@@ -21,7 +22,7 @@ def koleo_loss(x, eps=1e-8):
   Returns:
     float32 scalar.
   """
-  x = l2_normalize(jnp.asarray(x, jnp.float32))
+  x = l2_normalize(as_float(x))
   sims = lax.stop_gradient(x @ x.T) - 3.0 * jnp.eye(x.shape[0], dtype=x.dtype)
   nearest = x[jnp.argmax(sims, axis=1)]
   distance = jnp.sqrt(jnp.sum(jnp.square(x - nearest), axis=1) + eps * eps)
