@@ -26,9 +26,10 @@ DETAILS_FILE = "spectrum.jsonl"
 class _QuietLibraries(logging.Filter):
   """Drops INFO lines from orbax (dozens per checkpoint) and from fsspec and
   gcsfs (one per file opened on a bucket); warnings and errors pass as one
-  line each, without the traceback orbax attaches to a failed background
-  save (the run's own error says what failed and what is kept)."""
-  NOISY = ("/orbax/", "/fsspec/", "/gcsfs/")
+  line each, without the traceback orbax (or asyncio, for orbax's tasks)
+  attaches to a failed background save (the run's own error says what
+  failed and what is kept)."""
+  NOISY = ("/orbax/", "/fsspec/", "/gcsfs/", "/asyncio/")
 
   def filter(self, record):
     if not any(part in record.pathname for part in self.NOISY):

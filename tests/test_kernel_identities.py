@@ -232,17 +232,3 @@ def test_no_gradient_reaches_the_dino_centre():
       jnp.asarray(rng.normal(size=5), jnp.float32))
   assert float(jnp.abs(grad).max()) == 0.0
 
-
-def test_byol_loss_of_nearly_equal_vectors_is_not_lost_to_cancellation():
-  """2 - 2 cos cancels in float32 for a loss near 1e-8; ||p̂ - ẑ||² does not."""
-  rng = np.random.default_rng(15)
-  p = rng.normal(size=(4, 16))
-  z = p + 1e-4 * rng.normal(size=p.shape)
-  want = R.byol(p, z)
-  assert 1e-10 < want < 1e-6
-  got = float(K.byol_loss(jnp.asarray(p, jnp.float32), jnp.asarray(z, jnp.float32)))
-  np.testing.assert_allclose(got, want, rtol=1e-2)
-  # A zero row keeps torch's value: its normalised row is zero, cos = 0.
-  p[0] = 0.0
-  np.testing.assert_allclose(float(K.byol_loss(jnp.asarray(p), jnp.asarray(z))),
-                             R.byol(p, z), rtol=1e-5)

@@ -39,13 +39,6 @@ def normalized_mse(a, b):
   """MSE of L2-normalised rows: ``2 - 2 * mean_i cos(a_i, b_i)``.
 
   This is ``norm_mse`` of the INTL pseudo-code (Appendix C) and BYOL's
-  regression loss.  Computed as ``mean_i ||â_i - b̂_i||²``, equal for unit
-  rows and without the cancellation of ``2 - 2 cos`` when a_i ≈ b_i (there
-  float32 returns 0 for a loss of 1e-8); a zero row keeps ``2 - 2 cos``
-  (torch's normalize leaves it zero, so its cosine is 0).  a, b: [N, D] -> scalar.
+  regression loss.  a, b: [N, D] -> scalar.
   """
-  a_hat, b_hat = l2_normalize(a), l2_normalize(b)
-  distance = jnp.sum(jnp.square(a_hat - b_hat), axis=-1)
-  cos = jnp.sum(a_hat * b_hat, axis=-1)
-  unit = (jnp.sum(a_hat * a_hat, -1) > 0.5) & (jnp.sum(b_hat * b_hat, -1) > 0.5)
-  return jnp.mean(jnp.where(unit, distance, 2.0 - 2.0 * cos))
+  return 2.0 - 2.0 * jnp.mean(cosine_similarity(a, b))
