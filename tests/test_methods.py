@@ -72,8 +72,9 @@ def test_method_trains(key, split, tmp_path):
   checkpointer.close()
   for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(restored)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-  if "queue" in state.method_state:  # the queue holds real keys now
-    assert int(restored.method_state["ptr"]) == (STEPS * 2 * BATCH) % 128
+  if "queue" in state.method_state:  # the queue holds real keys now, not its start
+    fresh = jax.jit(init, out_shardings=repl)(jax.random.key(0)).method_state["queue"]
+    assert not np.allclose(np.asarray(restored.method_state["queue"]), np.asarray(fresh))
 
 
 @pytest.mark.parametrize("key", ["intl", "wmse", "swav", "mira"])
