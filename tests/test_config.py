@@ -124,3 +124,12 @@ def test_unknown_override_key_lists_the_keys_at_that_level():
   with pytest.raises(ConfigError, match=r"config\.train has no 'bogus'.*batch_size"):
     config_check.check_override_keys(_quickstart(), ["train.bogus"])
   config_check.check_override_keys(_quickstart(), ["train.batch_size", "method.projector.out_dim"])
+
+
+@pytest.mark.parametrize("epochs,base_lr", [("100", 0.5), ("200", 0.4), ("400", 0.4),
+                                            ("800", 0.3)])
+def test_intl_imagenet_lengths_use_the_official_scripts_learning_rates(epochs, base_lr):
+  config = load(os.path.join(ROOT, "configs", "intl_imagenet.py")).get_config(epochs)
+  assert (config.train.epochs, config.optim.base_lr) == (int(epochs), base_lr)
+  with pytest.raises(ValueError, match="no 300-epoch recipe; choose one of: 100, 200"):
+    load(os.path.join(ROOT, "configs", "intl_imagenet.py")).get_config("300")
