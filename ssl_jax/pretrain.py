@@ -275,21 +275,17 @@ def _pretrain(run, config, workdir, held, stop):
       record = {}
       try:
         _evaluate_at(start, state, evaluate, monitor, run, config, checkpointer, record)
+      except EvaluationInterrupted:
+        pass  # the stop below: the state is the one already saved
       finally:
         writer.write(start, record)
-    if stop.requested():  # while loading or restoring: nothing new to save
+    if stop.requested():  # while loading, restoring or evaluating: nothing new to save
       logging.info("%s received before the first step: stopped at step %d; re-run the "
                    "same command to resume.", stop.received, start)
     else:
       state = _train_loop(run, config, state, step_rng, checkpointer, writer, evaluate,
                           monitor, stop)
     checkpointer.wait()
-  except EvaluationInterrupted:  # before the first step: the state is saved already
-    logging.info("%s received during the evaluation of step %d: stopped; re-run the "
-                 "same command to resume.", stop.received, start)
-    writer.close()
-    checkpointer.close()
-    return state
   except BaseException:
     writer.close(raise_errors=False)  # the records so far reach the workdir
     raise
