@@ -3,9 +3,13 @@
 The online prediction q of one view is trained toward a soft target that
 mixes the one-hot positive (weight λ) with the momentum key's similarity
 distribution over a queue (weight 1 - λ); see ``kernels.sce_loss``.  As
-eztorch's symmetric loss: every crop (local crops too) against the teacher
-key of every other global crop, averaged; the queue receives the keys of
-every global crop.  τ_m may be warmed up from ``temperature_m_start`` over
+eztorch's symmetric loss (``symmetric=True``, its ImageNet recipe): every
+crop (local crops too) against the teacher key of every other global crop,
+averaged; the queue receives the keys of every global crop.  One-directional
+(``symmetric=False``, the supplement's pseudo-code and its small/medium
+dataset recipe; eztorch's ``sym=False``): the teacher encodes view 0 only
+(the strong view of the ``sce_*`` presets), every other view is a query
+against its key, and the queue receives view 0's keys.  τ_m may be warmed up from ``temperature_m_start`` over
 the first ``temperature_m_warmup_steps`` steps (cosine, as eztorch).
 
 One and three steps equal eztorch's ``SCEModel`` under a Lightning
@@ -38,11 +42,19 @@ class SCE(Method):
   temperature_m_start: float = 0.07
   temperature_m_warmup_steps: int = 0
   queue_size: int = 65536
+  symmetric: bool = True
 
   def __post_init__(self):
     super().__post_init__()
     require_positive(self, "temperature", "temperature_m", "temperature_m_start", "queue_size")
     require_unit_interval(self, "lam")
+
+  def online_views(self, num_views, num_global):
+    del num_global
+    return tuple(range(0 if self.symmetric else 1, num_views))
+
+  def target_views(self, num_global):
+    return tuple(range(num_global if self.symmetric else 1))
 
   def init_state(self, rng, dim):
     return init_queue(rng, self.queue_size, dim)
@@ -60,8 +72,11 @@ class SCE(Method):
     q = online["prediction"] if "prediction" in online else online["projection"]
     k = target["projection"]
     tau_m = self._temperature_m(step)
-    # Every crop (local ones too) against every other crop's teacher key.
-    pairs = [(j, i) for i in range(k.shape[0]) for j in range(q.shape[0]) if j != i]
+    if self.symmetric:
+      # Every crop (local ones too) against every other crop's teacher key.
+      pairs = [(j, i) for i in range(k.shape[0]) for j in range(q.shape[0]) if j != i]
+    else:
+      pairs = [(j, 0) for j in range(q.shape[0])]
     loss = sum(kernels.sce_loss(q[j], k[i], state["queue"], self.lam, self.temperature,
                                 tau_m) for j, i in pairs) / len(pairs)
     return loss, LossAux(enqueue(state, k.reshape(-1, k.shape[-1])), {"sce_tau_m": tau_m})
@@ -69,11 +84,11 @@ class SCE(Method):
 
 def make(projector, predictor=None, lam=0.5, temperature=0.1, temperature_m=0.07,
          temperature_m_start=None, temperature_m_warmup_epochs=0.0, queue_size=65536,
-         ema_momentum=0.99, steps_per_epoch=1):
+         ema_momentum=0.99, symmetric=True, steps_per_epoch=1):
   head = HeadSpec(projector=mlp_spec(projector), predictor=mlp_spec(predictor))
   return SCE(head=head, ema_momentum=ema_momentum, lam=lam, temperature=temperature,
              temperature_m=temperature_m,
              temperature_m_start=temperature_m if temperature_m_start is None
              else temperature_m_start,
              temperature_m_warmup_steps=int(round(temperature_m_warmup_epochs * steps_per_epoch)),
-             queue_size=queue_size)
+             queue_size=queue_size, symmetric=symmetric)

@@ -39,10 +39,11 @@ COMMITS = {
     "intl": "0aa69af20a263d1d714e45bc835925a84dc11956",
     "intl_ema": "0aa69af20a263d1d714e45bc835925a84dc11956",
     "sce": "d8354719d9a4c79419294cb3a2298fca28bbe8c3",
+    "sce_asym": "d8354719d9a4c79419294cb3a2298fca28bbe8c3",
     "mio": "cf1d6e5375803e46c74d361ae650403f70fc2b4c",
 }
 REPOSITORY = {"mira": "mira", "intl": "intl", "intl_ema": "intl", "sce": "eztorch",
-              "mio": "miossl"}
+              "sce_asym": "eztorch", "mio": "miossl"}
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 BATCH = 16

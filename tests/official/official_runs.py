@@ -331,7 +331,8 @@ def _sce_config(trust, lr, weight_decay):
       queue=dict(size=64, feature_dim=16)))
 
 
-def run_sce(root):
+def run_sce(root, sym=True):
+  """eztorch's SCEModel, symmetric (``sym``) or one-directional."""
   torch.manual_seed(0)
   sys.path.insert(0, root)
   for pkg in ("eztorch", "eztorch.models", "eztorch.models.siamese", "eztorch.losses"):
@@ -346,7 +347,7 @@ def run_sce(root):
     return SCEModel(trunk=cfg.trunk, optimizer=cfg.optimizer, projector=cfg.projector,
                     predictor=cfg.predictor, queue=cfg.queue, num_global_crops=2,
                     num_local_crops=2, initial_momentum=0.9, scheduler_momentum="cosine",
-                    shuffle_bn=False, sym=True, use_keys=False, temp=0.1, temp_m=0.07,
+                    shuffle_bn=False, sym=sym, use_keys=False, temp=0.1, temp_m=0.07,
                     start_warmup_temp_m=0.2, warmup_epoch_temp_m=1,
                     warmup_scheduler_temp_m="cosine", coeff=0.5)
 
@@ -394,8 +395,13 @@ def run_sce(root):
                           predictor=dict(hidden_dim=32, out_dim=16, num_layers=2,
                                          last_bias=False), lam=0.5,
                           temperature=0.1, temperature_m=0.07, temperature_m_start=0.2,
-                          temperature_m_warmup_epochs=1.0, queue_size=64, ema_momentum=0.9))
+                          temperature_m_warmup_epochs=1.0, queue_size=64, ema_momentum=0.9,
+                          symmetric=sym))
   return meta, views, init, runs
+
+
+def run_sce_asym(root):
+  return run_sce(root, sym=False)
 
 
 # ----------------------------------------------------------------------- MIO
@@ -479,4 +485,4 @@ def run_mio(root):
 
 
 RUNS = {"mira": run_mira, "intl": run_intl, "intl_ema": run_intl_ema, "sce": run_sce,
-        "mio": run_mio}
+        "sce_asym": run_sce_asym, "mio": run_mio}
