@@ -55,6 +55,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.optim.weight_decay = 1e-5
   c.optim.momentum = 0.9
   c.optim.warmup_epochs = 2.0
+  c.optim.warmup_start_lr = 0.0   # the warm-up's first lr (absolute, not batch-scaled)
   c.optim.end_lr_ratio = 0.001    # final lr as a fraction of the peak
   c.optim.decay_epochs = placeholder(float)  # cosine length if not the run's (MIO: 1000)
   c.optim.trust_coefficient = 0.001  # LARS only
@@ -144,9 +145,9 @@ def linear_eval_config() -> ml_collections.ConfigDict:
   c.optim.backbone_base_lr = 0.0   # 0: frozen backbone (linear evaluation)
   c.optim.weight_decay = 0.0
   c.optim.momentum = 0.9
-  c.optim.schedule = "multistep"   # or "cosine"
+  c.optim.schedule = "multistep"   # or "cosine", "exponential"
   c.optim.milestones = (60, 80)    # multistep: epochs where the lr is multiplied by gamma
-  c.optim.gamma = 0.1
+  c.optim.gamma = 0.1              # multistep: per milestone; exponential: per epoch
   c.optim.warmup_epochs = 0.0      # cosine only
   c.optim.end_lr_ratio = 0.0       # cosine only
   c.optim.trust_coefficient = 0.001  # LARS only

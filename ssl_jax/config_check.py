@@ -70,6 +70,7 @@ def validate(config):
   _check(0 <= o.momentum < 1, "optim.momentum", o.momentum, "must be in [0, 1)")
   _check(o.warmup_epochs >= 0, "optim.warmup_epochs", o.warmup_epochs, "must be >= 0")
   _check(0 <= o.end_lr_ratio <= 1, "optim.end_lr_ratio", o.end_lr_ratio, "must be in [0, 1]")
+  _check(o.warmup_start_lr >= 0, "optim.warmup_start_lr", o.warmup_start_lr, "must be >= 0")
   _check(o.decay_epochs is None or o.decay_epochs > 0, "optim.decay_epochs",
          o.decay_epochs, "must be > 0 (or None: the run's length)")
   _check(o.trust_coefficient > 0, "optim.trust_coefficient", o.trust_coefficient,
@@ -111,7 +112,7 @@ def validate_linear_eval(config):
   _check_evaluated(config)
   _choice(config, ("data", "views"), VIEW_PRESETS)
   _choice(config, ("optim", "name"), OPTIMIZERS)
-  _choice(config, ("optim", "schedule"), ("cosine", "multistep"))
+  _choice(config, ("optim", "schedule"), ("cosine", "multistep", "exponential"))
   t, o = config.train, config.optim
   _check_fraction("data.label_fraction", config.data.label_fraction)
   _check(t.batch_size >= 1, "train.batch_size", t.batch_size, "must be >= 1")
@@ -123,6 +124,7 @@ def validate_linear_eval(config):
          t.cached_features, "needs a frozen backbone (optim.backbone_base_lr=0)")
   _check(o.schedule == "cosine" or o.warmup_epochs == 0, "optim.warmup_epochs",
          o.warmup_epochs, "warm-up goes with the cosine schedule only")
+  _check(0 < o.gamma <= 1, "optim.gamma", o.gamma, "must be in (0, 1]")
   _check(all(0 < m < t.epochs for m in o.milestones), "optim.milestones", o.milestones,
          f"must lie inside (0, train.epochs={t.epochs})")
 

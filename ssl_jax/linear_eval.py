@@ -48,11 +48,15 @@ class ClassifierState:
 
 
 def learning_rate(optim_config, base_lr, batch, steps_per_epoch, total):
-  """Linear-scaled peak ``base_lr * B / 256``; cosine (with warm-up) or multistep."""
+  """Linear-scaled peak ``base_lr * B / 256``; cosine (with warm-up),
+  multistep (× gamma at each milestone epoch) or exponential (× gamma after
+  every epoch, PyTorch's ExponentialLR stepped per epoch)."""
   peak = scaled_learning_rate(base_lr, batch)
   if optim_config.schedule == "cosine":
     warmup = int(round(optim_config.warmup_epochs * steps_per_epoch))
     return warmup_cosine(peak, warmup, total, optim_config.end_lr_ratio)
+  if optim_config.schedule == "exponential":
+    return optax.exponential_decay(peak, steps_per_epoch, optim_config.gamma, staircase=True)
   boundaries = {int(round(e * steps_per_epoch)): optim_config.gamma
                 for e in optim_config.milestones}
   return optax.piecewise_constant_schedule(peak, boundaries)

@@ -1,4 +1,4 @@
-"""Optimisers: SGD, LARS and AdamW as optax chains.
+"""Optimisers: SGD, LARS, Adam and AdamW as optax chains.
 
 The peak learning rate scales linearly with the batch,
 ``peak = base_lr * B / 256``; its schedule is ``schedules.warmup_cosine``.
@@ -42,13 +42,24 @@ def _lars(optim_config, lr):
       optax.scale_by_learning_rate(lr))
 
 
+def _adam(optim_config, lr):
+  """PyTorch's Adam: weight decay added to the gradient before the moments
+  (L2, not AdamW's decoupled decay), as W-MSE's and INTL's CIFAR linear
+  classifier uses it."""
+  return optax.chain(
+      optax.add_decayed_weights(optim_config.weight_decay, _mask_or_all(optim_config)),
+      optax.scale_by_adam(b1=optim_config.momentum or 0.9),
+      optax.scale_by_learning_rate(lr))
+
+
 def _adamw(optim_config, lr):
   return optax.adamw(lr, b1=optim_config.momentum or 0.9,
                      weight_decay=optim_config.weight_decay,
                      mask=_mask_or_all(optim_config))
 
 
-OPTIMIZERS = Registry("optimizer", {"sgd": _sgd, "lars": _lars, "adamw": _adamw})
+OPTIMIZERS = Registry("optimizer", {"sgd": _sgd, "lars": _lars, "adam": _adam,
+                                     "adamw": _adamw})
 
 
 def scaled_learning_rate(base_lr, global_batch):

@@ -66,7 +66,7 @@ def build_run(config) -> Run:
   horizon = total if decay is None else max(int(round(decay * spe)), 1)
   warmup = min(int(round(config.optim.warmup_epochs * spe)), horizon - 1)
   lr = warmup_cosine(scaled_learning_rate(config.optim.base_lr, batch), warmup, horizon,
-                     config.optim.end_lr_ratio)
+                     config.optim.end_lr_ratio, config.optim.warmup_start_lr)
   ema = ema_momentum(method.ema_momentum, total) if method.uses_target else None
   return Run(mesh=mesh, shard=shard, dataset=dataset, views=views, method=method,
              model=model, tx=make_optimizer(config.optim, lr),

@@ -3,7 +3,7 @@
 Learning rate: linear warm-up then cosine to ``end_ratio`` of the peak, with
 the INTL reference's step convention (``adjust_learning_rate``):
 
-    lr(s) = peak (s + 1) / W                          for s < W
+    lr(s) = start + (peak - start) (s + 1) / W        for s < W
     lr(s) = peak q + peak end_ratio (1 - q),  q = (1 + cos(π (s - W + 1) / (T - W))) / 2
 
 EMA momentum: ``m(s) = 1 - (1 - m_0) (1 + cos(π s / T)) / 2`` (BYOL).
@@ -13,14 +13,15 @@ import math
 import jax.numpy as jnp
 
 
-def warmup_cosine(peak, warmup_steps, total_steps, end_ratio=0.0):
-  """Step -> learning rate (see the module docstring)."""
+def warmup_cosine(peak, warmup_steps, total_steps, end_ratio=0.0, start=0.0):
+  """Step -> learning rate (see the module docstring); ``start`` is the
+  warm-up's starting value (0; MIRA's code starts at 0.3, miossl's at 1e-4)."""
   if total_steps < 1 or not 0 <= warmup_steps < total_steps:
     raise ValueError(f"need 0 <= warmup_steps ({warmup_steps}) < total_steps ({total_steps})")
 
   def schedule(step):
     step = jnp.asarray(step, jnp.float32)
-    warm = peak * (step + 1) / max(warmup_steps, 1)
+    warm = start + (peak - start) * (step + 1) / max(warmup_steps, 1)
     progress = jnp.clip((step - warmup_steps + 1) / (total_steps - warmup_steps), 0.0, 1.0)
     q = 0.5 * (1.0 + jnp.cos(math.pi * progress))
     cosine = peak * q + peak * end_ratio * (1.0 - q)

@@ -66,3 +66,13 @@ def test_multistep_schedule_drops_at_the_milestones():
   lr = learning_rate(optim, optim.base_lr, 512, 10, 1000)
   got = [float(lr(s)) for s in (0, 599, 600, 799, 800, 999)]
   np.testing.assert_allclose(got, [0.4, 0.4, 0.04, 0.04, 0.004, 0.004], rtol=1e-6)
+
+
+def test_exponential_schedule_decays_once_per_epoch():
+  """PyTorch's ExponentialLR stepped after every epoch (MIO: × 0.98)."""
+  optim = common.linear_eval_config().optim
+  optim.schedule, optim.milestones, optim.gamma = "exponential", (), 0.98
+  lr = learning_rate(optim, 0.08, 32, 10, 1000)  # 0.01 at batch 32, 10 steps an epoch
+  got = [float(lr(s)) for s in (0, 9, 10, 19, 20, 999)]
+  np.testing.assert_allclose(got, [0.01, 0.01, 0.0098, 0.0098, 0.01 * 0.98 ** 2,
+                                   0.01 * 0.98 ** 99], rtol=1e-5)

@@ -27,6 +27,18 @@ def test_warmup_cosine_matches_the_intl_reference():
   assert got[-1] == pytest.approx(1.2 * 0.001, rel=1e-4)
 
 
+@pytest.mark.parametrize("start", [0.3, 1e-4])
+def test_warmup_starts_at_the_given_lr(start):
+  """MIRA's scheduler warms up from 0.3, miossl's from 1e-4: linear from
+  ``start`` to the peak at step W - 1, then the same cosine."""
+  sched = schedules.warmup_cosine(4.8, 10, 100, end_ratio=0.0, start=start)
+  got = np.asarray(jax.vmap(sched)(jnp.arange(100)))
+  want = [start + (4.8 - start) * (s + 1) / 10 for s in range(10)]
+  np.testing.assert_allclose(got[:10], want, rtol=1e-6)
+  cosine = np.asarray(jax.vmap(schedules.warmup_cosine(4.8, 10, 100))(jnp.arange(10, 100)))
+  np.testing.assert_array_equal(got[10:], cosine)
+
+
 def test_warmup_cosine_rejects_bad_lengths():
   with pytest.raises(ValueError):
     schedules.warmup_cosine(1.0, 10, 10)
@@ -122,5 +134,25 @@ def test_lars_momentum_holds_unscaled_steps_as_pytorch_references():
 
 
 def test_unknown_optimizer_lists_valid_names():
-  with pytest.raises(ValueError, match="adamw, lars, sgd"):
-    optim.make_optimizer(sgd_config(name="adam"), 0.1)
+  with pytest.raises(ValueError, match="adam, adamw, lars, sgd"):
+    optim.make_optimizer(sgd_config(name="adagrad"), 0.1)
+
+
+def test_adam_adds_l2_decay_to_the_gradient_as_pytorch():
+  """torch.optim.Adam(weight_decay=wd): g + wd p enters both moments;
+  bias-corrected; eps 1e-8 outside the square root."""
+  config = sgd_config(name="adam", weight_decay=0.1, exclude_bias_and_norm=False)
+  lr, p0 = 1e-2, np.array([[0.5, -1.0], [2.0, 0.1]])
+  grads = [np.array([[0.1, 0.2], [-0.3, 0.4]]), np.array([[-0.2, 0.1], [0.3, 0.0]])]
+  tx = optim.make_optimizer(config, lr)
+  params, state = jnp.asarray(p0), None
+  state = tx.init(params)
+  p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+  for t, g in enumerate(grads, start=1):
+    updates, state = tx.update(jnp.asarray(g), state, params)
+    params = params + updates
+    g = g + 0.1 * p
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g * g
+    p = p - lr * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+  np.testing.assert_allclose(np.asarray(params), p, rtol=1e-6, atol=1e-6)
