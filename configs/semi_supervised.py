@@ -9,6 +9,8 @@ batch 256, SGD with momentum 0.9 and a cosine schedule, no weight decay.
 - ``mira_10pct``: backbone lr 0.02, classifier lr 0.1.
 - ``intl_1pct`` / ``intl_10pct`` (INTL Appendix C): backbone lr 0.006,
   classifier lr 0.2.
+- ``intl_multicrop_1pct`` / ``intl_multicrop_10pct`` (INTL Appendix C, the
+  multi-crop + EMA models): backbone lr 0.004, classifier lr 0.2.
 
 Learning rates are the papers' at batch 256 (scaled by B/256 otherwise).
 For other datasets set ``--config.data.name`` and ``--config.data.label_fraction``.
@@ -21,6 +23,8 @@ PROTOCOLS = {
     "mira_10pct": (10, 0.02, 0.1),
     "intl_1pct": (1, 0.006, 0.2),
     "intl_10pct": (10, 0.006, 0.2),
+    "intl_multicrop_1pct": (1, 0.004, 0.2),
+    "intl_multicrop_10pct": (10, 0.004, 0.2),
 }
 
 
