@@ -5,9 +5,10 @@ ResNet-50 with zero-initialised residual branches, 3-layer projector (2048 hidde
 prototypes shared with the EMA teacher and frozen for the first epoch,
 τ_s = 0.1, τ_t = 0.225, β cosine 0.75 -> 2/3, 30 fixed-point iterations,
 EMA 0.99 -> 1, LARS lr 0.3 x batch/256, weight decay 1e-6 (not on BN and
-biases), 10 warm-up epochs, batch 4096, 400 epochs, 2x224 + 6x96 crops.
-Evaluate the EMA backbone, as the paper does.  (The reference warms up
-from lr 0.3 rather than from 0.)
+biases), 10 warm-up epochs starting at lr 0.3 (train.py's
+--warm-up-start-lr, not batch-scaled), batch 4096, 400 epochs, 2x224 + 6x96
+crops.  Evaluate the EMA backbone, as the paper does.  β starts at 0.75 as
+train.py's default; the appendix (A.4.1) says 0.7.
 """
 from configs import common
 
@@ -28,6 +29,7 @@ def get_config():
   c.optim.base_lr = 0.3
   c.optim.weight_decay = 1e-6
   c.optim.warmup_epochs = 10.0
+  c.optim.warmup_start_lr = 0.3
   c.optim.end_lr_ratio = 0.0
   c.eval.use_ema = True
   c.eval.every_steps = 12500

@@ -18,7 +18,7 @@ def get_config():
       predictor=common.head(4096, 256, 2, last_bias=False), lam=0.5, temperature=0.1,
       temperature_m=0.07,
       temperature_m_start=0.07, temperature_m_warmup_epochs=0.0, queue_size=65536,
-      ema_momentum=0.99)
+      ema_momentum=0.99, symmetric=True)
   c.model.name = "resnet50"
   c.data.name = "imagenet2012"
   c.data.views = "asymmetric_imagenet"

@@ -15,6 +15,7 @@ from ssl_jax.optim import make_optimizer
 from ssl_jax.schedules import warmup_cosine
 from ssl_jax.registry import ConfigError
 from ssl_jax.state import init_train_state
+from tests.recipes import RECIPES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
@@ -85,7 +86,7 @@ def _quickstart():
     ("method.name", "simclrr", "valid method names: barlow_twins, byol, intl"),
     ("model.name", "resnet9", "valid model names: resnet10, resnet18, resnet50"),
     ("data.name", "mnist", "valid dataset names: cifar10"),
-    ("optim.name", "adam", "adamw, lars, sgd"),
+    ("optim.name", "adagrad", "adam, adamw, lars, sgd"),
     ("train.precision", "fp16", "bfloat16, float32"),
 ])
 def test_unknown_names_list_the_valid_ones(key, value, match):
@@ -133,3 +134,57 @@ def test_intl_imagenet_lengths_use_the_official_scripts_learning_rates(epochs, b
   assert (config.train.epochs, config.optim.base_lr) == (int(epochs), base_lr)
   with pytest.raises(ValueError, match="no 300-epoch recipe; choose one of: 100, 200"):
     load(os.path.join(ROOT, "configs", "intl_imagenet.py")).get_config("300")
+
+
+def _config_for(spec):
+  name, _, arg = spec.partition(":")
+  module = load(os.path.join(ROOT, "configs", name))
+  return module.get_config(arg) if arg else module.get_config()
+
+
+def _recipe_value(config, key):
+  if key == "peak_lr":
+    return config.optim.base_lr * config.train.batch_size / 256
+  if key == "num_views" or key.startswith("view"):
+    views = VIEW_PRESETS.lookup(config.data.views)
+    if key == "num_views":
+      return len(views)
+    index, field = key[len("view"):].split(".")
+    return getattr(views.views[int(index)], field)
+  node = config
+  for part in key.split("."):
+    node = node[part]
+  return node
+
+
+def _arguments(module):
+  """The arguments a config file's get_config takes (() for none)."""
+  for table in ("PROTOCOLS", "BASE_LR"):
+    if hasattr(module, table):
+      return tuple(str(k) for k in getattr(module, table))
+  return ()
+
+
+def test_every_config_and_argument_has_a_recipe():
+  specs = set()
+  for path in CONFIGS:
+    arguments = _arguments(load(path))
+    name = os.path.basename(path)
+    specs |= {f"{name}:{a}" for a in arguments} if arguments else {name}
+  assert specs == set(RECIPES), (f"configs without a recipe: {sorted(specs - set(RECIPES))}; "
+                                 f"recipes without a config: {sorted(set(RECIPES) - specs)}")
+
+
+@pytest.mark.parametrize("spec", sorted(RECIPES))
+def test_config_matches_its_recipe(spec):
+  source, values = RECIPES[spec]
+  config = _config_for(spec)
+  wrong = []
+  for key, want in values.items():
+    got = _recipe_value(config, key)
+    if isinstance(want, tuple):
+      got = tuple(got)
+    same = got == pytest.approx(want, rel=1e-12) if isinstance(want, float) else got == want
+    if not same:
+      wrong.append(f"{key} = {got!r}, {source} says {want!r}")
+  assert not wrong, "\n".join(wrong)

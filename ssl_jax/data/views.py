@@ -74,20 +74,24 @@ def _local(size, min_scale, max_scale, count, blur_prob=0.5, solarize_prob=0.0):
                for _ in range(count))
 
 
-# SimCLR / MoCo v2 symmetric views: jitter (0.4, 0.4, 0.4, 0.1) with p 0.8,
-# grey 0.2, blur 0.5 at ImageNet scale, none at 32 px.
+# MoCo v2's aug+ (and SimSiam's) symmetric views: jitter (0.4, 0.4, 0.4, 0.1)
+# with p 0.8, grey 0.2, blur 0.5 at ImageNet scale, none at 32 px.
 _SYM_IMAGENET = ViewSpec(size=224, saturation=0.4, blur_prob=0.5)
 _SYM_SMALL = ViewSpec(size=32, saturation=0.4)
+# SimCLR's colour distortion of strength 1 (jitter (0.8, 0.8, 0.8, 0.2) p 0.8,
+# grey 0.2) with blur 0.5; SwAV and W-MSE's ImageNet views use it too.
+_STRONG_IMAGENET = ViewSpec(size=224, brightness=0.8, contrast=0.8, saturation=0.8,
+                            hue=0.2, blur_prob=0.5)
 
 # SCE (supplement E): strong = crop, colour distortion 0.5, grey 0.2, blur 0.5,
-# flip; weak = crop and flip only.  View 0 is strong, view 1 weak.
+# flip, at every size; weak = crop and flip only.  View 0 is strong, view 1 weak.
 _SCE_STRONG = ViewSpec(size=224, min_scale=0.2, saturation=0.4, blur_prob=0.5)
 _SCE_WEAK = dataclasses.replace(_SCE_STRONG, jitter_prob=0.0, gray_prob=0.0, blur_prob=0.0)
 
-# MIO Table 3: jitter (0.8, 0.8, 0.8, 0.2) p 0.8, grey 0.2, solarize 0.2, blur
-# only above 32 px.
-_MIO = ViewSpec(size=32, brightness=0.8, contrast=0.8, saturation=0.8, hue=0.2,
-                solarize_prob=0.2)
+# MIO (miossl's MIOTransform, s = 0.5): crop scale 0.8-1, jitter (0.4, 0.4,
+# 0.4, 0.1) p 0.8, grey 0.2; above 32 px also blur 0.5 and solarize 0.2.
+# The paper's Table 3 lists solarisation at every size ("mio_cifar_table3").
+_MIO = ViewSpec(size=32, min_scale=0.8, saturation=0.4)
 
 # The built-in ``synthetic`` data: colour is a pure nuisance there, so the
 # jitter randomises hue fully and the crops keep most of the shape in view.
@@ -95,10 +99,10 @@ _SYNTHETIC = ViewSpec(size=24, min_scale=0.35, jitter_prob=0.8, brightness=0.4,
                       contrast=0.4, saturation=0.6, hue=0.5, gray_prob=0.2)
 
 
-def _crop_and_flip(size, min_scale=0.08):
+def _crop_and_flip(size, min_scale=0.08, flip_prob=0.5):
   """Linear evaluation and fine-tuning: random resized crop and flip only."""
-  return ViewSet((ViewSpec(size=size, min_scale=min_scale, jitter_prob=0.0,
-                           gray_prob=0.0),), num_global=1)
+  return ViewSet((ViewSpec(size=size, min_scale=min_scale, flip_prob=flip_prob,
+                           jitter_prob=0.0, gray_prob=0.0),), num_global=1)
 
 
 VIEW_PRESETS = Registry("view preset", {
@@ -115,21 +119,39 @@ VIEW_PRESETS = Registry("view preset", {
                           (160, 0.143, 0.714), (128, 0.114, 0.571), (96, 0.086, 0.429)])),
     # MIRA / DINO: 2 global crops (scale 0.14-1, BYOL blur/solarize) + 6 x 96.
     "mira_multicrop": ViewSet(_asymmetric(224, 0.14) + _local(96, 0.05, 0.14, 6)),
-    # SwAV: 2 x 224 (0.14-1) + 6 x 96 (0.05-0.14), symmetric jitter and blur.
+    # SwAV (main_swav.py): 2 x 224 (0.14-1) + 6 x 96 (0.05-0.14), colour
+    # distortion of strength 1 and blur 0.5 on every crop.
     "swav_multicrop": ViewSet(
-        (dataclasses.replace(_SYM_IMAGENET, min_scale=0.14),) * 2
-        + _local(96, 0.05, 0.14, 6)),
+        (dataclasses.replace(_STRONG_IMAGENET, min_scale=0.14),) * 2
+        + (dataclasses.replace(_STRONG_IMAGENET, size=96, min_scale=0.05, max_scale=0.14),)
+        * 6),
     "symmetric_imagenet": ViewSet((_SYM_IMAGENET, _SYM_IMAGENET)),
+    "simclr_imagenet": ViewSet((_STRONG_IMAGENET, _STRONG_IMAGENET)),
+    # MoCo v2's aug+ and SimSiam: crops of at least 20 %.
+    "mocov2_imagenet": ViewSet((dataclasses.replace(_SYM_IMAGENET, min_scale=0.2),) * 2),
+    # MoCo v3 (main_moco.py --crop-min=.2): BYOL's views, crops of at least 20 %.
+    "mocov3_imagenet": ViewSet(_asymmetric(224, 0.2)),
     "symmetric_cifar": ViewSet((_SYM_SMALL, _SYM_SMALL)),
+    # W-MSE's CIFAR defaults (htdt/self-supervised cfg.py): crops 0.2-1, grey 0.1.
+    "wmse_cifar": ViewSet((dataclasses.replace(_SYM_SMALL, min_scale=0.2, gray_prob=0.1),) * 2),
     "sce_imagenet": ViewSet((_SCE_STRONG, _SCE_WEAK)),
-    "sce_cifar": ViewSet((dataclasses.replace(_SCE_STRONG, size=32, blur_prob=0.0),
+    "sce_cifar": ViewSet((dataclasses.replace(_SCE_STRONG, size=32),
                           dataclasses.replace(_SCE_WEAK, size=32))),
+    "sce_stl10": ViewSet((dataclasses.replace(_SCE_STRONG, size=96),
+                          dataclasses.replace(_SCE_WEAK, size=96))),
+    "sce_tiny_imagenet": ViewSet((dataclasses.replace(_SCE_STRONG, size=64),
+                                  dataclasses.replace(_SCE_WEAK, size=64))),
     "mio_cifar": ViewSet((_MIO, _MIO)),
-    "mio_stl10": ViewSet((dataclasses.replace(_MIO, size=96, blur_prob=0.5),) * 2),
+    "mio_cifar_table3": ViewSet((dataclasses.replace(_MIO, solarize_prob=0.2),) * 2),
+    "mio_stl10": ViewSet((dataclasses.replace(_MIO, size=96, blur_prob=0.5,
+                                              solarize_prob=0.2),) * 2),
     "synthetic": ViewSet((_SYNTHETIC, dataclasses.replace(_SYNTHETIC, solarize_prob=0.2))),
     # One view for supervised training on top of a pretrained backbone.
     "linear_imagenet": _crop_and_flip(224),
     "linear_cifar": _crop_and_flip(32),
     "linear_stl10": _crop_and_flip(96),
+    # miossl's linear classifier: crops of 80-100 %, no flip.
+    "linear_mio_cifar": _crop_and_flip(32, min_scale=0.8, flip_prob=0.0),
+    "linear_mio_stl10": _crop_and_flip(96, min_scale=0.8, flip_prob=0.0),
     "linear_synthetic": _crop_and_flip(24, min_scale=0.35),
 })
