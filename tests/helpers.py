@@ -22,6 +22,10 @@ TINY_VIEWS = views.ViewSet(tuple(dataclasses.replace(v, size=16)
 PLAIN_VIEWS = views.ViewSet(tuple(
     dataclasses.replace(v, jitter_prob=0.0, gray_prob=0.0, solarize_prob=0.0)
     for v in TINY_VIEWS.views))
+# Two 16 px global crops and two 8 px local ones: a step over views of mixed sizes.
+MULTICROP_VIEWS = views.ViewSet(PLAIN_VIEWS.views + tuple(
+    dataclasses.replace(PLAIN_VIEWS.views[0], size=8, min_scale=0.05, max_scale=0.4)
+    for _ in range(2)), num_global=2)
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 
 
@@ -62,14 +66,15 @@ def host_batch(split, step, batch_size, view_set=TINY_VIEWS, seed=0):
   return next(pipeline.train_batches(split, view_set, batch_size, seed, step))
 
 
-def run_steps(step_fn, init_fn, split, num_steps, batch_size, mesh):
-  """Runs ``num_steps`` jitted steps on ``mesh``; returns (state, [metrics])."""
+def run_steps(step_fn, init_fn, split, num_steps, batch_size, mesh, view_set=TINY_VIEWS):
+  """Runs ``num_steps`` jitted steps on ``mesh`` (batches of ``view_set``'s
+  crops); returns (state, [metrics])."""
   repl = sharding.replicated(mesh)
   init = jax.jit(init_fn, out_shardings=repl)
   fn = sharding.jit_train_step(step_fn, mesh)
   from ssl_jax.data import pipeline  # pylint: disable=g-import-not-at-top
   state = init(jax.random.key(0))
-  batches = pipeline.train_batches(split, TINY_VIEWS, batch_size, 0, 0)
+  batches = pipeline.train_batches(split, view_set, batch_size, 0, 0)
   history = []
   for _ in range(num_steps):
     batch = sharding.to_global(next(batches), mesh)

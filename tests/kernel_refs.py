@@ -32,11 +32,14 @@ def sinkhorn(scores, epsilon=0.05, iters=3):
   return (q * b).T
 
 
-def swav(scores, assign=(0, 1), temperature=0.1, epsilon=0.05, iters=3):
+def swav(scores, assign=(0, 1), temperature=0.1, epsilon=0.05, iters=3, codes_from=None):
+  """``codes_from``: scores to compute the Sinkhorn codes from (default
+  ``scores``); a constant there is SwAV's stop-gradient on the codes."""
   v = len(scores)
+  codes_from = scores if codes_from is None else codes_from
   total = 0.0
   for a in assign:
-    codes = sinkhorn(scores[a], epsilon, iters)
+    codes = sinkhorn(codes_from[a], epsilon, iters)
     sub = 0.0
     for other in range(v):
       if other != a:

@@ -17,6 +17,8 @@ from tests.gcs_server import BUCKET
 # through BatchNorm and whitening amplifies that ~100x per step: two steps
 # keep the comparison at float32 precision.
 STEPS = 2
+# One worker runs the module, so the reference runs below happen once.
+pytestmark = pytest.mark.xdist_group("multihost")
 
 
 def _launch(workdir, env):
@@ -51,16 +53,25 @@ def single(tmp_path_factory):
   return workdir
 
 
+@pytest.fixture(scope="module")
+def two_local(tmp_path_factory):
+  """The run as 2 processes x 4 devices on a local disk."""
+  workdir = str(tmp_path_factory.mktemp("two") / "run")
+  _two_processes(workdir)
+  return workdir
+
+
 @pytest.mark.parametrize("storage", ["local", "gs"])
 def test_two_processes_match_one_process_with_the_same_devices(storage, single, tmp_path,
                                                                request):
   """On a local disk, and on a bucket both processes share (only process 0
   writes the logs; orbax writes the checkpoint collectively)."""
-  multi = str(tmp_path / "multi")
   if storage == "gs":
     gcs = request.getfixturevalue("gcs")
     multi = f"gs://{BUCKET}/multihost"
-  _two_processes(multi)
+    _two_processes(multi)
+  else:
+    multi = request.getfixturevalue("two_local")
   if storage == "gs":  # read back what the processes wrote to the bucket
     local = tmp_path / "from_bucket"
     gcs.get(f"{BUCKET}/multihost/", str(local), recursive=True)
@@ -83,12 +94,13 @@ def test_two_processes_match_one_process_with_the_same_devices(storage, single, 
       np.testing.assert_allclose(y, x, rtol=1e-4, atol=1e-6)
 
 
-def test_a_run_saved_by_two_processes_resumes_on_one_with_eight_devices(single, tmp_path):
+def test_a_run_saved_by_two_processes_resumes_on_one_with_eight_devices(single, two_local,
+                                                                        tmp_path):
   """2 processes x 4 devices save steps 1 and 2; with step 2 gone (as if
   preempted before it was written), 1 process x 8 devices resumes at step 1
   and ends where the uninterrupted 1 x 8 run ends."""
   workdir = str(tmp_path / "moved")
-  _two_processes(workdir)
+  shutil.copytree(two_local, workdir)
   shutil.rmtree(os.path.join(workdir, "checkpoints", str(STEPS)))
   out = _finish(_launch(workdir, _env(8)))
   assert f"at step {STEPS - 1}" in out
