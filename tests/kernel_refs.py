@@ -153,7 +153,8 @@ def ressl(q, k, queue, temperature=0.1, temperature_m=0.04):
 
 
 def byol(p, z):
-  return 2 - 2 * np.mean(np.sum(normalize(p) * normalize(z), 1))
+  """DeepMind's regression_loss: squared distance of the unit vectors."""
+  return np.mean(np.sum((normalize(p) - normalize(z)) ** 2, 1))
 
 
 def simsiam(p, z):

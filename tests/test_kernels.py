@@ -207,3 +207,21 @@ def test_float64_value_matches_reference_to_1e_10(name, kind):
     assert got.dtype == jnp.float64
     np.testing.assert_allclose(float(got), float(case.ref(*arrays)), rtol=1e-10, atol=1e-12)
 
+
+
+def test_byol_loss_of_nearly_equal_vectors_keeps_its_digits():
+  """p and z 1e-4 apart: the loss is ~1e-8, which ``2 - 2 cos`` computes as
+  pure round-off (0 in float32).  The reference is ``2 - 2 cos`` in
+  extended precision (np.longdouble, 64-bit mantissa on x86)."""
+  rng = np.random.default_rng(0)
+  z = rng.normal(size=(N, D))
+  p = z + 1e-4 * rng.normal(size=(N, D))
+  unit = lambda x: x / np.sqrt(np.sum(x * x, 1, keepdims=True))
+  pl, zl = unit(p.astype(np.longdouble)), unit(z.astype(np.longdouble))
+  want = float(2 - 2 * np.mean(np.sum(pl * zl, 1)))
+  assert 1e-9 < want < 1e-7
+  with jax.enable_x64(True):
+    got = float(jax.jit(K.byol_loss)(jnp.asarray(p), jnp.asarray(z)))
+  np.testing.assert_allclose(got, want, rtol=1e-9)
+  got32 = float(jax.jit(K.byol_loss)(jnp.asarray(p, jnp.float32), jnp.asarray(z, jnp.float32)))
+  np.testing.assert_allclose(got32, want, rtol=0.1)

@@ -3,12 +3,16 @@ the methods symmetrise)."""
 import jax.numpy as jnp
 from jax import lax
 
-from ssl_jax.kernels.similarity import cosine_similarity, normalized_mse
+from ssl_jax.kernels.similarity import cosine_similarity, l2_normalize
 
 
 def byol_loss(p, z):
-  """BYOL: ``2 - 2 mean_i cos(p_i, sg(z_i))``; p, z: [N, D] -> scalar."""
-  return normalized_mse(p, lax.stop_gradient(z))
+  """BYOL: ``mean_i ||p̂_i - sg(ẑ_i)||²`` (= 2 - 2 cos(p_i, z_i) for nonzero
+  rows), as DeepMind's ``regression_loss`` computes it: the difference of
+  the unit vectors does not cancel when p and z nearly agree, where
+  ``2 - 2 cos`` loses every digit.  p, z: [N, D] -> scalar."""
+  diff = l2_normalize(p) - l2_normalize(lax.stop_gradient(z))
+  return jnp.mean(jnp.sum(diff * diff, axis=-1))
 
 
 def simsiam_loss(p, z):
