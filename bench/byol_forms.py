@@ -33,7 +33,7 @@ def main():
   old = jax.jit(jax.value_and_grad(cosine_form))
   new = jax.jit(jax.value_and_grad(kernels.byol_loss))
   a, b = paired_median_seconds(lambda: old(p, z), lambda: new(p, z), args.repeats)
-  print(f"| 2 - 2 cos | {a * 1e3:.2f} ms |\n| ||p̂ - ẑ||² | {b * 1e3:.2f} ms |")
+  print(f"| 2 - 2 cos | {a * 1e3:.2f} ms |\n| ‖p̂ - ẑ‖² | {b * 1e3:.2f} ms |")
   print(f"{jax.devices()[0].device_kind}, jax {jax.__version__}")
 
 
