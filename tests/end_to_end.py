@@ -54,9 +54,12 @@ def free_port():
 
 def env_with_devices(devices, drop=("JAX_",), **extra):
   """This environment for a process of its own: without the variables named
-  by the prefixes in ``drop``, with conftest's XLA flags (the compile-time
-  setting too) but ``devices`` fake CPU devices."""
-  env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(drop))}
+  by the prefixes in ``drop`` (conftest's compilation cache is kept), with
+  conftest's XLA flags (the compile-time setting too) but ``devices`` fake
+  CPU devices."""
+  keep = ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS")
+  env = {k: v for k, v in os.environ.items()
+         if k in keep or not k.startswith(tuple(drop))}
   flags = [f for f in env.get("XLA_FLAGS", "").split()
            if not f.startswith("--xla_force_host_platform_device_count")]
   env["XLA_FLAGS"] = " ".join(flags + [f"--xla_force_host_platform_device_count={devices}"])
