@@ -26,7 +26,7 @@ from ssl_jax.methods import Method, build_method
 from ssl_jax.metrics import MetricsWriter, Progress, is_due, read_metrics
 from ssl_jax.models import build_model
 from ssl_jax.optim import make_optimizer, scaled_learning_rate
-from ssl_jax.schedules import ema_momentum, warmup_cosine
+from ssl_jax.schedules import warmup_cosine
 from ssl_jax.state import init_train_state
 from ssl_jax.step import Schedules, make_train_step
 
@@ -67,7 +67,7 @@ def build_run(config) -> Run:
   warmup = min(int(round(config.optim.warmup_epochs * spe)), horizon - 1)
   lr = warmup_cosine(scaled_learning_rate(config.optim.base_lr, batch), warmup, horizon,
                      config.optim.end_lr_ratio, config.optim.warmup_start_lr)
-  ema = ema_momentum(method.ema_momentum, total) if method.uses_target else None
+  ema = method.ema_schedule(total)
   return Run(mesh=mesh, shard=shard, dataset=dataset, views=views, method=method,
              model=model, tx=make_optimizer(config.optim, lr),
              schedules=Schedules(lr, ema), probe_tx=_probe_optimizer(config.train, total),

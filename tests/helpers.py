@@ -11,7 +11,7 @@ from ssl_jax.data.sources import ArraySplit
 from ssl_jax.models import ResNet, SSLModel
 from ssl_jax.models.resnet import BasicBlock
 from ssl_jax.optim import make_optimizer
-from ssl_jax.schedules import ema_momentum, warmup_cosine
+from ssl_jax.schedules import warmup_cosine
 from ssl_jax.state import init_train_state
 from ssl_jax.step import Schedules, make_train_step
 
@@ -54,7 +54,7 @@ def tiny_setup(method, total_steps=50, lr=0.3, view_set=TINY_VIEWS, dtype=jnp.fl
   model = tiny_model(method, dtype)
   schedule = warmup_cosine(lr, 0, total_steps)
   tx = make_optimizer(sgd_config(), schedule)
-  ema = ema_momentum(method.ema_momentum, total_steps) if method.uses_target else None
+  ema = method.ema_schedule(total_steps)
   step = make_train_step(model, method, tx, Schedules(schedule, ema), view_set, MEAN, STD,
                          dtype)
   init = lambda rng: init_train_state(rng, model, method, tx, view_set.views[0].size)

@@ -187,6 +187,7 @@ RECIPES = {
         "optim.warmup_epochs": 10.0, "view0.blur_prob": 0.5, **_STRENGTH_1}),
     "mocov2_imagenet.py": ("facebookresearch/moco README (MoCo v2, 200 epochs)", {
         "method.temperature": 0.2, "method.queue_size": 65536, "method.ema_momentum": 0.999,
+        "method.symmetric": False, "method.ema_anneal": False,
         "method.projector.hidden_bn": False, "method.projector.out_dim": 128,
         "train.batch_size": 256, "train.epochs": 200, "optim.name": "sgd", "peak_lr": 0.03,
         "optim.weight_decay": 1e-4, "optim.warmup_epochs": 0.0,

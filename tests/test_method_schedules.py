@@ -60,3 +60,13 @@ def test_sce_target_temperature_warms_up_by_cosine_then_holds():
     np.testing.assert_allclose(float(method._temperature_m(jnp.int32(step))), want,  # pylint: disable=protected-access
                                rtol=1e-6)
   assert float(method._temperature_m(jnp.int32(0))) == np.float32(0.2)  # pylint: disable=protected-access
+
+
+def test_ema_momentum_anneals_to_one_unless_held_constant():
+  """BYOL's cosine from the base momentum to 1, or MoCo v2's official
+  constant momentum (ema_anneal=False); no teacher, no schedule."""
+  cosine = _method("mocov2").ema_schedule(100)
+  constant = _method("mocov2", ema_anneal=False).ema_schedule(100)
+  got = [(float(cosine(s)), float(constant(s))) for s in (0, 50, 100)]
+  np.testing.assert_allclose(got, [(0.9, 0.9), (0.95, 0.9), (1.0, 0.9)], rtol=1e-6)
+  assert _method("simclr").ema_schedule(100) is None

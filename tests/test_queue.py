@@ -47,3 +47,33 @@ def test_a_step_enqueues_the_keys_of_every_global_crop(key):
   keys = np.asarray(target["projection"]).reshape(2 * n, d)  # crop 0, then crop 1
   np.testing.assert_allclose(queue[:2 * n], R.normalize(keys), rtol=1e-5, atol=1e-6)
   assert int(aux.state["ptr"]) == 2 * n
+
+
+@pytest.mark.parametrize("name", ["mocov2", "sce"])
+def test_one_directional_form_queries_view_0_or_1_against_one_key(name):
+  """MoCo v2's official loss: view 0's query against view 1's key; SCE's
+  pseudo-code: every other view against view 0's key.  The queue receives
+  only that key view."""
+  config = ConfigDict({"name": name, **TINY[name], "symmetric": False})
+  method = build_method(config, total_steps=10, steps_per_epoch=10)
+  key_view = 1 if name == "mocov2" else 0
+  assert method.target_views(2) == (key_view,)
+  assert method.online_views(4, 2) == ((0,) if name == "mocov2" else (1, 2, 3))
+  n, d = 4, TINY[name]["projector"]["out_dim"]
+  state = method.init_state(jax.random.key(0), d)
+  rng = np.random.default_rng(1)
+  q = rng.normal(size=(len(method.online_views(4, 2)), n, d))
+  k = rng.normal(size=(1, n, d))
+  loss, aux = method.loss({"projection": jnp.asarray(q), "prediction": jnp.asarray(q)},
+                          {"projection": jnp.asarray(k)}, state, jnp.int32(0),
+                          jax.random.key(2))
+  queue = np.asarray(state["queue"])
+  if name == "mocov2":
+    ref = lambda a, b: R.mocov2(a, b, queue, method.temperature)
+  else:
+    ref = lambda a, b: R.sce(a, b, queue, method.lam, method.temperature, method.temperature_m)
+  want = np.mean([ref(q[j], k[0]) for j in range(len(q))])
+  np.testing.assert_allclose(float(loss), want, rtol=1e-5)
+  np.testing.assert_allclose(np.asarray(aux.state["queue"])[:n], R.normalize(k[0]),
+                             rtol=1e-5, atol=1e-6)
+  assert int(aux.state["ptr"]) == n

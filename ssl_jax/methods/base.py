@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Dict, NamedTuple, Optional, Sequence, Tuple
 import jax
 import jax.numpy as jnp
 
-from ssl_jax import kernels
+from ssl_jax import kernels, schedules
 from ssl_jax.models.heads import HeadSpec, MLPSpec, PrototypeSpec
 
 Array = jax.Array
@@ -34,6 +34,8 @@ class Method:
     head: the heads the model must have.
     ema_momentum: base momentum of the EMA teacher, annealed to 1 by a cosine
       over training (BYOL); ``None`` means the method uses no teacher.
+    ema_anneal: False keeps the momentum at ``ema_momentum`` throughout
+      (MoCo v2's official 0.999).
     koleo_weight: weight of the KoLeo uniformity term (``kernels.koleo_loss``,
       DINOv2's) on each online view's embedding (the projector's output; the
       backbone features without a projector), added to the method's loss by
@@ -54,6 +56,7 @@ class Method:
   """
   head: HeadSpec
   ema_momentum: Optional[float] = None
+  ema_anneal: bool = True
   koleo_weight: float = 0.0
 
   collapse_hint: ClassVar[str] = ("a learning rate too high for the batch, or heads and "
@@ -71,6 +74,14 @@ class Method:
   @property
   def uses_target(self) -> bool:
     return self.ema_momentum is not None
+
+  def ema_schedule(self, total_steps: int):
+    """Step -> the teacher's EMA momentum (None without a teacher)."""
+    if not self.uses_target:
+      return None
+    if not self.ema_anneal:
+      return lambda step: jnp.asarray(self.ema_momentum, jnp.float32)
+    return schedules.ema_momentum(self.ema_momentum, total_steps)
 
   @property
   def name(self) -> str:

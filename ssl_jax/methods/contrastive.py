@@ -1,9 +1,11 @@
 """Contrastive methods: SimCLR, MoCo v2, MoCo v3 and MIO.
 
 SimCLR (Chen et al. 2020): NT-Xent over every view of the batch.
-MoCo v2 (Chen et al. 2020), symmetrised as in solo-learn: each global view's
-query against the other's momentum key and a queue that receives the keys
-of every global crop.  MoCo v3 (Chen et al. 2021): predictions against the
+MoCo v2 (Chen et al. 2020), symmetrised as in solo-learn (``symmetric``):
+each global view's query against the other's momentum key and a queue that
+receives the keys of every global crop; or one-directional as the official
+code: view 0's query against view 1's key, the queue receiving view 1's
+keys.  MoCo v3 (Chen et al. 2021): predictions against the
 other view's momentum keys, in-batch negatives, both directions summed.
 MIO (binary contrastive, ``mio_loss``) over the two views.
 
@@ -56,12 +58,17 @@ class MoCoV2(Method):
 
   temperature: float = 0.2
   queue_size: int = 65536
+  symmetric: bool = True
 
   def __post_init__(self):
     super().__post_init__()
     require_positive(self, "temperature", "queue_size")
 
-  online_views = staticmethod(_global_only)
+  def online_views(self, num_views, num_global):
+    return _global_only(num_views, num_global) if self.symmetric else (0,)
+
+  def target_views(self, num_global):
+    return tuple(range(num_global)) if self.symmetric else (1,)
 
   def init_state(self, rng, dim):
     return init_queue(rng, self.queue_size, dim)
@@ -69,7 +76,7 @@ class MoCoV2(Method):
   def loss(self, online, target, state, step, rng):
     del step, rng
     q, k = online["projection"], target["projection"]
-    pairs = view_pairs(q.shape[0])
+    pairs = view_pairs(q.shape[0]) if self.symmetric else [(0, 0)]
     loss = sum(kernels.mocov2_loss(q[i], k[j], state["queue"], self.temperature)
                for i, j in pairs) / len(pairs)
     return loss, LossAux(enqueue(state, k.reshape(-1, k.shape[-1])), {})
@@ -128,9 +135,11 @@ def make_simclr(projector, temperature=0.1):
   return SimCLR(head=HeadSpec(projector=mlp_spec(projector)), temperature=temperature)
 
 
-def make_mocov2(projector, temperature=0.2, queue_size=65536, ema_momentum=0.99):
+def make_mocov2(projector, temperature=0.2, queue_size=65536, ema_momentum=0.99,
+                symmetric=True, ema_anneal=True):
   return MoCoV2(head=HeadSpec(projector=mlp_spec(projector)), temperature=temperature,
-                queue_size=queue_size, ema_momentum=ema_momentum)
+                queue_size=queue_size, ema_momentum=ema_momentum, symmetric=symmetric,
+                ema_anneal=ema_anneal)
 
 
 def make_mocov3(projector, predictor, temperature=1.0, ema_momentum=0.99):
