@@ -60,6 +60,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.optim.decay_epochs = placeholder(float)  # cosine length if not the run's (MIO: 1000)
   c.optim.trust_coefficient = 0.001  # LARS only
   c.optim.exclude_bias_and_norm = True
+  c.optim.constant_lr_parts = ()  # parameter groups kept at the peak lr (SimSiam: predictor)
+  c.optim.bias_lr_ratio = 1.0     # biases and BN at this fraction of the lr (Barlow Twins)
 
   c.eval = ml_collections.ConfigDict()
   c.eval.every_steps = 5000       # 0: only at the start (at_start) and the end

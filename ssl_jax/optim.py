@@ -8,7 +8,7 @@ Weight decay and LARS trust ratios skip biases and normalisation parameters
 import jax
 import optax
 
-from ssl_jax.registry import Registry
+from ssl_jax.registry import ConfigError, Registry
 
 
 def decay_mask(params):
@@ -67,5 +67,43 @@ def scaled_learning_rate(base_lr, global_batch):
   return base_lr * global_batch / 256
 
 
-def make_optimizer(optim_config, lr_schedule) -> optax.GradientTransformation:
-  return OPTIMIZERS.lookup(optim_config.name, "optim.name")(optim_config, lr_schedule)
+def _part_labels(constant_parts, bias_ratio):
+  """params -> "constant" under a top-level group of ``constant_parts``,
+  "bias" for parameters of fewer than 2 dimensions when ``bias_ratio`` is
+  not 1, "main" otherwise."""
+  def label(path, p):
+    if getattr(path[0], "key", None) in constant_parts:
+      return "constant"
+    return "bias" if bias_ratio != 1.0 and p.ndim < 2 else "main"
+
+  def labels(params):
+    unknown = sorted(set(constant_parts) - set(params))
+    if unknown:
+      raise ConfigError(f"optim.constant_lr_parts names {', '.join(unknown)}; the model's "
+                        f"parameter groups are: {', '.join(sorted(params))}")
+    return jax.tree_util.tree_map_with_path(label, params)
+  return labels
+
+
+def make_optimizer(optim_config, lr_schedule, peak_lr=None) -> optax.GradientTransformation:
+  """The optimiser ``optim.name`` on ``lr_schedule``.  Two options of the
+  references change the rate per parameter group:
+
+  ``optim.constant_lr_parts``: groups kept at ``peak_lr`` throughout
+  (SimSiam's --fix-pred-lr for its predictor).
+  ``optim.bias_lr_ratio``: biases and BatchNorm parameters at this fraction
+  of the schedule (Barlow Twins: 0.0048 / 0.2).
+  """
+  build = OPTIMIZERS.lookup(optim_config.name, "optim.name")
+  constant_parts = tuple(optim_config.get("constant_lr_parts", ()))
+  bias_ratio = optim_config.get("bias_lr_ratio", 1.0)
+  if not constant_parts and bias_ratio == 1.0:
+    return build(optim_config, lr_schedule)
+  if constant_parts and peak_lr is None:
+    raise ValueError("optim.constant_lr_parts needs the peak learning rate")
+  transforms = {"main": build(optim_config, lr_schedule)}
+  if constant_parts:
+    transforms["constant"] = build(optim_config, lambda step: peak_lr)
+  if bias_ratio != 1.0:
+    transforms["bias"] = build(optim_config, lambda step: bias_ratio * lr_schedule(step))
+  return optax.multi_transform(transforms, _part_labels(constant_parts, bias_ratio))

@@ -65,11 +65,12 @@ def build_run(config) -> Run:
   decay = config.optim.decay_epochs
   horizon = total if decay is None else max(int(round(decay * spe)), 1)
   warmup = min(int(round(config.optim.warmup_epochs * spe)), horizon - 1)
-  lr = warmup_cosine(scaled_learning_rate(config.optim.base_lr, batch), warmup, horizon,
-                     config.optim.end_lr_ratio, config.optim.warmup_start_lr)
+  peak = scaled_learning_rate(config.optim.base_lr, batch)
+  lr = warmup_cosine(peak, warmup, horizon, config.optim.end_lr_ratio,
+                     config.optim.warmup_start_lr)
   ema = method.ema_schedule(total)
   return Run(mesh=mesh, shard=shard, dataset=dataset, views=views, method=method,
-             model=model, tx=make_optimizer(config.optim, lr),
+             model=model, tx=make_optimizer(config.optim, lr, peak),
              schedules=Schedules(lr, ema), probe_tx=_probe_optimizer(config.train, total),
              steps_per_epoch=spe, total_steps=total)
 

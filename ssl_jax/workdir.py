@@ -21,6 +21,10 @@ TOPOLOGY_FILE = "topology.json"
 # Keys that may differ between the run in a workdir and the config resuming it.
 MUTABLE_PREFIXES = ("eval.", "checkpoint.", "train.log_every", "train.restart",
                     "train.resume_changes", "train.max_consecutive_skips", "data.root")
+# Keys added after runs were saved, with the value that gives the behaviour
+# those runs had: a config.json without the key reads as holding it.
+ADDED_KEYS = {"optim.warmup_start_lr": 0.0, "optim.constant_lr_parts": [],
+              "optim.bias_lr_ratio": 1.0}
 # What resumes changed under ``train.resume_changes``, one JSON line each.
 CHANGES_FILE = "config_changes.jsonl"
 
@@ -39,7 +43,8 @@ def flatten(tree, prefix=""):
 def differing_keys(saved: dict, config: dict, allowed=()):
   """Sorted (key, saved value, new value) for keys that shape the run,
   leaving out those under the prefixes in ``allowed``."""
-  old, new = flatten(saved), flatten(config)
+  new = flatten(config)
+  old = {**{k: v for k, v in ADDED_KEYS.items() if k in new}, **flatten(saved)}
   keys = sorted(set(old) | set(new))
   return [(k, old.get(k, "<absent>"), new.get(k, "<absent>")) for k in keys
           if old.get(k, "<absent>") != new.get(k, "<absent>")

@@ -214,7 +214,8 @@ RECIPES = {
         "method.predictor.hidden_dim": 512, "model.zero_init_residual": True,
         "train.batch_size": 512, "train.epochs": 100, "optim.name": "sgd",
         "optim.base_lr": 0.05, "optim.weight_decay": 1e-4, "optim.warmup_epochs": 0.0,
-        "optim.exclude_bias_and_norm": False, "view0.min_scale": 0.2}),
+        "optim.exclude_bias_and_norm": False, "optim.constant_lr_parts": ("predictor",),
+        "view0.min_scale": 0.2}),
     "swav_imagenet.py": ("facebookresearch/swav scripts/swav_800ep_pretrain.sh", {
         "method.num_prototypes": 3000, "method.temperature": 0.1, "method.epsilon": 0.05,
         "method.sinkhorn_iters": 3, "method.projector.out_dim": 128,
@@ -228,8 +229,8 @@ RECIPES = {
         "method.lambd": 0.0051, "method.scale": 1.0, "method.projector.hidden_dim": 8192,
         "method.projector.out_dim": 8192, "method.projector.num_layers": 3,
         "train.batch_size": 2048, "train.epochs": 1000, "optim.name": "lars",
-        "optim.base_lr": 0.2, "optim.weight_decay": 1e-6, "optim.end_lr_ratio": 0.001,
-        **_BYOL_VIEWS}),
+        "optim.base_lr": 0.2, "peak_lr": 0.2 * 2048 / 256, "optim.weight_decay": 1e-6,
+        "optim.end_lr_ratio": 0.001, "optim.bias_lr_ratio": 0.0048 / 0.2, **_BYOL_VIEWS}),
     "vicreg_imagenet.py": ("VICReg Section 4.1; facebookresearch/vicreg main_vicreg.py", {
         "method.sim_weight": 25.0, "method.var_weight": 25.0, "method.cov_weight": 1.0,
         "method.projector.hidden_dim": 8192, "method.projector.num_layers": 3,

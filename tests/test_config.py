@@ -44,7 +44,7 @@ def test_config_loads_validates_and_builds(path):
   views = VIEW_PRESETS.lookup(config.data.views)
   method = build_method(config.method, total_steps=1000)
   model = build_model(config.model, method.head)
-  tx = make_optimizer(config.optim, warmup_cosine(0.1, 10, 1000))
+  tx = make_optimizer(config.optim, warmup_cosine(0.1, 10, 1000), 0.1)
   shapes = jax.eval_shape(
       lambda r: init_train_state(r, model, method, tx, views.views[0].size),
       jax.random.key(0))

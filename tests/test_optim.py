@@ -156,3 +156,31 @@ def test_adam_adds_l2_decay_to_the_gradient_as_pytorch():
     v = 0.999 * v + 0.001 * g * g
     p = p - lr * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
   np.testing.assert_allclose(np.asarray(params), p, rtol=1e-6, atol=1e-6)
+
+
+def _one_update(config, lr, params, peak=None):
+  tx = optim.make_optimizer(config, lr, peak)
+  grads = jax.tree.map(jnp.ones_like, params)
+  updates, _ = tx.update(grads, tx.init(params), params)
+  return updates
+
+
+def test_constant_lr_parts_stay_at_the_peak_while_the_rest_follows_the_schedule():
+  """SimSiam's --fix-pred-lr: the predictor at the peak rate, the rest on
+  the schedule (here 0.1 x the peak at step 0)."""
+  config = sgd_config(momentum=0.0, weight_decay=0.0, constant_lr_parts=("predictor",))
+  params = {"backbone": {"w": jnp.ones((2, 2))}, "predictor": {"w": jnp.ones((2, 2))}}
+  updates = _one_update(config, lambda step: 0.05, params, peak=0.5)
+  np.testing.assert_allclose(updates["backbone"]["w"], -0.05)
+  np.testing.assert_allclose(updates["predictor"]["w"], -0.5)
+  with pytest.raises(ValueError, match="parameter groups are: backbone, predictor"):
+    _one_update(sgd_config(constant_lr_parts=("head",)), lambda step: 0.05, params, 0.5)
+
+
+def test_bias_lr_ratio_scales_biases_and_norms_only():
+  """Barlow Twins: biases and BatchNorm at 0.0048 / 0.2 of the weights' rate."""
+  config = sgd_config(momentum=0.0, weight_decay=0.0, bias_lr_ratio=0.024)
+  params = {"backbone": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones((2,))}}
+  updates = _one_update(config, lambda step: 0.2, params)
+  np.testing.assert_allclose(updates["backbone"]["kernel"], -0.2)
+  np.testing.assert_allclose(updates["backbone"]["bias"], -0.2 * 0.024, rtol=1e-6)

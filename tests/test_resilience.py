@@ -2,13 +2,14 @@
 import ast
 import dataclasses
 import os
+import json
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ssl_jax import pretrain
+from ssl_jax import pretrain, workdir as workdir_record
 from ssl_jax.checkpoint import CheckpointError
 from ssl_jax.methods import build_method
 from ssl_jax.registry import ConfigError
@@ -108,6 +109,21 @@ def test_a_changed_config_names_the_keys_and_restart_starts_over(tmp_path):
   state = pretrain.train_and_evaluate(changed, workdir)
   out_dims = {x.shape[-1] for x in jax.tree.leaves(state.params["projector"])}
   assert int(state.step) == 2 and 8 in out_dims and 16 not in out_dims
+
+
+def test_a_run_saved_before_a_key_existed_resumes_when_the_key_keeps_the_old_behaviour():
+  """config.json of an older version lacks the keys added since; each reads
+  as its neutral value (workdir.ADDED_KEYS), so only a real change stops a
+  resume."""
+  config = tiny_config(total_steps=2).to_dict()
+  saved = json.loads(json.dumps(config))
+  for key in workdir_record.ADDED_KEYS:
+    section, name = key.split(".")
+    del saved[section][name]
+  assert workdir_record.differing_keys(saved, config) == []
+  config["optim"]["warmup_start_lr"] = 0.1
+  assert workdir_record.differing_keys(saved, config) == [
+      ("optim.warmup_start_lr", 0.0, 0.1)]
 
 
 def _corrupt(step_dir):
