@@ -182,7 +182,8 @@ RECIPES = {
     # ----------------------------------------- classics, official ImageNet
     "simclr_imagenet.py": ("SimCLR Section 2.3 and B.1; google-research/simclr run.py", {
         "method.temperature": 0.1, "method.projector.hidden_dim": 2048,
-        "method.projector.out_dim": 128, "train.batch_size": 4096, "train.epochs": 100,
+        "method.projector.out_dim": 128, "method.projector.last_bn": True,
+        "method.projector.last_bias": False, "train.batch_size": 4096, "train.epochs": 100,
         "optim.name": "lars", "peak_lr": 4.8, "optim.weight_decay": 1e-6,
         "optim.warmup_epochs": 10.0, "view0.blur_prob": 0.5, **_STRENGTH_1}),
     "mocov2_imagenet.py": ("facebookresearch/moco README (MoCo v2, 200 epochs)", {

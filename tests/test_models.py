@@ -123,6 +123,21 @@ def test_intl_projector_layout():
                   "linear3": {"kernel": (64, 32), "bias": (32,)}}
 
 
+@pytest.mark.parametrize("flags,last,bn", [
+    ({}, {"kernel": (64, 32), "bias": (32,)}, None),
+    ({"last_bn": True}, {"kernel": (64, 32)}, {"scale": (32,), "bias": (32,)}),
+    ({"last_bn": True, "last_bias": False}, {"kernel": (64, 32)}, {"scale": (32,)}),
+    ({"last_bn": True, "last_bn_affine": False}, {"kernel": (64, 32)}, None)])
+def test_last_layer_options(flags, last, bn):
+  """After a last BN: scale and shift (MIO), scale only with last_bias=False
+  (SimCLR's center=False), neither without affine (SimSiam, MoCo v3)."""
+  model = SSLModel(ResNet18(width=0.0625), HeadSpec(MLPSpec(64, 32, 2, **flags)))
+  params = jax.eval_shape(model.init, jax.random.key(0),
+                          jnp.zeros((1, 2, 32, 32, 3)))["params"]
+  proj = jax.tree.map(jnp.shape, params["projector"])
+  assert proj["linear2"] == last and proj.get("bn2") == bn
+
+
 def test_bfloat16_compute_keeps_float32_params_and_outputs():
   model = SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625,
                           dtype=jnp.bfloat16),

@@ -5,7 +5,9 @@ Linear (the INTL projector of Appendix E.2, BYOL's and SimCLR's heads).
 ``hidden_bn=False`` gives MoCo v2's Linear -> ReLU -> Linear; ``last_bn``
 adds a BN after the last Linear (SimSiam, MoCo v3, whose last BN has no
 affine parameters).  Linear layers followed by BN carry no bias, nor does
-the last one with ``last_bias=False`` (eztorch's SCE heads).
+the last one with ``last_bias=False`` (eztorch's SCE heads); after a last BN,
+``last_bias=False`` drops the BN's shift and keeps its scale (SimCLR's
+``center=use_bias``).
 
 Prototypes score the L2-normalised projection against K unit vectors:
 ``normalize(z) @ normalize(W)ᵀ`` (MIRA's weight-normalised head with g = 1)
@@ -91,7 +93,8 @@ class MLP(nn.Module):
                  dtype=self.dtype, name=f"linear{spec.num_layers}")(x)
     if spec.last_bn:
       x = BatchNorm(dtype=self.dtype, use_scale=spec.last_bn_affine,
-                    use_bias=spec.last_bn_affine, name=f"bn{spec.num_layers}")(x, train)
+                    use_bias=spec.last_bn_affine and spec.last_bias,
+                    name=f"bn{spec.num_layers}")(x, train)
     return x.astype(jnp.float32)
 
 
