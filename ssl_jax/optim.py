@@ -1,4 +1,4 @@
-"""Optimisers: SGD, LARS, Adam and AdamW as optax chains.
+"""Optimisers: SGD, LARS, LARC, Adam and AdamW as optax chains.
 
 The peak learning rate scales linearly with the batch,
 ``peak = base_lr * B / 256``; its schedule is ``schedules.warmup_cosine``.
@@ -6,6 +6,7 @@ Weight decay and LARS trust ratios skip biases and normalisation parameters
 (every parameter with fewer than 2 dimensions), as the references do.
 """
 import jax
+import jax.numpy as jnp
 import optax
 
 from ssl_jax.registry import ConfigError, Registry
@@ -42,6 +43,30 @@ def _lars(optim_config, lr):
       optax.scale_by_learning_rate(lr))
 
 
+def _larc_scaling(trust_coefficient, weight_decay, eps=1e-8):
+  """Apex LARC's rescaling (clip=False) of each parameter's gradient:
+  (g + wd p) η ||p|| / (||g|| + wd ||p|| + eps) where ||p|| and ||g|| are
+  nonzero, g unchanged otherwise."""
+  def update(updates, state, params):
+    def scale(g, p):
+      p_norm, g_norm = jnp.linalg.norm(p), jnp.linalg.norm(g)
+      adaptive = trust_coefficient * p_norm / (g_norm + weight_decay * p_norm + eps)
+      return jnp.where((p_norm > 0) & (g_norm > 0), (g + weight_decay * p) * adaptive, g)
+    return jax.tree.map(scale, updates, params), state
+  return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
+def _larc(optim_config, lr):
+  """SwAV's optimiser: apex LARC (``_larc_scaling``) around PyTorch SGD with
+  momentum; unlike ``lars``, the ratio's denominator is ||g|| + wd ||p||."""
+  mask = _mask_or_all(optim_config) or True
+  return optax.chain(
+      optax.masked(_larc_scaling(optim_config.trust_coefficient, optim_config.weight_decay),
+                   mask),
+      optax.trace(decay=optim_config.momentum),
+      optax.scale_by_learning_rate(lr))
+
+
 def _adam(optim_config, lr):
   """PyTorch's Adam: weight decay added to the gradient before the moments
   (L2, not AdamW's decoupled decay), as W-MSE's and INTL's CIFAR linear
@@ -58,8 +83,8 @@ def _adamw(optim_config, lr):
                      mask=_mask_or_all(optim_config))
 
 
-OPTIMIZERS = Registry("optimizer", {"sgd": _sgd, "lars": _lars, "adam": _adam,
-                                     "adamw": _adamw})
+OPTIMIZERS = Registry("optimizer", {"sgd": _sgd, "lars": _lars, "larc": _larc,
+                                     "adam": _adam, "adamw": _adamw})
 
 
 def scaled_learning_rate(base_lr, global_batch):

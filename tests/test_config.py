@@ -86,7 +86,7 @@ def _quickstart():
     ("method.name", "simclrr", "valid method names: barlow_twins, byol, intl"),
     ("model.name", "resnet9", "valid model names: resnet10, resnet18, resnet50"),
     ("data.name", "mnist", "valid dataset names: cifar10"),
-    ("optim.name", "adagrad", "adam, adamw, lars, sgd"),
+    ("optim.name", "adagrad", "adam, adamw, larc, lars, sgd"),
     ("train.precision", "fp16", "bfloat16, float32"),
 ])
 def test_unknown_names_list_the_valid_ones(key, value, match):

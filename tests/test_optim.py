@@ -4,6 +4,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from ssl_jax import optim, schedules
@@ -134,7 +135,7 @@ def test_lars_momentum_holds_unscaled_steps_as_pytorch_references():
 
 
 def test_unknown_optimizer_lists_valid_names():
-  with pytest.raises(ValueError, match="adam, adamw, lars, sgd"):
+  with pytest.raises(ValueError, match="adam, adamw, larc, lars, sgd"):
     optim.make_optimizer(sgd_config(name="adagrad"), 0.1)
 
 
@@ -184,3 +185,31 @@ def test_bias_lr_ratio_scales_biases_and_norms_only():
   updates = _one_update(config, lambda step: 0.2, params)
   np.testing.assert_allclose(updates["backbone"]["kernel"], -0.2)
   np.testing.assert_allclose(updates["backbone"]["bias"], -0.2 * 0.024, rtol=1e-6)
+
+
+def test_larc_matches_apex_larc_around_torch_sgd():
+  """apex LARC (clip=False): g <- (g + wd p) η||p|| / (||g|| + wd||p|| + 1e-8)
+  for every parameter, then SGD with momentum: buf = μ buf + g, p -= lr buf.
+  A zero gradient passes unchanged."""
+  config = sgd_config(name="larc", weight_decay=1e-3, trust_coefficient=0.001,
+                      exclude_bias_and_norm=False)
+  lrs = [0.3, 0.6]
+  tx = optim.make_optimizer(config, lambda step: jnp.asarray(lrs)[step])
+  params = {"w": jnp.asarray([[0.5, -1.0], [2.0, 0.1]]), "b": jnp.asarray([0.3, -0.2])}
+  grads = [{"w": jnp.asarray([[0.1, 0.2], [-0.3, 0.4]]), "b": jnp.zeros(2)},
+           {"w": jnp.asarray([[-0.2, 0.1], [0.3, 0.5]]), "b": jnp.asarray([1.0, 2.0])}]
+  state = tx.init(params)
+  ref = {k: np.asarray(v, np.float64) for k, v in params.items()}
+  buf = {k: np.zeros_like(v) for k, v in ref.items()}
+  for lr, g in zip(lrs, grads):
+    updates, state = tx.update(g, state, params)
+    params = optax.apply_updates(params, updates)
+    for k in ref:
+      gk, pk = np.asarray(g[k], np.float64), ref[k]
+      pn, gn = np.linalg.norm(pk), np.linalg.norm(gk)
+      if pn > 0 and gn > 0:
+        gk = (gk + 1e-3 * pk) * 0.001 * pn / (gn + 1e-3 * pn + 1e-8)
+      buf[k] = 0.9 * buf[k] + gk
+      ref[k] = pk - lr * buf[k]
+  for k in ref:
+    np.testing.assert_allclose(np.asarray(params[k]), ref[k], rtol=1e-6, atol=1e-8)
