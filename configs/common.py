@@ -56,6 +56,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.optim.momentum = 0.9
   c.optim.warmup_epochs = 2.0
   c.optim.warmup_start_lr = 0.0   # the warm-up's first lr (absolute, not batch-scaled)
+  c.optim.schedule = "cosine"     # after the warm-up; or "multistep" (W-MSE)
+  c.optim.milestones = ()         # multistep: epochs where the lr is multiplied by gamma
+  c.optim.gamma = 0.1
   c.optim.end_lr_ratio = 0.001    # final lr as a fraction of the peak
   c.optim.decay_epochs = placeholder(float)  # cosine length if not the run's (MIO: 1000)
   c.optim.trust_coefficient = 0.001  # LARS only

@@ -72,6 +72,10 @@ def validate(config):
   _check(0 <= o.end_lr_ratio <= 1, "optim.end_lr_ratio", o.end_lr_ratio, "must be in [0, 1]")
   _check(o.warmup_start_lr >= 0, "optim.warmup_start_lr", o.warmup_start_lr, "must be >= 0")
   _check(o.bias_lr_ratio > 0, "optim.bias_lr_ratio", o.bias_lr_ratio, "must be > 0")
+  _choice(config, ("optim", "schedule"), ("cosine", "multistep"))
+  _check(0 < o.gamma <= 1, "optim.gamma", o.gamma, "must be in (0, 1]")
+  _check(o.schedule == "multistep" or not o.milestones, "optim.milestones", o.milestones,
+         "go with optim.schedule=multistep")
   _check(o.decay_epochs is None or o.decay_epochs > 0, "optim.decay_epochs",
          o.decay_epochs, "must be > 0 (or None: the run's length)")
   _check(o.trust_coefficient > 0, "optim.trust_coefficient", o.trust_coefficient,

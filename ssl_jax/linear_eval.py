@@ -36,7 +36,7 @@ from ssl_jax.evals.linear_probe import classifier_accuracy, cross_entropy, init_
 from ssl_jax.export import load_backbone
 from ssl_jax.metrics import MetricsWriter, Progress, is_due
 from ssl_jax.optim import make_optimizer, scaled_learning_rate
-from ssl_jax.schedules import warmup_cosine
+from ssl_jax.schedules import milestone_steps, warmup_cosine, warmup_multistep
 
 
 @flax.struct.dataclass
@@ -57,9 +57,8 @@ def learning_rate(optim_config, base_lr, batch, steps_per_epoch, total):
     return warmup_cosine(peak, warmup, total, optim_config.end_lr_ratio)
   if optim_config.schedule == "exponential":
     return optax.exponential_decay(peak, steps_per_epoch, optim_config.gamma, staircase=True)
-  boundaries = {int(round(e * steps_per_epoch)): optim_config.gamma
-                for e in optim_config.milestones}
-  return optax.piecewise_constant_schedule(peak, boundaries)
+  return warmup_multistep(peak, 0, milestone_steps(optim_config.milestones, optim_config.gamma,
+                                                   steps_per_epoch))
 
 
 def make_optimizer_pair(optim_config, batch, steps_per_epoch, total):

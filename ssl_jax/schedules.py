@@ -29,6 +29,25 @@ def warmup_cosine(peak, warmup_steps, total_steps, end_ratio=0.0, start=0.0):
   return schedule
 
 
+def warmup_multistep(peak, warmup_steps, boundaries, start=0.0):
+  """Step -> learning rate: the same linear warm-up as ``warmup_cosine``,
+  then ``peak`` times the product of ``boundaries[b]`` over every boundary
+  step b <= step (W-MSE's MultiStepLR; the linear protocols' milestones)."""
+  def schedule(step):
+    step = jnp.asarray(step, jnp.float32)
+    warm = start + (peak - start) * (step + 1) / max(warmup_steps, 1)
+    value = jnp.asarray(peak, jnp.float32)
+    for boundary, factor in sorted(boundaries.items()):
+      value = jnp.where(step >= boundary, value * factor, value)
+    return jnp.where(step < warmup_steps, warm, value)
+  return schedule
+
+
+def milestone_steps(milestones, gamma, steps_per_epoch):
+  """{step: gamma} for milestones given in epochs (``warmup_multistep``)."""
+  return {int(round(e * steps_per_epoch)): gamma for e in milestones}
+
+
 def ema_momentum(base, total_steps):
   """Step -> EMA momentum, cosine from ``base`` at step 0 to 1 at ``total_steps``."""
   return cosine_anneal(base, 1.0, total_steps)

@@ -24,7 +24,8 @@ MUTABLE_PREFIXES = ("eval.", "checkpoint.", "train.log_every", "train.restart",
 # Keys added after runs were saved, with the value that gives the behaviour
 # those runs had: a config.json without the key reads as holding it.
 ADDED_KEYS = {"optim.warmup_start_lr": 0.0, "optim.constant_lr_parts": [],
-              "optim.bias_lr_ratio": 1.0}
+              "optim.bias_lr_ratio": 1.0, "optim.schedule": "cosine", "optim.milestones": [],
+              "optim.gamma": 0.1}
 # What resumes changed under ``train.resume_changes``, one JSON line each.
 CHANGES_FILE = "config_changes.jsonl"
 

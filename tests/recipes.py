@@ -5,7 +5,8 @@ argument of the configs that take one), its source, and the values.
 Keys are dotted config keys, plus:
   ``peak_lr``: the learning rate the source states, base_lr x batch / 256;
   ``view<i>.<field>``: a field of view i of the config's view preset;
-  ``num_views``: how many views the preset has.
+  ``num_views``: how many views the preset has;
+  ``warmup_steps``: warm-up epochs x the dataset's steps per epoch.
 tests/test_config.py asserts every row against the configs and that every
 config file has rows.
 """
@@ -178,7 +179,9 @@ RECIPES = {
         "method.projector.out_dim": 64, "method.whiten_size": 128, "method.whiten_iters": 1,
         "method.detach_second": False, "optim.name": "adam", "peak_lr": 3e-3,
         "optim.weight_decay": 1e-6, "optim.exclude_bias_and_norm": False,
-        "view0.min_scale": 0.2, "view0.gray_prob": 0.1, "view0.saturation": 0.4}),
+        "warmup_steps": 500, "optim.schedule": "multistep", "optim.milestones": (950, 975),
+        "optim.gamma": 0.2, "view0.min_scale": 0.2, "view0.gray_prob": 0.1,
+        "view0.saturation": 0.4}),
     # ----------------------------------------- classics, official ImageNet
     "simclr_imagenet.py": ("SimCLR Section 2.3 and B.1; google-research/simclr run.py", {
         "method.temperature": 0.1, "method.projector.hidden_dim": 2048,
@@ -243,7 +246,9 @@ RECIPES = {
         "model.name": "resnet18", "data.name": "imagenet100", "train.batch_size": 512,
         "train.epochs": 240, "method.projector.out_dim": 128, "method.whiten_size": 256,
         "optim.name": "adam", "peak_lr": 2e-3, "optim.weight_decay": 1e-6,
-        "optim.exclude_bias_and_norm": False, "view0.min_scale": 0.08,
+        "optim.exclude_bias_and_norm": False, "warmup_steps": 500,
+        "optim.schedule": "multistep", "optim.milestones": (190, 215), "optim.gamma": 0.2,
+        "view0.min_scale": 0.08,
         **_STRENGTH_1}),
     # ------------------------------------------------------------- evaluation
     "linear_eval.py:intl": ("INTL Appendix C", {

@@ -4,6 +4,7 @@ import importlib.util
 import os
 
 import jax
+import numpy as np
 import pytest
 
 from ssl_jax import config_check
@@ -145,6 +146,9 @@ def _config_for(spec):
 def _recipe_value(config, key):
   if key == "peak_lr":
     return config.optim.base_lr * config.train.batch_size / 256
+  if key == "warmup_steps":
+    size = {"cifar10": 50000, "imagenet100": 126689}[config.data.name]
+    return int(round(config.optim.warmup_epochs * (size // config.train.batch_size)))
   if key == "num_views" or key.startswith("view"):
     views = VIEW_PRESETS.lookup(config.data.views)
     if key == "num_views":
@@ -188,3 +192,18 @@ def test_config_matches_its_recipe(spec):
     if not same:
       wrong.append(f"{key} = {got!r}, {source} says {want!r}")
   assert not wrong, "\n".join(wrong)
+
+
+def test_pretraining_follows_the_configured_schedule():
+  """optim.schedule=multistep with a warm-up start: build_run's lr is the
+  warm-up from warmup_start_lr, the peak, then x gamma at each milestone."""
+  from ssl_jax import pretrain  # pylint: disable=g-import-not-at-top
+  config = _quickstart()
+  config.data.num_examples = 1280  # 10 steps an epoch at batch 128
+  config.optim.schedule, config.optim.milestones, config.optim.gamma = "multistep", (3,), 0.5
+  config.optim.warmup_epochs, config.optim.warmup_start_lr = 1.0, 0.01
+  lr = pretrain.build_run(config).schedules.learning_rate
+  peak = config.optim.base_lr * 128 / 256
+  got = [float(lr(s)) for s in (0, 9, 10, 29, 30, 59)]
+  want = [0.01 + (peak - 0.01) / 10, peak, peak, peak, peak / 2, peak / 2]
+  np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -40,6 +40,17 @@ def test_warmup_starts_at_the_given_lr(start):
   np.testing.assert_array_equal(got[10:], cosine)
 
 
+def test_warmup_multistep_as_wmse_trains():
+  """W-MSE's train.py: lr (s + 1) / 500 for 500 iterations, then MultiStepLR
+  x 0.2 at epochs E - 50 and E - 25 (here 10 steps an epoch, E = 110)."""
+  sched = schedules.warmup_multistep(
+      3e-3, 500, schedules.milestone_steps((60, 85), 0.2, 10))
+  got = np.asarray(jax.vmap(sched)(jnp.array([0, 249, 499, 500, 599, 600, 849, 850])))
+  want = [3e-3 / 500, 3e-3 * 250 / 500, 3e-3, 3e-3, 3e-3, 3e-3 * 0.2, 3e-3 * 0.2,
+          3e-3 * 0.04]
+  np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 def test_warmup_cosine_rejects_bad_lengths():
   with pytest.raises(ValueError):
     schedules.warmup_cosine(1.0, 10, 10)
