@@ -10,15 +10,22 @@ the best CIFAR-10 temperatures of Table 2 (τ = 0.2, τ_m = 0.1), queue
 from configs import common, sce_imagenet100
 
 
-def get_config():
+def small_dataset(dataset, views, temperature, temperature_m, queue_size, ema_momentum,
+                  eval_every, checkpoint_every):
+  """The supplement's recipe (Section E) on a small or medium dataset:
+  ResNet-18 with the CIFAR stem and that dataset's settings."""
   c = sce_imagenet100.get_config()
   with c.unlocked():
-    common.cifar(c, "cifar10", views="sce_cifar")
-    c.method.temperature = 0.2
-    c.method.temperature_m = 0.1
-    c.method.temperature_m_start = 0.1
-    c.method.queue_size = 4096
-    c.method.ema_momentum = 0.99
-    c.eval.every_steps = 7800
-    c.checkpoint.every_steps = 1950
+    common.cifar(c, dataset, views=views)
+    c.method.temperature = temperature
+    c.method.temperature_m = temperature_m
+    c.method.temperature_m_start = temperature_m
+    c.method.queue_size = queue_size
+    c.method.ema_momentum = ema_momentum
+    c.eval.every_steps = eval_every
+    c.checkpoint.every_steps = checkpoint_every
   return c
+
+
+def get_config():
+  return small_dataset("cifar10", "sce_cifar", 0.2, 0.1, 4096, 0.99, 7800, 1950)

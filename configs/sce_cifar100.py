@@ -9,15 +9,4 @@ from configs import sce_cifar10
 
 
 def get_config():
-  c = sce_cifar10.get_config()
-  with c.unlocked():
-    c.data.name = "cifar100"
-    c.data.views = "sce_cifar"
-    c.method.temperature = 0.1
-    c.method.temperature_m = 0.08
-    c.method.temperature_m_start = 0.08
-    c.method.queue_size = 4096
-    c.method.ema_momentum = 0.99
-    c.eval.every_steps = 7800
-    c.checkpoint.every_steps = 1950
-  return c
+  return sce_cifar10.small_dataset("cifar100", "sce_cifar", 0.1, 0.08, 4096, 0.99, 7800, 1950)

@@ -12,15 +12,4 @@ from configs import sce_cifar10
 
 
 def get_config():
-  c = sce_cifar10.get_config()
-  with c.unlocked():
-    c.data.name = "stl10"
-    c.data.views = "sce_stl10"
-    c.method.temperature = 0.1
-    c.method.temperature_m = 0.04
-    c.method.temperature_m_start = 0.04
-    c.method.queue_size = 16384
-    c.method.ema_momentum = 0.996
-    c.eval.every_steps = 41000
-    c.checkpoint.every_steps = 4100
-  return c
+  return sce_cifar10.small_dataset("stl10", "sce_stl10", 0.1, 0.04, 16384, 0.996, 41000, 4100)

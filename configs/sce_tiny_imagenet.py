@@ -12,15 +12,4 @@ from configs import sce_cifar10
 
 
 def get_config():
-  c = sce_cifar10.get_config()
-  with c.unlocked():
-    c.data.name = "folder"
-    c.data.views = "sce_tiny_imagenet"
-    c.method.temperature = 0.1
-    c.method.temperature_m = 0.07
-    c.method.temperature_m_start = 0.07
-    c.method.queue_size = 16384
-    c.method.ema_momentum = 0.996
-    c.eval.every_steps = 15600
-    c.checkpoint.every_steps = 1950
-  return c
+  return sce_cifar10.small_dataset("folder", "sce_tiny_imagenet", 0.1, 0.07, 16384, 0.996, 15600, 1950)
