@@ -153,3 +153,11 @@ def test_koleo_weight_adds_the_uniformity_of_the_embedding():
   plain = build_method(ConfigDict({"name": "simclr", **TINY["simclr"]}), STEPS, 10)
   assert float(plain.objective(*args)[0]) == float(loss)
   assert "koleo" not in plain.objective(*args)[1].metrics
+
+
+@pytest.mark.parametrize("name", ["byol", "mocov2", "mocov3", "sce"])
+def test_a_method_whose_loss_reads_a_teacher_refuses_to_build_without_one(name):
+  config = ConfigDict({"name": name, **TINY[name]})
+  config.ema_momentum = None
+  with pytest.raises(ConfigError, match="needs an EMA teacher: set ema_momentum"):
+    build_method(config, total_steps=10, steps_per_epoch=10)

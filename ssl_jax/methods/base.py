@@ -45,6 +45,11 @@ class Method:
   Class attributes a subclass may override:
     collapse_hint: what usually makes this method collapse (completes "For
       <method> this usually means ..." in the collapse report).
+    requires_teacher: the loss reads the EMA teacher's outputs, so
+      ``ema_momentum`` must be set (MoCo, BYOL, SCE).
+    online_crops: which views the online network encodes: "all" (local
+      crops too, for methods with a multi-crop form) or "global" (the global
+      crops only; local crops in the view set are left unused).
     bn_pooling: which layers pool their BatchNorm statistics over the
       views of one size (``models.encoder.BN_POOLINGS``): "per_view" (as
       separate forward passes), "heads" (W-MSE's reference runs the
@@ -61,11 +66,15 @@ class Method:
 
   collapse_hint: ClassVar[str] = ("a learning rate too high for the batch, or heads and "
                                    "temperatures far from the method's recipe")
+  requires_teacher: ClassVar[bool] = False
+  online_crops: ClassVar[str] = "all"
   bn_pooling: ClassVar[str] = "per_view"
   teacher_parts: ClassVar[Tuple[str, ...]] = ("backbone", "projector")
   copied_teacher_parts: ClassVar[Tuple[str, ...]] = ()
 
   def __post_init__(self):
+    if self.requires_teacher and self.ema_momentum is None:
+      raise ValueError(f"{self.name} needs an EMA teacher: set ema_momentum")
     if self.ema_momentum is not None and not 0.0 <= self.ema_momentum < 1.0:
       raise ValueError(f"ema_momentum must be in [0, 1), got {self.ema_momentum}")
     if self.koleo_weight < 0:
@@ -88,9 +97,8 @@ class Method:
     return type(self).__name__
 
   def online_views(self, num_views: int, num_global: int) -> Tuple[int, ...]:
-    """Indices of the views the online network encodes (default: all)."""
-    del num_global
-    return tuple(range(num_views))
+    """Indices of the views the online network encodes (``online_crops``)."""
+    return tuple(range(num_views if self.online_crops == "all" else num_global))
 
   def target_views(self, num_global: int) -> Tuple[int, ...]:
     """Indices of the views the EMA teacher encodes (default: global crops)."""

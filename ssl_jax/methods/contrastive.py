@@ -28,11 +28,6 @@ from ssl_jax.methods.base import (HeadSpec, LossAux, Method, mlp_spec, require_p
 from ssl_jax.methods.queue import enqueue, init_queue
 
 
-def _global_only(num_views, num_global):
-  del num_views
-  return tuple(range(num_global))
-
-
 @dataclasses.dataclass(frozen=True)
 class SimCLR(Method):
   collapse_hint = ("a temperature too high for the batch, or a per-image nuisance the views "
@@ -55,6 +50,7 @@ class MoCoV2(Method):
   collapse_hint = ("a temperature too high, a projector without BatchNorm on a small "
                    "network, or a per-image nuisance the views keep that makes instances "
                    "easy to tell apart")
+  requires_teacher = True
 
   temperature: float = 0.2
   queue_size: int = 65536
@@ -64,8 +60,10 @@ class MoCoV2(Method):
     super().__post_init__()
     require_positive(self, "temperature", "queue_size")
 
+  online_crops = "global"
+
   def online_views(self, num_views, num_global):
-    return _global_only(num_views, num_global) if self.symmetric else (0,)
+    return super().online_views(num_views, num_global) if self.symmetric else (0,)
 
   def target_views(self, num_global):
     return tuple(range(num_global)) if self.symmetric else (1,)
@@ -86,6 +84,7 @@ class MoCoV2(Method):
 class MoCoV3(Method):
   collapse_hint = ("a learning rate too high for the predictor, a momentum too low, or a "
                    "per-image nuisance the views keep")
+  requires_teacher = True
 
   temperature: float = 1.0
 
@@ -93,7 +92,7 @@ class MoCoV3(Method):
     super().__post_init__()
     require_positive(self, "temperature")
 
-  online_views = staticmethod(_global_only)
+  online_crops = "global"
 
   def loss(self, online, target, state, step, rng):
     del step, rng
@@ -121,7 +120,7 @@ class MIO(Method):
     if self.regularizer not in ("mean", "sum"):
       raise ValueError(f"regularizer must be 'mean' or 'sum', got {self.regularizer!r}")
 
-  online_views = staticmethod(_global_only)
+  online_crops = "global"
 
   def loss(self, online, target, state, step, rng):
     del target, step, rng

@@ -6,11 +6,6 @@ from ssl_jax import kernels
 from ssl_jax.methods.base import HeadSpec, LossAux, Method, mlp_spec, require_positive
 
 
-def _two_global(num_views, num_global):
-  del num_views
-  return tuple(range(num_global))
-
-
 @dataclasses.dataclass(frozen=True)
 class BarlowTwins(Method):
   collapse_hint = ("an off-diagonal weight lambda too small, or an embedding much wider than the "
@@ -19,7 +14,7 @@ class BarlowTwins(Method):
   lambd: float = 5e-3
   scale: float = 1.0
 
-  online_views = staticmethod(_two_global)
+  online_crops = "global"
 
   def __post_init__(self):
     super().__post_init__()
@@ -40,7 +35,7 @@ class VICReg(Method):
   var_weight: float = 25.0
   cov_weight: float = 1.0
 
-  online_views = staticmethod(_two_global)
+  online_crops = "global"
 
   def loss(self, online, target, state, step, rng):
     del target, step, rng
@@ -64,7 +59,7 @@ class WMSE(Method):
   eps: float = 0.0
   detach_second: bool = False
 
-  online_views = staticmethod(_two_global)
+  online_crops = "global"
   # The reference runs its head on torch.cat of the views' features.
   bn_pooling = "heads"
 

@@ -20,6 +20,7 @@ def _pairs_with_global(num_views, num_global):
 class BYOL(Method):
   collapse_hint = ("an EMA momentum too low or a learning rate too high for the predictor to "
                    "keep up, or weight decay missing")
+  requires_teacher = True
 
 
   def loss(self, online, target, state, step, rng):
@@ -36,9 +37,7 @@ class SimSiam(Method):
                    "high, or weight decay missing")
 
 
-  def online_views(self, num_views, num_global):
-    del num_views
-    return tuple(range(num_global))
+  online_crops = "global"
 
   def loss(self, online, target, state, step, rng):
     del target, step, rng

@@ -35,6 +35,7 @@ from ssl_jax.schedules import cosine_anneal
 class SCE(Method):
   collapse_hint = ("a target temperature tau_m much sharper than tau, a queue of stale keys "
                    "(momentum too low), or a per-image nuisance the views keep")
+  requires_teacher = True
 
   lam: float = 0.5
   temperature: float = 0.1
