@@ -207,3 +207,12 @@ def test_pretraining_follows_the_configured_schedule():
   got = [float(lr(s)) for s in (0, 9, 10, 29, 30, 59)]
   want = [0.01 + (peak - 0.01) / 10, peak, peak, peak, peak / 2, peak / 2]
   np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_the_quickstart_has_a_recipe_for_every_registered_method():
+  from ssl_jax.methods import METHODS  # pylint: disable=g-import-not-at-top
+  quickstart = load(os.path.join(ROOT, "configs", "quickstart.py"))
+  assert set(quickstart.METHODS) == set(METHODS)
+  for name in METHODS:
+    config_check.validate(quickstart.get_config(name))
+    build_method(quickstart.get_config(name).method, total_steps=100)
