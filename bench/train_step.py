@@ -37,7 +37,7 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top,wrong-import-posi
 
 from bench.timing import median_seconds  # pylint: disable=g-import-not-at-top,wrong-import-position
 from configs import quickstart  # pylint: disable=g-import-not-at-top,wrong-import-position
-from ssl_jax.data.augment_device import augment_views  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.data.augment_device import ViewAugmenter, augment_views  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax import sharding  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.methods import build_method  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -143,7 +143,8 @@ def bench_method(name, args, mesh, peak):
   repl = sharding.replicated(mesh)
   init = jax.jit(lambda r: init_train_state(r, model, method, tx, shapes[0]),
                  out_shardings=repl)
-  step = make_train_step(model, method, tx, schedules, views, _MEAN, _STD, dtype)
+  step = make_train_step(model, method, tx, schedules,
+                         ViewAugmenter(views, _MEAN, _STD, dtype))
   jitted = sharding.jit_train_step(step, mesh)
   rng = jax.device_put(jax.random.key(1), repl)
   state = init(jax.random.key(0))

@@ -18,6 +18,7 @@ from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import Dataset, TfdsSplit, load_dataset
+from ssl_jax.data.augment_device import ViewAugmenter
 from ssl_jax.data.views import VIEW_PRESETS, ViewSet
 from ssl_jax.evals.collapse import CollapseDetected, CollapseMonitor
 from ssl_jax.evals.features import EvaluationInterrupted
@@ -104,9 +105,10 @@ def _restore_or_init(run: Run, checkpointer: Checkpointer, init_rng):
 
 
 def _compiled_step(run: Run, config):
-  step = make_train_step(run.model, run.method, run.tx, run.schedules, run.views,
-                         run.dataset.mean, run.dataset.std,
-                         _DTYPES[config.train.precision], run.probe_tx)
+  augmenter = ViewAugmenter(run.views, run.dataset.mean, run.dataset.std,
+                            _DTYPES[config.train.precision])
+  step = make_train_step(run.model, run.method, run.tx, run.schedules, augmenter,
+                         run.probe_tx)
   return sharding.jit_train_step(step, run.mesh)
 
 

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ssl_jax.data.augment_device import augment_views
+from ssl_jax.data.augment_device import ViewAugmenter
 from ssl_jax.evals.linear_probe import probe_step
 from ssl_jax.state import TrainState
 
@@ -108,29 +108,30 @@ def _train_probe(old_probe, probe_tx, features, labels, ok):
 
 
 def make_train_step(model, method, tx: optax.GradientTransformation,
-                    schedules: Schedules, view_set, mean, std,
-                    compute_dtype: Any = jnp.float32, probe_tx=None):
+                    schedules: Schedules, augmenter: ViewAugmenter, probe_tx=None):
   """Returns ``step(state, batch, rng) -> (state, metrics)``.
 
   ``batch`` holds ``views``, a tuple of uint8 [N, S_v, S_v, 3] (global
-  arrays, batch-sharded).  Photometric augmentation runs here with keys from
+  arrays, batch-sharded).  ``augmenter`` (built once by the job) applies the
+  photometric augmentation and normalisation here, with keys from
   ``fold_in(rng, state.step)``.  A step whose loss, gradients, new
-  parameters or new optimiser state are not finite leaves params, optimizer, statistics and method state unchanged and
-  counts itself in ``skipped_steps`` and ``consecutive_skips``.  With
+  parameters or new optimiser state are not finite leaves params,
+  optimiser, statistics and method state unchanged and counts itself in
+  ``skipped_steps`` and ``consecutive_skips``.  With
   ``probe_tx``, the online linear probe in ``state.probe`` takes one step on
   the stop-gradient backbone features of the first online view and
   ``batch["label"]``.
   """
+  view_set = augmenter.view_set
   online_ids = method.online_views(len(view_set), view_set.num_global)
   target_ids = method.target_views(view_set.num_global)
-  specs = view_set.views
   encode = lambda *a, **k: encode_views(model, *a, bn_pooling=method.bn_pooling, **k)
 
   def step(state: TrainState, batch, rng):
     state = state.replace(params=method.prepare_params(state.params))
     rng = jax.random.fold_in(rng, state.step)
     aug_rng, loss_rng = jax.random.split(rng)
-    views = augment_views(batch["views"], aug_rng, specs, mean, std, compute_dtype)
+    views = augmenter(batch["views"], aug_rng)
 
     target, ema_stats = None, state.ema_batch_stats
     if method.uses_target:

@@ -7,6 +7,7 @@ import numpy as np
 
 from ssl_jax import sharding
 from ssl_jax.data import synthetic, views
+from ssl_jax.data.augment_device import ViewAugmenter
 from ssl_jax.data.sources import ArraySplit
 from ssl_jax.models import ResNet, SSLModel
 from ssl_jax.models.resnet import BasicBlock
@@ -55,8 +56,8 @@ def tiny_setup(method, total_steps=50, lr=0.3, view_set=TINY_VIEWS, dtype=jnp.fl
   schedule = warmup_cosine(lr, 0, total_steps)
   tx = make_optimizer(sgd_config(), schedule)
   ema = method.ema_schedule(total_steps)
-  step = make_train_step(model, method, tx, Schedules(schedule, ema), view_set, MEAN, STD,
-                         dtype)
+  step = make_train_step(model, method, tx, Schedules(schedule, ema),
+                         ViewAugmenter(view_set, MEAN, STD, dtype))
   init = lambda rng: init_train_state(rng, model, method, tx, view_set.views[0].size)
   return model, tx, step, init
 

@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from ssl_jax import schedules, sharding
+from ssl_jax.data.augment_device import ViewAugmenter
 from ssl_jax.data.views import ViewSet, ViewSpec
 from ssl_jax.methods import build_method
 from ssl_jax.models import ResNet, SSLModel
@@ -104,8 +105,8 @@ def build_step(fx, records):
   plain = ViewSpec(size=1, jitter_prob=0.0, gray_prob=0.0)
   view_set = ViewSet(tuple(dataclasses.replace(plain, size=s) for s in meta["sizes"]),
                      num_global=meta["num_global"])
-  step = make_train_step(model, method, tx, Schedules(lambda s: lr[s], ema), view_set,
-                         meta["mean"], meta["std"])
+  step = make_train_step(model, method, tx, Schedules(lambda s: lr[s], ema),
+                         ViewAugmenter(view_set, meta["mean"], meta["std"]))
   return method, tx, jax.jit(step)
 
 

@@ -7,7 +7,9 @@ grey mean and the grey image; hue shifts in HSV; the four in random order),
 (PIL's radius), PIL's ``solarize`` at 128.  Each op is applied per image with
 its own key; a view is a pure function of (image, key).
 """
+import dataclasses
 import math
+from typing import Any, Tuple
 
 import dm_pix as pix
 import jax
@@ -113,6 +115,21 @@ def augment_views(views, rng, specs, mean, std, dtype=jnp.float32):
     x = jax.vmap(lambda im, k, s=spec: photometric(im, k, s))(x, keys)
     out.append(((x - mean) / std).astype(dtype))
   return tuple(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class ViewAugmenter:
+  """The device half of a view set, built once at the top of a job:
+  ``augmenter(views, rng)`` applies each view's photometric augmentation
+  and the dataset's normalisation (``augment_views``), so the step needs
+  neither the mean and std nor the compute dtype."""
+  view_set: Any      # views.ViewSet: the specs, and which views are global
+  mean: Tuple[float, float, float]
+  std: Tuple[float, float, float]
+  dtype: Any = jnp.float32
+
+  def __call__(self, views, rng):
+    return augment_views(views, rng, self.view_set.views, self.mean, self.std, self.dtype)
 
 
 def normalize(images, mean, std, dtype=jnp.float32):
