@@ -35,8 +35,7 @@ from ssl_jax.evals.features import FeatureExtractor
 from ssl_jax.evals.linear_probe import classifier_accuracy, cross_entropy, init_linear, linear_logits
 from ssl_jax.export import load_backbone
 from ssl_jax.metrics import MetricsWriter, Progress, is_due
-from ssl_jax.optim import make_optimizer, scaled_learning_rate
-from ssl_jax.schedules import milestone_steps, warmup_cosine, warmup_multistep
+from ssl_jax.optim import learning_rate, make_optimizer, scaled_learning_rate
 
 
 @flax.struct.dataclass
@@ -47,23 +46,10 @@ class ClassifierState:
   opt_state: Any
 
 
-def learning_rate(optim_config, base_lr, batch, steps_per_epoch, total):
-  """Linear-scaled peak ``base_lr * B / 256``; cosine (with warm-up),
-  multistep (× gamma at each milestone epoch) or exponential (× gamma after
-  every epoch, PyTorch's ExponentialLR stepped per epoch)."""
-  peak = scaled_learning_rate(base_lr, batch)
-  if optim_config.schedule == "cosine":
-    warmup = int(round(optim_config.warmup_epochs * steps_per_epoch))
-    return warmup_cosine(peak, warmup, total, optim_config.end_lr_ratio)
-  if optim_config.schedule == "exponential":
-    return optax.exponential_decay(peak, steps_per_epoch, optim_config.gamma, staircase=True)
-  return warmup_multistep(peak, 0, milestone_steps(optim_config.milestones, optim_config.gamma,
-                                                   steps_per_epoch))
-
-
 def make_optimizer_pair(optim_config, batch, steps_per_epoch, total):
   """One optimiser for the head and one for the backbone (zero updates when frozen)."""
-  lr = lambda base: learning_rate(optim_config, base, batch, steps_per_epoch, total)
+  lr = lambda base: learning_rate(optim_config, scaled_learning_rate(base, batch),
+                                  steps_per_epoch, total)
   head = make_optimizer(optim_config, lr(optim_config.base_lr))
   frozen = optim_config.backbone_base_lr == 0
   backbone = optax.set_to_zero() if frozen else make_optimizer(

@@ -1,7 +1,7 @@
 """Optimisers: SGD, LARS, LARC, Adam and AdamW as optax chains.
 
 The peak learning rate scales linearly with the batch,
-``peak = base_lr * B / 256``; its schedule is ``schedules.warmup_cosine``.
+``peak = base_lr * B / 256``; ``learning_rate`` builds its schedule.
 Weight decay and LARS trust ratios skip biases and normalisation parameters
 (every parameter with fewer than 2 dimensions), as the references do.
 """
@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from ssl_jax.registry import ConfigError, Registry
+from ssl_jax.schedules import milestone_steps, warmup_cosine, warmup_multistep
 
 
 def decay_mask(params):
@@ -90,6 +91,26 @@ OPTIMIZERS = Registry("optimizer", {"sgd": _sgd, "lars": _lars, "larc": _larc,
 def scaled_learning_rate(base_lr, global_batch):
   """``base_lr * B / 256`` (the linear scaling rule the papers quote)."""
   return base_lr * global_batch / 256
+
+
+def learning_rate(optim_config, peak, steps_per_epoch, total_steps):
+  """Step -> learning rate from ``optim``: a warm-up of ``warmup_epochs``
+  from ``warmup_start_lr`` (0 if absent) to ``peak``, then ``schedule``:
+  "cosine" to ``end_lr_ratio`` of the peak over ``decay_epochs`` (absent or
+  None: the run), "multistep" (x ``gamma`` at each of ``milestones``, in
+  epochs) or "exponential" (x ``gamma`` after every epoch, PyTorch's
+  ExponentialLR)."""
+  spe = steps_per_epoch
+  decay = optim_config.get("decay_epochs")
+  horizon = total_steps if decay is None else max(int(round(decay * spe)), 1)
+  warmup = min(int(round(optim_config.warmup_epochs * spe)), horizon - 1)
+  start = optim_config.get("warmup_start_lr", 0.0)
+  if optim_config.schedule == "multistep":
+    return warmup_multistep(peak, warmup, milestone_steps(
+        optim_config.milestones, optim_config.gamma, spe), start)
+  if optim_config.schedule == "exponential":
+    return optax.exponential_decay(peak, spe, optim_config.gamma, staircase=True)
+  return warmup_cosine(peak, warmup, horizon, optim_config.end_lr_ratio, start)
 
 
 def _part_labels(constant_parts, bias_ratio):

@@ -26,8 +26,7 @@ from ssl_jax.evals.monitor import PretrainingEvaluator
 from ssl_jax.methods import Method, build_method
 from ssl_jax.metrics import MetricsWriter, Progress, is_due, read_metrics
 from ssl_jax.models import build_model
-from ssl_jax.optim import make_optimizer, scaled_learning_rate
-from ssl_jax.schedules import milestone_steps, warmup_cosine, warmup_multistep
+from ssl_jax.optim import learning_rate, make_optimizer, scaled_learning_rate
 from ssl_jax.state import init_train_state
 from ssl_jax.step import Schedules, make_train_step
 
@@ -63,16 +62,8 @@ def build_run(config) -> Run:
   total = config.train.total_steps or config.train.epochs * spe
   method = build_method(config.method, total, spe)
   model = build_model(config.model, method.head, _DTYPES[config.train.precision])
-  decay = config.optim.decay_epochs
-  horizon = total if decay is None else max(int(round(decay * spe)), 1)
-  warmup = min(int(round(config.optim.warmup_epochs * spe)), horizon - 1)
   peak = scaled_learning_rate(config.optim.base_lr, batch)
-  if config.optim.schedule == "multistep":
-    lr = warmup_multistep(peak, warmup, milestone_steps(
-        config.optim.milestones, config.optim.gamma, spe), config.optim.warmup_start_lr)
-  else:
-    lr = warmup_cosine(peak, warmup, horizon, config.optim.end_lr_ratio,
-                       config.optim.warmup_start_lr)
+  lr = learning_rate(config.optim, peak, spe, total)
   ema = method.ema_schedule(total)
   return Run(mesh=mesh, shard=shard, dataset=dataset, views=views, method=method,
              model=model, tx=make_optimizer(config.optim, lr, peak),

@@ -13,6 +13,11 @@ import math
 import jax.numpy as jnp
 
 
+def _warm(step, start, peak, warmup_steps):
+  """The linear warm-up: ``start + (peak - start) (s + 1) / W``."""
+  return start + (peak - start) * (step + 1) / max(warmup_steps, 1)
+
+
 def warmup_cosine(peak, warmup_steps, total_steps, end_ratio=0.0, start=0.0):
   """Step -> learning rate (see the module docstring); ``start`` is the
   warm-up's starting value (0; MIRA's code starts at 0.3, miossl's at 1e-4)."""
@@ -21,7 +26,7 @@ def warmup_cosine(peak, warmup_steps, total_steps, end_ratio=0.0, start=0.0):
 
   def schedule(step):
     step = jnp.asarray(step, jnp.float32)
-    warm = start + (peak - start) * (step + 1) / max(warmup_steps, 1)
+    warm = _warm(step, start, peak, warmup_steps)
     progress = jnp.clip((step - warmup_steps + 1) / (total_steps - warmup_steps), 0.0, 1.0)
     q = 0.5 * (1.0 + jnp.cos(math.pi * progress))
     cosine = peak * q + peak * end_ratio * (1.0 - q)
@@ -35,7 +40,7 @@ def warmup_multistep(peak, warmup_steps, boundaries, start=0.0):
   step b <= step (W-MSE's MultiStepLR; the linear protocols' milestones)."""
   def schedule(step):
     step = jnp.asarray(step, jnp.float32)
-    warm = start + (peak - start) * (step + 1) / max(warmup_steps, 1)
+    warm = _warm(step, start, peak, warmup_steps)
     value = jnp.asarray(peak, jnp.float32)
     for boundary, factor in sorted(boundaries.items()):
       value = jnp.where(step >= boundary, value * factor, value)

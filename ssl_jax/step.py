@@ -6,7 +6,7 @@ never knows which method it runs: it asks the method which views to encode
 with which network and hands it the stacked outputs.
 """
 import dataclasses
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import jax
 import jax.numpy as jnp

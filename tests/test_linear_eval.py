@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from configs import common
-from ssl_jax.linear_eval import (ClassifierState, learning_rate, make_classifier_step,
+from ssl_jax.linear_eval import (ClassifierState, make_classifier_step,
                                  make_optimizer_pair)
 from ssl_jax.evals.linear_probe import init_linear
+from ssl_jax.optim import learning_rate, scaled_learning_rate
 from ssl_jax.models import ResNet
 from ssl_jax.models.resnet import BasicBlock
 
@@ -63,7 +64,7 @@ def test_repeated_steps_fit_a_small_batch():
 
 def test_multistep_schedule_drops_at_the_milestones():
   optim = common.linear_eval_config().optim  # 0.2 x B/256, x0.1 at epochs 60 and 80
-  lr = learning_rate(optim, optim.base_lr, 512, 10, 1000)
+  lr = learning_rate(optim, scaled_learning_rate(optim.base_lr, 512), 10, 1000)
   got = [float(lr(s)) for s in (0, 599, 600, 799, 800, 999)]
   np.testing.assert_allclose(got, [0.4, 0.4, 0.04, 0.04, 0.004, 0.004], rtol=1e-6)
 
@@ -72,7 +73,7 @@ def test_exponential_schedule_decays_once_per_epoch():
   """PyTorch's ExponentialLR stepped after every epoch (MIO: × 0.98)."""
   optim = common.linear_eval_config().optim
   optim.schedule, optim.milestones, optim.gamma = "exponential", (), 0.98
-  lr = learning_rate(optim, 0.08, 32, 10, 1000)  # 0.01 at batch 32, 10 steps an epoch
+  lr = learning_rate(optim, scaled_learning_rate(0.08, 32), 10, 1000)  # 0.01, 10 steps an epoch
   got = [float(lr(s)) for s in (0, 9, 10, 19, 20, 999)]
   np.testing.assert_allclose(got, [0.01, 0.01, 0.0098, 0.0098, 0.01 * 0.98 ** 2,
                                    0.01 * 0.98 ** 99], rtol=1e-5)
