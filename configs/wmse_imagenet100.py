@@ -11,6 +11,7 @@ parameter, 500 warm-up iterations, then x 0.2 at 50 and 25 epochs before
 the end (--drop 50 25 --drop_gamma 0.2), batch 512, 240 epochs.
 """
 from configs import _imagenet, common
+from ssl_jax.data import imagenet100
 
 
 def get_config():
@@ -18,7 +19,7 @@ def get_config():
       common.method("wmse", projector=common.head(1024, 128), whiten_size=256,
                     whiten_iters=1, eps=0.0, detach_second=False),
       "simclr_imagenet", "adam", lr=1e-3, weight_decay=1e-6, batch_size=512, epochs=240,
-      warmup_epochs=500 / (126689 // 512), exclude_bias_and_norm=False)
+      warmup_epochs=500 / (imagenet100.NUM_TRAIN // 512), exclude_bias_and_norm=False)
   c.model.name = "resnet18"
   c.data.name = "imagenet100"
   c.eval.every_steps = 10000

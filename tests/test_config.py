@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ssl_jax import config_check
+from ssl_jax.data import imagenet100, pipeline
 from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.linear_eval import make_optimizer_pair
 from ssl_jax.methods import build_method
@@ -147,8 +148,9 @@ def _recipe_value(config, key):
   if key == "peak_lr":
     return config.optim.base_lr * config.train.batch_size / 256
   if key == "warmup_steps":
-    size = {"cifar10": 50000, "imagenet100": 126689}[config.data.name]
-    return int(round(config.optim.warmup_epochs * (size // config.train.batch_size)))
+    size = {"cifar10": 50000, "imagenet100": imagenet100.NUM_TRAIN}[config.data.name]
+    spe = pipeline.steps_per_epoch(size, config.train.batch_size)
+    return int(round(config.optim.warmup_epochs * spe))
   if key == "num_views" or key.startswith("view"):
     views = VIEW_PRESETS.lookup(config.data.views)
     if key == "num_views":

@@ -96,6 +96,7 @@ def wmse_loss(views, rng=None, whiten_size=None, iters=1, eps=0.0, detach_second
   """
   views = as_float(views)
   num_views, n, d = views.shape
+  second = lax.stop_gradient if detach_second else (lambda x: x)
   size = n if whiten_size is None else whiten_size
   if n % size:
     raise ValueError(f"whiten_size {size} must divide the batch {n}")
@@ -107,7 +108,6 @@ def wmse_loss(views, rng=None, whiten_size=None, iters=1, eps=0.0, detach_second
     w = [whiten(views[v][perm].reshape(n // size, size, d)).reshape(n, d)
          for v in range(num_views)]
     pairs = [(i, j) for i in range(num_views) for j in range(i + 1, num_views)]
-    second = (lambda x: lax.stop_gradient(x)) if detach_second else (lambda x: x)
     total += sum(2.0 - 2.0 * jnp.mean(cosine_similarity(w[i], second(w[j])))
                  for i, j in pairs) / len(pairs)
   return total / iters

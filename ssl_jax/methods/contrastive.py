@@ -66,7 +66,7 @@ class MoCoV2(Method):
     return super().online_views(num_views, num_global) if self.symmetric else (0,)
 
   def target_views(self, num_global):
-    return tuple(range(num_global)) if self.symmetric else (1,)
+    return super().target_views(num_global) if self.symmetric else (1,)
 
   def init_state(self, rng, dim):
     return init_queue(rng, self.queue_size, dim)
