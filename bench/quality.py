@@ -76,7 +76,8 @@ def run_method(method, dataset, workdir):
 def baselines(dataset, workdir):
   """Raw pixels and the random initialisation, by the protocols above."""
   import jax  # pylint: disable=import-outside-toplevel
-  from ssl_jax import export, pretrain  # pylint: disable=import-outside-toplevel
+  from ssl_jax import backbone as backbones  # pylint: disable=import-outside-toplevel
+  from ssl_jax.jobs import pretrain  # pylint: disable=import-outside-toplevel
   from ssl_jax.evals import pixels  # pylint: disable=import-outside-toplevel
   from ssl_jax.evals.monitor import PretrainingEvaluator  # pylint: disable=import-outside-toplevel
   config = quickstart.get_config()
@@ -90,7 +91,7 @@ def baselines(dataset, workdir):
   variables = evaluator.variables(state, 0)
   os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, "random_init.msgpack")
-  export.save(export.Backbone(
+  backbones.save(backbones.Backbone(
       model={k: config.model[k] for k in ("name", "width", "stem")},
       variables={"params": variables["params"]["backbone"],
                  "batch_stats": variables["batch_stats"]["backbone"]},

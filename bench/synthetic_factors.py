@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from ssl_jax import export
+from ssl_jax.backbone import from_run
 from ssl_jax import workdir as workdir_record
 from ssl_jax.data import synthetic
 from ssl_jax.evals import factors
@@ -40,7 +40,7 @@ def report_row(workdir):
   if config.get("data", {}).get("name") != "synthetic":
     raise SystemExit(f"{workdir}: not a run on the synthetic data (its config.json says "
                      f"data.name={config.get('data', {}).get('name')!r})")
-  backbone = export.from_run(workdir)
+  backbone = from_run(workdir)
   train_x, train_y, train_f = split_features(backbone, "train")
   test_x, test_y, test_f = split_features(backbone, "test")
   probe = factors.ridge_class_accuracy(train_x, test_x, train_y, test_y,

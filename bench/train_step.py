@@ -37,15 +37,15 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top,wrong-import-posi
 
 from bench.timing import median_seconds  # pylint: disable=g-import-not-at-top,wrong-import-position
 from configs import quickstart  # pylint: disable=g-import-not-at-top,wrong-import-position
-from ssl_jax.data.augment_device import ViewAugmenter, augment_views  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.train.augment import ViewAugmenter, augment_views  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax import sharding  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.methods import build_method  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.models import build_model  # pylint: disable=g-import-not-at-top,wrong-import-position
-from ssl_jax.optim import make_optimizer  # pylint: disable=g-import-not-at-top,wrong-import-position
-from ssl_jax.schedules import ema_momentum, warmup_cosine  # pylint: disable=g-import-not-at-top,wrong-import-position
-from ssl_jax.state import init_train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
-from ssl_jax.step import Schedules, encode_views, make_train_step  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.train.optim import make_optimizer  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.kernels.schedules import ema_momentum, warmup_cosine  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.train.state import init_train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.train.step import Schedules, encode_views, make_train_step  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 # --quick: one method per family of extra work (whitening, contrastive,

@@ -132,7 +132,7 @@ def evaluation_base(job: str) -> ml_collections.ConfigDict:
 
 
 def linear_eval_config() -> ml_collections.ConfigDict:
-  """Linear evaluation / fine-tuning (ssl_jax/linear_eval.py); INTL's protocol."""
+  """Linear evaluation / fine-tuning (ssl_jax/jobs/linear_eval.py); INTL's protocol."""
   c = evaluation_base("linear_eval")
   c.data.views = "linear_cifar"    # crop-and-flip preset (ssl_jax/data/views.py)
   c.data.shuffle_buffer = 16384

@@ -45,7 +45,7 @@ def validate(config):
   from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top
   from ssl_jax.methods import METHODS  # pylint: disable=g-import-not-at-top
   from ssl_jax.models import BACKBONES, STEMS  # pylint: disable=g-import-not-at-top
-  from ssl_jax.optim import OPTIMIZERS  # pylint: disable=g-import-not-at-top
+  from ssl_jax.train.optim import OPTIMIZERS  # pylint: disable=g-import-not-at-top
 
   check_finite(config)
   _choice(config, ("method", "name"), METHODS)
@@ -113,7 +113,7 @@ def _check_fraction(key, value):
 def validate_linear_eval(config):
   """Raises ConfigError on the first invalid value of a linear_eval config."""
   from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top
-  from ssl_jax.optim import OPTIMIZERS  # pylint: disable=g-import-not-at-top
+  from ssl_jax.train.optim import OPTIMIZERS  # pylint: disable=g-import-not-at-top
   _check_evaluated(config)
   _choice(config, ("data", "views"), VIEW_PRESETS)
   _choice(config, ("optim", "name"), OPTIMIZERS)

@@ -39,9 +39,9 @@ def _job(module_name):
 
 
 # config.job -> a function returning the job (imported only when chosen).
-JOBS = Registry("job", {"pretrain": _job("ssl_jax.pretrain"),
-                        "linear_eval": _job("ssl_jax.linear_eval"),
-                        "knn_eval": _job("ssl_jax.knn_eval")})
+JOBS = Registry("job", {"pretrain": _job("ssl_jax.jobs.pretrain"),
+                        "linear_eval": _job("ssl_jax.jobs.linear_eval"),
+                        "knn_eval": _job("ssl_jax.jobs.knn_eval")})
 
 
 def hide_gpus_from_tensorflow():
@@ -136,9 +136,9 @@ def run_job(job, config, workdir):
   from ssl_jax.checkpoint import CheckpointError
   from ssl_jax.data.sources import DatasetNotPreparedError
   from ssl_jax.evals.collapse import CollapseDetected
-  from ssl_jax.export import BackboneNotFound
+  from ssl_jax.backbone import BackboneNotFound
   from ssl_jax.lease import WorkdirBusy
-  from ssl_jax.pretrain import TrainingDiverged
+  from ssl_jax.jobs.pretrain import TrainingDiverged
   from ssl_jax.registry import ConfigError
   from ssl_jax.storage import DamagedFile, WriteFailed
   # pylint: enable=g-import-not-at-top

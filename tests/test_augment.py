@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from scipy import ndimage
 
-from ssl_jax.data import augment_device as aug
+from ssl_jax.train import augment as aug
 from ssl_jax.data import augment_host
 from ssl_jax.data.views import VIEW_PRESETS, ViewSpec
 

@@ -43,7 +43,7 @@ def test_message_names_the_numbers_and_the_methods_usual_cause():
 
 def test_plots_draw_the_reported_collapse_as_a_line_at_its_step(tmp_path):
   import json  # pylint: disable=g-import-not-at-top
-  from ssl_jax import report  # pylint: disable=g-import-not-at-top
+  from ssl_jax.jobs import report  # pylint: disable=g-import-not-at-top
   records = [{"step": 0, "knn_top1": 10.0, "feature_effective_rank": 9.0, "loss": 3.0},
              {"step": 100, "knn_top1": 12.0, "feature_effective_rank": 1.5, "loss": 2.0},
              {"step": 200, "knn_top1": 12.5, "feature_effective_rank": 1.4, "loss": 1.9,

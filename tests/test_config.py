@@ -10,13 +10,13 @@ import pytest
 from ssl_jax import config_check
 from ssl_jax.data import imagenet100, pipeline
 from ssl_jax.data.views import VIEW_PRESETS
-from ssl_jax.linear_eval import make_optimizer_pair
+from ssl_jax.jobs.linear_eval import make_optimizer_pair
 from ssl_jax.methods import build_method
 from ssl_jax.models import build_model
-from ssl_jax.optim import make_optimizer
-from ssl_jax.schedules import warmup_cosine
+from ssl_jax.train.optim import make_optimizer
+from ssl_jax.kernels.schedules import warmup_cosine
 from ssl_jax.registry import ConfigError
-from ssl_jax.state import init_train_state
+from ssl_jax.train.state import init_train_state
 from tests.recipes import RECIPES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -199,7 +199,7 @@ def test_config_matches_its_recipe(spec):
 def test_pretraining_follows_the_configured_schedule():
   """optim.schedule=multistep with a warm-up start: build_run's lr is the
   warm-up from warmup_start_lr, the peak, then x gamma at each milestone."""
-  from ssl_jax import pretrain  # pylint: disable=g-import-not-at-top
+  from ssl_jax.jobs import pretrain  # pylint: disable=g-import-not-at-top
   config = _quickstart()
   config.data.num_examples = 1280  # 10 steps an epoch at batch 128
   config.optim.schedule, config.optim.milestones, config.optim.gamma = "multistep", (3,), 0.5

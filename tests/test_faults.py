@@ -9,7 +9,8 @@ import jax
 import numpy as np
 import pytest
 
-from ssl_jax import pretrain, storage
+from ssl_jax import storage
+from ssl_jax.jobs import pretrain
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer
 from ssl_jax.metrics import read_metrics

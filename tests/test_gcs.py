@@ -93,11 +93,11 @@ def test_report_export_and_evaluation_jobs_on_gs(gcs, gs_run):
     return proc
 
   gcs.rm(f"{BUCKET}/run/plots", recursive=True)
-  report = main("ssl_jax.report", f"--workdir={workdir}")
+  report = main("ssl_jax.jobs.report", f"--workdir={workdir}")
   assert f"{workdir}/plots/training.png" in report.stdout
   assert gcs.cat(f"{BUCKET}/run/plots/training.png")[:8] == b"\x89PNG\r\n\x1a\n"
   exported = f"gs://{BUCKET}/backbone.msgpack"
-  assert f"step {STEPS}" in main("ssl_jax.export", f"--workdir={workdir}",
+  assert f"step {STEPS}" in main("ssl_jax.jobs.export", f"--workdir={workdir}",
                                  f"--out={exported}").stdout
   common = ("--config.data.num_examples=160", "--config.eval.batch_size=32")
   main("ssl_jax.main", f"--config={ROOT}/configs/knn_eval.py", f"--workdir=gs://{BUCKET}/knn",

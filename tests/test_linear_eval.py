@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from configs import common
-from ssl_jax.linear_eval import (ClassifierState, make_classifier_step,
+from ssl_jax.jobs.linear_eval import (ClassifierState, make_classifier_step,
                                  make_optimizer_pair)
-from ssl_jax.evals.linear_probe import init_linear
-from ssl_jax.optim import learning_rate, scaled_learning_rate
+from ssl_jax.models.linear import init_linear
+from ssl_jax.train.optim import learning_rate, scaled_learning_rate
 from ssl_jax.models import ResNet
 from ssl_jax.models.resnet import BasicBlock
 

@@ -53,7 +53,7 @@ def _job(config, workdir, *extra):
 def test_linear_eval_on_an_exported_backbone_and_knn_on_the_run(reference, tmp_path):
   run = reference[0]
   exported = tmp_path / "backbone.msgpack"
-  proc = subprocess.run([sys.executable, "-m", "ssl_jax.export", f"--workdir={run}",
+  proc = subprocess.run([sys.executable, "-m", "ssl_jax.jobs.export", f"--workdir={run}",
                          f"--out={exported}"], cwd=ROOT, capture_output=True, text=True,
                         timeout=120, check=False)
   assert proc.returncode == 0 and "step 10" in proc.stdout, proc.stderr[-2000:]
@@ -85,7 +85,7 @@ def test_report_redraws_the_plots(reference, tmp_path):
   for name in ("metrics.jsonl", "spectrum.jsonl"):
     with open(os.path.join(reference[0], name)) as src, open(workdir / name, "w") as dst:
       dst.write(src.read())
-  from ssl_jax import report  # pylint: disable=g-import-not-at-top
+  from ssl_jax.jobs import report  # pylint: disable=g-import-not-at-top
   report.main([f"--workdir={workdir}"])
   for name in ("training.png", "accuracy.png", "spectrum.png"):
     with open(workdir / "plots" / name, "rb") as f:

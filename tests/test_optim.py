@@ -7,7 +7,8 @@ import numpy as np
 import optax
 import pytest
 
-from ssl_jax import optim, schedules
+from ssl_jax.kernels import schedules
+from ssl_jax.train import optim
 from tests.helpers import sgd_config
 
 

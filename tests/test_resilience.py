@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ssl_jax import pretrain, workdir as workdir_record
+from ssl_jax import workdir as workdir_record
+from ssl_jax.jobs import pretrain
 from ssl_jax.checkpoint import CheckpointError
 from ssl_jax.methods import build_method
 from ssl_jax.registry import ConfigError

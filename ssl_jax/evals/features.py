@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ssl_jax.data import pipeline
-from ssl_jax.data.augment_device import normalize
+from ssl_jax.models.inputs import normalize
 from ssl_jax.sharding import batch_sharded, replicated, to_global
 
 # {"features": [M, C], "embedding": [M, D] (if the model has one),

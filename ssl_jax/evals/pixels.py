@@ -19,7 +19,8 @@ import numpy as np
 import optax
 
 from ssl_jax.evals.knn import knn_accuracy, make_knn_counter
-from ssl_jax.evals.linear_probe import classifier_accuracy, init_probe, probe_step
+from ssl_jax.evals.classifier import classifier_accuracy
+from ssl_jax.models.linear import init_probe, probe_step
 
 
 def pixel_features(split, mean, std) -> Dict[str, jax.Array]:

@@ -11,7 +11,8 @@ from typing import Any, ClassVar, Dict, NamedTuple, Optional, Sequence, Tuple
 import jax
 import jax.numpy as jnp
 
-from ssl_jax import kernels, schedules
+from ssl_jax import kernels
+from ssl_jax.kernels import schedules
 from ssl_jax.models.heads import HeadSpec, MLPSpec, PrototypeSpec
 
 Array = jax.Array

@@ -26,7 +26,7 @@ from ssl_jax import kernels
 from ssl_jax.kernels.similarity import l2_normalize
 from ssl_jax.methods.base import (HeadSpec, LossAux, Method, PrototypeSpec, frozen_until,
                                   mlp_spec, require_positive)
-from ssl_jax.schedules import cosine_anneal
+from ssl_jax.kernels.schedules import cosine_anneal
 
 
 @dataclasses.dataclass(frozen=True)

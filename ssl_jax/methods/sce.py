@@ -28,7 +28,7 @@ from ssl_jax import kernels
 from ssl_jax.methods.base import (HeadSpec, LossAux, Method, mlp_spec, require_positive,
                                   require_unit_interval)
 from ssl_jax.methods.queue import enqueue, init_queue
-from ssl_jax.schedules import cosine_anneal
+from ssl_jax.kernels.schedules import cosine_anneal
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,18 +1,15 @@
-"""A trained backbone without its training state: export, load, encode.
+"""A trained backbone without its training state: save, load, encode.
 
-    python -m ssl_jax.export --workdir=RUN --out=resnet.msgpack [--ema]
+``python -m ssl_jax.jobs.export`` writes the online (or EMA) backbone of a
+run's latest checkpoint to one file: the weights, the architecture and the
+input normalisation.  Load it anywhere ssl_jax is installed::
 
-writes the online (or EMA) backbone of the run's latest checkpoint to one
-file: the weights, the architecture and the input normalisation.  Load it
-anywhere ssl_jax is installed::
-
-    from ssl_jax.export import load_backbone
+    from ssl_jax.backbone import load_backbone
     backbone = load_backbone("resnet.msgpack")       # or a run's workdir
     features = backbone.features(images)              # uint8 [N, H, W, 3] -> [N, C]
 
 Only the backbone travels (no projector, predictor or optimizer state).
 """
-import argparse
 import dataclasses
 import functools
 from typing import Any, Dict, Tuple
@@ -20,13 +17,12 @@ from typing import Any, Dict, Tuple
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 from flax import serialization
 
 from ssl_jax import storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer
-from ssl_jax.data.augment_device import normalize
+from ssl_jax.models.inputs import normalize
 from ssl_jax.data.sources import normalization
 from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.models import BACKBONES
@@ -116,7 +112,7 @@ def save(backbone: Backbone, path: str):
 def load(path: str) -> Backbone:
   if not storage.path(path).exists():
     raise BackboneNotFound(f"{path} does not exist (expected a run's workdir or a file "
-                           f"written by python -m ssl_jax.export)")
+                           f"written by python -m ssl_jax.jobs.export)")
   try:
     record = serialization.msgpack_restore(storage.path(path).read_bytes())
   except Exception as e:  # pylint: disable=broad-except
@@ -139,20 +135,3 @@ def load_backbone(path: str, use_ema: bool = False) -> Backbone:
     raise ValueError("use_ema applies to a run's workdir; an exported file holds "
                      "the one backbone it was exported with")
   return load(path)
-
-
-def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--workdir", required=True, help="a pretraining run's --workdir")
-  parser.add_argument("--out", required=True, help="file to write (e.g. backbone.msgpack)")
-  parser.add_argument("--ema", action="store_true", help="export the EMA teacher")
-  args = parser.parse_args(argv)
-  backbone = from_run(args.workdir, args.ema)
-  save(backbone, args.out)
-  count = sum(np.size(x) for x in jax.tree.leaves(backbone.variables["params"]))
-  print(f"wrote {args.out}: {backbone.model['name']} x{backbone.model['width']} "
-        f"({count / 1e6:.2f} M parameters), step {backbone.step} of {backbone.source}")
-
-
-if __name__ == "__main__":
-  main()

@@ -3,7 +3,7 @@
     python -m ssl_jax.main --config=configs/linear_eval.py --config.pretrained=RUN --workdir=DIR
 
 ``config.pretrained`` is a pretraining workdir (its latest checkpoint; the
-EMA teacher with ``use_ema``) or a file from ``python -m ssl_jax.export``.
+EMA teacher with ``use_ema``) or a file from ``python -m ssl_jax.jobs.export``.
 With ``optim.backbone_base_lr = 0`` the backbone is frozen (inference-mode
 BatchNorm) and only a linear classifier learns: linear evaluation
 (``linear_top1``/``linear_top5``).  With a positive backbone lr the whole
@@ -27,15 +27,16 @@ from ssl_jax import config_check, lease, sharding, storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
-from ssl_jax.data.augment_device import normalize
+from ssl_jax.models.inputs import normalize
 from ssl_jax.data.sources import load_dataset
 from ssl_jax.data.subsets import labelled_subset
 from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.evals.features import FeatureExtractor
-from ssl_jax.evals.linear_probe import classifier_accuracy, cross_entropy, init_linear, linear_logits
-from ssl_jax.export import load_backbone
+from ssl_jax.evals.classifier import classifier_accuracy
+from ssl_jax.models.linear import cross_entropy, init_linear, linear_logits
+from ssl_jax.backbone import load_backbone
 from ssl_jax.metrics import MetricsWriter, Progress, is_due
-from ssl_jax.optim import learning_rate, make_optimizer, scaled_learning_rate
+from ssl_jax.train.optim import learning_rate, make_optimizer, scaled_learning_rate
 
 
 @flax.struct.dataclass

@@ -1,17 +1,14 @@
-"""A linear classifier on backbone features: the online probe and linear evaluation.
+"""A linear classifier on features, and one optimiser step of it: the online
+probe of pretraining, the head of linear evaluation, the raw-pixel baseline.
 
 The online probe (solo-learn, BYOL) trains a softmax classifier on the
 stop-gradient features of the first training view, with its own optimiser,
 inside the pretraining step; it never changes the representation.  Its
 test accuracy during pretraining is ``online_linear_top1``.
 """
-from typing import Dict
-
 import jax
 import jax.numpy as jnp
 import optax
-
-from ssl_jax.evals.knn import topk_correct
 
 
 def init_linear(dim: int, num_classes: int):
@@ -55,17 +52,3 @@ def probe_step(probe, tx, features, labels):
   top1 = jnp.mean(jnp.argmax(logits, -1) == labels) * 100.0
   return ({"params": params, "opt_state": opt_state},
           {"online_linear_loss": loss, "online_linear_train_top1": top1})
-
-
-@jax.jit
-def classifier_hits(params, features, labels, mask) -> Dict[int, jax.Array]:
-  """Masked top-1 and top-5 hit counts of the linear classifier."""
-  return topk_correct(linear_logits(params, features), labels, mask, ks=(1, 5))
-
-
-def classifier_accuracy(params, data, prefix: str) -> Dict[str, float]:
-  """``{prefix}_top1``, ``{prefix}_top5`` (%) on ``Features`` ``data``."""
-  hits = classifier_hits(params, data["features"], data["label"], data["mask"])
-  n = float(jnp.sum(data["mask"]))
-  return {f"{prefix}_top1": 100.0 * float(hits[1]) / n,
-          f"{prefix}_top5": 100.0 * float(hits[5]) / n}

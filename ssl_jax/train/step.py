@@ -12,9 +12,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ssl_jax.data.augment_device import ViewAugmenter
-from ssl_jax.evals.linear_probe import probe_step
-from ssl_jax.state import TrainState
+from ssl_jax.train.augment import ViewAugmenter
+from ssl_jax.models.linear import probe_step
+from ssl_jax.train.state import TrainState
 
 
 @dataclasses.dataclass(frozen=True)

@@ -130,9 +130,3 @@ class ViewAugmenter:
 
   def __call__(self, views, rng):
     return augment_views(views, rng, self.view_set.views, self.mean, self.std, self.dtype)
-
-
-def normalize(images, mean, std, dtype=jnp.float32):
-  """uint8 [..., 3] -> normalised float (evaluation views)."""
-  x = images.astype(jnp.float32) / 255.0
-  return ((x - jnp.asarray(mean, jnp.float32)) / jnp.asarray(std, jnp.float32)).astype(dtype)

@@ -9,7 +9,7 @@ import flax
 import jax
 import jax.numpy as jnp
 
-from ssl_jax.evals.linear_probe import init_probe
+from ssl_jax.models.linear import init_probe
 
 
 @flax.struct.dataclass

@@ -18,7 +18,7 @@ from ssl_jax.data.sources import load_dataset
 from ssl_jax.data.subsets import labelled_subset
 from ssl_jax.evals.features import FeatureExtractor
 from ssl_jax.evals.knn import knn_accuracy, make_knn_counter
-from ssl_jax.export import load_backbone
+from ssl_jax.backbone import load_backbone
 from ssl_jax.metrics import MetricsWriter
 
 

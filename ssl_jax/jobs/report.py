@@ -1,6 +1,6 @@
 """Plots of a run, as PNG files in ``WORKDIR/plots/``.
 
-    python -m ssl_jax.report --workdir=DIR
+    python -m ssl_jax.jobs.report --workdir=DIR
 
 Pretraining writes them at the end of a run; this command redraws them at
 any time (also while the run goes on) from ``metrics.jsonl`` and

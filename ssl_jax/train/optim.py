@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from ssl_jax.registry import ConfigError, Registry
-from ssl_jax.schedules import milestone_steps, warmup_cosine, warmup_multistep
+from ssl_jax.kernels.schedules import milestone_steps, warmup_cosine, warmup_multistep
 
 
 def decay_mask(params):
