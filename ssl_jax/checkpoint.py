@@ -233,11 +233,6 @@ class Checkpointer:
         f"checkpoints written before are kept: fix the cause (e.g. free space) and "
         f"re-run the same command to resume.")
 
-  def reached_preemption(self, step: int) -> bool:
-    """True at the step all processes agreed to stop at after a preemption
-    notice (Cloud TPU maintenance events, via JAX's coordination service)."""
-    return jax.process_count() > 1 and self._manager.reached_preemption(step)
-
   def wait(self):
     try:
       self._manager.wait_until_finished()

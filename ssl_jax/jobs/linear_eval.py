@@ -32,10 +32,11 @@ from ssl_jax.data.sources import load_dataset
 from ssl_jax.data.subsets import labelled_subset
 from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.evals.features import FeatureExtractor
+from ssl_jax.jobs import loop
 from ssl_jax.evals.classifier import classifier_accuracy
 from ssl_jax.models.linear import cross_entropy, init_linear, linear_logits
 from ssl_jax.backbone import load_backbone
-from ssl_jax.metrics import MetricsWriter, Progress, is_due
+from ssl_jax.metrics import MetricsWriter
 from ssl_jax.train.optim import learning_rate, make_optimizer, scaled_learning_rate
 
 
@@ -181,13 +182,16 @@ def _evaluate(job: Job, state, cached_test):
 
 
 def train_and_evaluate(config, workdir: str):
-  """Trains the classifier per ``config`` in ``workdir``; returns the final metrics."""
-  job = build_job(config)
-  with lease.held(workdir) as held:
-    return _train_classifier(job, config, workdir, held)
+  """Trains the classifier per ``config`` in ``workdir``; returns the last
+  step's record (its ``linear_top1``/``finetune_top1`` at the end).  SIGTERM
+  or Ctrl-C saves the step reached; re-running resumes it."""
+  with StopSignal() as stop:
+    job = build_job(config)
+    with lease.held(workdir) as held:
+      return _train_classifier(job, config, workdir, held, stop)
 
 
-def _train_classifier(job, config, workdir, held):
+def _train_classifier(job, config, workdir, held, stop):
   checkpointer = Checkpointer(storage.path(workdir) / "checkpoints",
                               config.checkpoint.max_to_keep, lease=held)
   workdir_record.claim(config, workdir, checkpointer.directory)
@@ -196,35 +200,23 @@ def _train_classifier(job, config, workdir, held):
   if state is None:
     state = jax.jit(lambda: _init_state(job), out_shardings=replicated)()
   start = int(state.step)
-  cached = config.train.cached_features
-  batches = (_cached_batches if cached else _image_batches)(job, config, start)
+  batches = (_cached_batches if config.train.cached_features else _image_batches)(
+      job, config, start)
   cached_test = job.extractor(job.backbone.variables, job.dataset.test) if job.frozen else None
   step_fn = jax.jit(make_classifier_step(job.backbone.module, job.tx, job.lr,
                                          job.backbone.mean, job.backbone.std, job.frozen),
                     donate_argnums=0, out_shardings=(replicated, replicated))
-  writer = MetricsWriter(workdir, start_step=start)
-  progress = Progress(job.total_steps, start, config.train.batch_size)
   logging.info("%s of %s on %s: steps %d -> %d", job.prefix, job.backbone.source,
                job.dataset.name, start, job.total_steps)
-  record = {}
-  with StopSignal() as stop:
-    for step in range(start + 1, job.total_steps + 1):
-      state, metrics = step_fn(state, next(batches))
-      record = {}
-      if is_due(step, config.train.log_every, job.total_steps):
-        record = progress.record(step, metrics, ("loss", "lr"))
-      if is_due(step, config.eval.every_steps, job.total_steps):
-        record.update(_evaluate(job, state, cached_test))
-        logging.info("step %d: %s", step, {k: round(v, 2) for k, v in record.items()
-                                           if k.startswith(job.prefix)})
-      writer.write(step, record)
-      stopping = stop.requested(sync=is_due(step, config.train.log_every, job.total_steps))
-      if stopping or is_due(step, config.checkpoint.every_steps, job.total_steps):
-        checkpointer.save(step, state)
-        writer.flush()
-      if stopping:
-        break
-  checkpointer.wait()
-  checkpointer.close()
-  writer.close()
+
+  def evaluate(state, step, record):
+    record.update(_evaluate(job, state, cached_test))
+    logging.info("step %d: %s", step, {k: round(v, 2) for k, v in record.items()
+                                       if k.startswith(job.prefix)})
+
+  cadence = loop.Cadence(job.total_steps, config.train.log_every, config.eval.every_steps,
+                         config.checkpoint.every_steps)
+  outputs = loop.Outputs(checkpointer, MetricsWriter(workdir, start_step=start), stop)
+  _, record = loop.run(state, step_fn, batches, cadence, config.train.batch_size, outputs,
+                       loop.Hooks(evaluate))
   return record

@@ -14,7 +14,7 @@ import optax
 from absl import logging
 
 from ssl_jax import config_check, lease, sharding, storage
-from ssl_jax.jobs import report
+from ssl_jax.jobs import loop, report
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
@@ -22,10 +22,9 @@ from ssl_jax.data.sources import Dataset, TfdsSplit, load_dataset
 from ssl_jax.train.augment import ViewAugmenter
 from ssl_jax.data.views import VIEW_PRESETS, ViewSet
 from ssl_jax.evals.collapse import CollapseDetected, CollapseMonitor
-from ssl_jax.evals.features import EvaluationInterrupted
 from ssl_jax.evals.monitor import PretrainingEvaluator
 from ssl_jax.methods import Method, build_method
-from ssl_jax.metrics import MetricsWriter, Progress, is_due, read_metrics
+from ssl_jax.metrics import MetricsWriter, is_due, read_metrics
 from ssl_jax.models import build_model
 from ssl_jax.train.optim import learning_rate, make_optimizer, scaled_learning_rate
 from ssl_jax.train.state import init_train_state
@@ -143,18 +142,23 @@ def _last_step_was_good(state, step):
   return False
 
 
-def _evaluation(run: Run, config, writer, stop):
-  """(state, step) -> scalars; spectra and histograms go to spectrum.jsonl.
-  A stop signal interrupts it (EvaluationInterrupted)."""
+def _evaluation(run: Run, config, writer, stop, monitor, checkpointer):
+  """``evaluate(state, step, record)`` for the loop: k-NN, the online probe and
+  collapse diagnostics into ``record`` (spectra and histograms go to
+  spectrum.jsonl); a sustained collapse may stop the run.  A stop signal
+  interrupts it (EvaluationInterrupted)."""
   evaluator = PretrainingEvaluator(
       run.model, run.mesh, run.dataset, run.views.views[0].size,
       sharding.round_up_batch(config.eval.batch_size, run.mesh), config.eval.knn_k,
       config.eval.knn_temperature, config.eval.use_ema, run.shard, stop.requested)
 
-  def evaluate(state, step):
+  def evaluate(state, step, record):
     scalars, details = evaluator(state, step)
     writer.write_details(step, details)
-    return scalars
+    record.update(scalars)
+    logging.info("step %d: %s", step, {k: round(v, 2) for k, v in record.items()
+                                       if k.endswith(("top1", "rank"))})
+    _watch_collapse(monitor, run, config, state, step, record, checkpointer)
 
   return evaluate
 
@@ -173,55 +177,12 @@ def _watch_collapse(monitor, run, config, state, step, record, checkpointer):
     raise CollapseDetected(f"{message} Stopped at step {step}; {_kept(checkpointer)}")
 
 
-def _evaluate_at(step, state, evaluate, monitor, run, config, checkpointer, record):
-  """Adds the evaluation of ``state`` at ``step`` to ``record`` (a collapse
-  may stop the run); EvaluationInterrupted on a stop signal."""
-  record.update(evaluate(state, step))
-  logging.info("step %d: %s", step, {k: round(v, 2) for k, v in record.items()
-                                     if k.endswith(("top1", "rank"))})
-  _watch_collapse(monitor, run, config, state, step, record, checkpointer)
-
-
-def _train_loop(run: Run, config, state, step_rng, checkpointer, writer, evaluate, monitor,
-                stop):
-  """Steps from ``state.step`` to the end (or a stop signal); returns the state."""
-  start = int(state.step)
-  step_fn = _compiled_step(run, config)
-  batches = sharding.prefetch_to_device(
-      pipeline.train_batches(run.dataset.train, run.views, config.train.batch_size,
-                             config.train.seed, start, run.shard, config.data.shuffle_buffer),
-      run.mesh)
-  progress = Progress(run.total_steps, start, config.train.batch_size)
-  for step in range(start + 1, run.total_steps + 1):
-    checkpointer.raise_failed_save()
-    batch = next(batches)
-    with jax.transfer_guard("disallow"):  # nothing but the prefetched batch moves
-      state, metrics = step_fn(state, batch, step_rng)
-    record = {}
-    if is_due(step, config.train.log_every, run.total_steps):
-      record = progress.record(step, metrics, ("loss", "lr", "images_per_sec"))
-      _check_diverged(step, record, config.train.max_consecutive_skips, checkpointer)
-    interrupted = False
-    try:
-      if is_due(step, config.eval.every_steps, run.total_steps):
-        _evaluate_at(step, state, evaluate, monitor, run, config, checkpointer, record)
-    except EvaluationInterrupted:
-      interrupted = True  # the resumed run evaluates this step first
-    finally:
-      writer.write(step, record)
-    stopping = (interrupted or checkpointer.reached_preemption(step)
-                or stop.requested(sync=is_due(step, config.train.log_every, run.total_steps)))
-    if stopping or (is_due(step, config.checkpoint.every_steps, run.total_steps)
-                    and _last_step_was_good(state, step)):
-      checkpointer.save(step, state)
-      writer.flush()
-    if stopping:
-      logging.info("%s received%s: saved step %d to %s; re-run the same command to "
-                   "resume.", stop.received or "preemption notice",
-                   " during an evaluation" if interrupted else "", step,
-                   checkpointer.directory)
-      break
-  return state
+def _hooks(run: Run, config, evaluate, checkpointer):
+  limit = config.train.max_consecutive_skips
+  return loop.Hooks(
+      evaluate=evaluate, log_keys=("loss", "lr", "images_per_sec"),
+      after_log=lambda step, record: _check_diverged(step, record, limit, checkpointer),
+      can_save=_last_step_was_good)
 
 
 def _evaluation_owed(start, config, total, records) -> bool:
@@ -265,31 +226,22 @@ def _pretrain(run, config, workdir, held, stop):
   # Every process has read the file before process 0's writer rewrites it.
   sharding.sync_processes("metrics_read")
   writer = MetricsWriter(workdir, start_step=start)
-  evaluate = _evaluation(run, config, writer, stop)
+  evaluate = _evaluation(run, config, writer, stop, monitor, checkpointer)
   logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
                "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
                run.steps_per_epoch, config.train.batch_size, run.mesh.devices.size)
-  try:
-    if _evaluation_owed(start, config, run.total_steps, records):
-      record = {}
-      try:
-        _evaluate_at(start, state, evaluate, monitor, run, config, checkpointer, record)
-      except EvaluationInterrupted:
-        pass  # the stop below: the state is the one already saved
-      finally:
-        writer.write(start, record)
-    if stop.requested():  # while loading, restoring or evaluating: nothing new to save
-      logging.info("%s received before the first step: stopped at step %d; re-run the "
-                   "same command to resume.", stop.received, start)
-    else:
-      state = _train_loop(run, config, state, step_rng, checkpointer, writer, evaluate,
-                          monitor, stop)
-    checkpointer.wait()
-  except BaseException:
-    writer.close(raise_errors=False)  # the records so far reach the workdir
-    raise
-  writer.close()
-  checkpointer.close()
+  step_fn = _compiled_step(run, config)
+  batches = sharding.prefetch_to_device(
+      pipeline.train_batches(run.dataset.train, run.views, config.train.batch_size,
+                             config.train.seed, start, run.shard, config.data.shuffle_buffer),
+      run.mesh)
+  cadence = loop.Cadence(run.total_steps, config.train.log_every, config.eval.every_steps,
+                         config.checkpoint.every_steps)
+  state, _ = loop.run(
+      state, lambda state, batch: step_fn(state, batch, step_rng), batches, cadence,
+      config.train.batch_size, loop.Outputs(checkpointer, writer, stop),
+      _hooks(run, config, evaluate, checkpointer),
+      evaluate_first=_evaluation_owed(start, config, run.total_steps, records))
   if jax.process_index() == 0:
     report.write_plots(workdir)
   return state
