@@ -42,6 +42,7 @@ from ssl_jax import sharding  # pylint: disable=g-import-not-at-top,wrong-import
 from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.methods import build_method  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.models import build_model  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.models.inputs import Normalization  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.train.optim import make_optimizer  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.kernels.schedules import ema_momentum, warmup_cosine  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.train.state import init_train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -51,7 +52,7 @@ _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 # --quick: one method per family of extra work (whitening, contrastive,
 # teacher + predictor, Sinkhorn, MIRA fixed point, Cholesky, queue).
 QUICK_METHODS = "intl,simclr,byol,swav,mira,wmse,sce"
-_MEAN, _STD = (0.5,) * 3, (0.25,) * 3
+_NORMALIZATION = Normalization((0.5,) * 3, (0.25,) * 3)
 
 
 def peak_flops(dtype, quick):
@@ -127,7 +128,7 @@ def _plain_step_seconds(model, views, state, batch, dtype, steps):
   specs = views.views[:2]
 
   def loss(params, images, rng):
-    x = augment_views(images, rng, specs, _MEAN, _STD, dtype)
+    x = augment_views(images, rng, specs, _NORMALIZATION, dtype)
     out, _ = encode_views(model, params, state.batch_stats, list(x))
     return jnp.sum(jnp.square(out["projection"].astype(jnp.float32)))
 
@@ -144,7 +145,7 @@ def bench_method(name, args, mesh, peak):
   init = jax.jit(lambda r: init_train_state(r, model, method, tx, shapes[0]),
                  out_shardings=repl)
   step = make_train_step(model, method, tx, schedules,
-                         ViewAugmenter(views, _MEAN, _STD, dtype))
+                         ViewAugmenter(views, _NORMALIZATION, dtype))
   jitted = sharding.jit_train_step(step, mesh)
   rng = jax.device_put(jax.random.key(1), repl)
   state = init(jax.random.key(0))

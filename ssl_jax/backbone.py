@@ -22,7 +22,7 @@ from flax import serialization
 from ssl_jax import storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer
-from ssl_jax.models.inputs import normalize
+from ssl_jax.models.inputs import Normalization
 from ssl_jax.data.sources import normalization
 from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.models import BACKBONES
@@ -55,9 +55,15 @@ class Backbone:
     return BACKBONES.lookup(self.model["name"], "model.name")(
         width=self.model["width"], stem=self.model["stem"])
 
-  def apply(self, variables, x):
-    """Normalised float images [N, H, W, 3] -> {"features": [N, C]} (inference)."""
-    return {"features": self.module.apply(variables, x[None], train=False)[0]}
+  @property
+  def normalization(self) -> Normalization:
+    return Normalization(tuple(self.mean), tuple(self.std))
+
+  def encode(self, variables, images):
+    """uint8 (or 0-255 float) images [N, H, W, 3] -> {"features": [N, C]}
+    (inference mode, normalised as in training)."""
+    x = self.normalization(images)[None]
+    return {"features": self.module.apply(variables, x, train=False)[0]}
 
   def features(self, images):
     """uint8 (or 0-255 float) images [N, H, W, 3] -> float32 features [N, C]."""
@@ -65,7 +71,7 @@ class Backbone:
 
   @functools.cached_property
   def _encode(self):
-    return jax.jit(lambda v, x: self.apply(v, normalize(x, self.mean, self.std)))
+    return jax.jit(self.encode)
 
 
 def _checkpoint_tree(workdir: str):

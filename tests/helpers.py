@@ -10,6 +10,7 @@ from ssl_jax.data import synthetic, views
 from ssl_jax.train.augment import ViewAugmenter
 from ssl_jax.data.sources import ArraySplit
 from ssl_jax.models import ResNet, SSLModel
+from ssl_jax.models.inputs import Normalization
 from ssl_jax.models.resnet import BasicBlock
 from ssl_jax.train.optim import make_optimizer
 from ssl_jax.kernels.schedules import warmup_cosine
@@ -27,7 +28,7 @@ PLAIN_VIEWS = views.ViewSet(tuple(
 MULTICROP_VIEWS = views.ViewSet(PLAIN_VIEWS.views + tuple(
     dataclasses.replace(PLAIN_VIEWS.views[0], size=8, min_scale=0.05, max_scale=0.4)
     for _ in range(2)), num_global=2)
-MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+NORMALIZATION = Normalization((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
 
 
 class OptimConfig(dict):
@@ -57,7 +58,7 @@ def tiny_setup(method, total_steps=50, lr=0.3, view_set=TINY_VIEWS, dtype=jnp.fl
   tx = make_optimizer(sgd_config(), schedule)
   ema = method.ema_schedule(total_steps)
   step = make_train_step(model, method, tx, Schedules(schedule, ema),
-                         ViewAugmenter(view_set, MEAN, STD, dtype))
+                         ViewAugmenter(view_set, NORMALIZATION, dtype))
   init = lambda rng: init_train_state(rng, model, method, tx, view_set.views[0].size)
   return model, tx, step, init
 

@@ -12,6 +12,7 @@ from scipy import ndimage
 from ssl_jax.train import augment as aug
 from ssl_jax.data import augment_host
 from ssl_jax.data.views import VIEW_PRESETS, ViewSpec
+from ssl_jax.models.inputs import Normalization
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_device_augment_same_eager_and_jit():
   rng = np.random.default_rng(1)
   views = tuple(jnp.asarray(rng.integers(0, 256, (4, 16, 16, 3)), jnp.uint8) for _ in range(2))
   specs = tuple(dataclasses.replace(v, blur_prob=0.5) for v in VIEW_PRESETS["synthetic"].views)
-  run = lambda v, k: aug.augment_views(v, k, specs, (0.5,) * 3, (0.25,) * 3)
+  run = lambda v, k: aug.augment_views(v, k, specs, Normalization((0.5,) * 3, (0.25,) * 3))
   with jax.disable_jit():
     eager = run(views, jax.random.key(7))
   jitted = jax.jit(run)(views, jax.random.key(7))

@@ -17,8 +17,11 @@ from ssl_jax.models.linear import cross_entropy, init_probe, probe_step
 from ssl_jax.evals.monitor import PretrainingEvaluator
 from ssl_jax.models import HeadSpec, MLPSpec, ResNet10, SSLModel
 from ssl_jax.models.batchnorm import BatchNorm, train_mode_moments
+from ssl_jax.models.inputs import Normalization
 from ssl_jax.registry import ConfigError
 from ssl_jax.train.state import TrainState
+
+NORM = Normalization((0.5,) * 3, (0.25,) * 3)
 
 
 def _with_spectrum(eigenvalues, n=4000, seed=0):
@@ -114,8 +117,7 @@ def test_padded_last_batch_counts_every_example_exactly_once():
   images[:, 0, 0, 0] = np.arange(n)  # the id of each example, read back as its feature
   labels = (np.arange(n) % 3).astype(np.int32)
   extractor = FeatureExtractor(
-      lambda v, x: {"features": x[:, 0, 0, :1] * 0.25 + 0.5}, mesh, (0.5,) * 3,
-      (0.25,) * 3, 4, 16)
+      lambda v, x: {"features": x[:, 0, 0, :1] / 255.0}, mesh, 4, 16)
   data = extractor({}, ArraySplit(images, labels))
   mask = np.asarray(data["mask"])
   ids = np.round(np.asarray(data["features"])[:, 0] * 255).astype(int)
@@ -166,7 +168,7 @@ def test_running_stats_are_the_split_mean_and_the_mean_within_batch_variance():
   variables = {**variables, "batch_stats": jax.tree.map(lambda s: s + 7.0,
                                                         variables["batch_stats"])}
   estimator = RunningStatsEstimator(
-      lambda v, x: train_mode_moments(model, v, x[None]), mesh, (0.5,) * 3, (0.25,) * 3, 2, 16)
+      lambda v, x: train_mode_moments(model, v, NORM(x)[None]), mesh, 2, 16)
   got = estimator(variables, ArraySplit(images, np.zeros(64, np.int32)))
   kernel = np.asarray(variables["params"]["Dense_0"]["kernel"])
   bias = np.asarray(variables["params"]["Dense_0"]["bias"])
@@ -202,7 +204,7 @@ def test_step_zero_is_evaluated_with_the_bank_statistics_and_later_steps_as_trai
                      ema_params=variables["params"], ema_batch_stats=variables["batch_stats"],
                      method_state={}, skipped_steps=jnp.zeros((), jnp.int32),
                      consecutive_skips=jnp.zeros((), jnp.int32), probe={})
-  evaluate = PretrainingEvaluator(model, mesh, dataset, 8, 16, k=5)
+  evaluate = PretrainingEvaluator(model, NORM, mesh, dataset, 8, 16, k=5)
   estimated = evaluate._estimate_stats(variables, bank)["batch_stats"]
   assert not np.allclose(np.asarray(estimated["backbone"]["stem_bn"]["var"]), 1.0)
   at_zero, _ = evaluate(state, 0)

@@ -10,6 +10,7 @@ from ssl_jax.jobs.linear_eval import (ClassifierState, make_classifier_step,
 from ssl_jax.models.linear import init_linear
 from ssl_jax.train.optim import learning_rate, scaled_learning_rate
 from ssl_jax.models import ResNet
+from ssl_jax.models.inputs import Normalization
 from ssl_jax.models.resnet import BasicBlock
 
 
@@ -23,7 +24,7 @@ def _setup(backbone_lr, cached=False):
   params = {"head": init_linear(8, 3), "backbone": variables["params"]}
   state = ClassifierState(jnp.zeros((), jnp.int32), params, variables["batch_stats"],
                           tx.init(params))
-  step = jax.jit(make_classifier_step(module, tx, lr, (0.5,) * 3, (0.25,) * 3, frozen))
+  step = jax.jit(make_classifier_step(module, Normalization((0.5,) * 3, (0.25,) * 3), tx, lr, frozen))
   rng = np.random.default_rng(0)
   batch = {"label": jnp.asarray(rng.integers(0, 3, 8), jnp.int32)}
   if cached:

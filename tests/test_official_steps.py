@@ -30,6 +30,7 @@ from ssl_jax.train.augment import ViewAugmenter
 from ssl_jax.data.views import ViewSet, ViewSpec
 from ssl_jax.methods import build_method
 from ssl_jax.models import ResNet, SSLModel
+from ssl_jax.models.inputs import Normalization
 from ssl_jax.models.resnet import BasicBlock
 from ssl_jax.train.optim import make_optimizer
 from ssl_jax.train.state import TrainState
@@ -107,7 +108,7 @@ def build_step(fx, records):
   view_set = ViewSet(tuple(dataclasses.replace(plain, size=s) for s in meta["sizes"]),
                      num_global=meta["num_global"])
   step = make_train_step(model, method, tx, Schedules(lambda s: lr[s], ema),
-                         ViewAugmenter(view_set, meta["mean"], meta["std"]))
+                         ViewAugmenter(view_set, Normalization(meta["mean"], meta["std"])))
   return method, tx, jax.jit(step)
 
 

@@ -8,7 +8,6 @@ import jax
 import jax.numpy as jnp
 
 from ssl_jax.data import pipeline
-from ssl_jax.models.inputs import normalize
 from ssl_jax.sharding import batch_sharded, replicated, to_global
 
 # {"features": [M, C], "embedding": [M, D] (if the model has one),
@@ -29,8 +28,6 @@ class SplitPass:
   evaluation of a whole split."""
   fn: Callable
   mesh: object
-  mean: tuple
-  std: tuple
   image_size: int
   batch_size: int
   crop_fraction: float = 1.0
@@ -49,13 +46,12 @@ class SplitPass:
 class FeatureExtractor(SplitPass):
   """Features of a whole split, kept on device as global arrays.
 
-  ``fn(variables, x)`` maps normalised float images [N, S, S, 3] to a dict
-  with at least ``features`` [N, C].
+  ``fn(variables, images)`` maps uint8 images [N, S, S, 3] (normalising
+  them as its model expects) to a dict with at least ``features`` [N, C].
   """
 
   def __post_init__(self):
-    mean, std, apply_fn = self.mean, self.std, self.fn
-    self._jitted = jax.jit(lambda v, images: apply_fn(v, normalize(images, mean, std)),
+    self._jitted = jax.jit(self.fn,
                            in_shardings=(replicated(self.mesh), batch_sharded(self.mesh)),
                            out_shardings=batch_sharded(self.mesh))
 
@@ -71,7 +67,7 @@ class FeatureExtractor(SplitPass):
 class RunningStatsEstimator(SplitPass):
   """Sets BatchNorm running statistics to those of a whole split.
 
-  ``fn(variables, x)`` maps normalised images [N, S, S, 3] to the batch
+  ``fn(variables, images)`` maps uint8 images [N, S, S, 3] to the batch
   mean and unbiased variance of each BatchNorm layer in a train-mode pass
   (``models.batchnorm.train_mode_moments``).  The estimate of each is the
   mean over the split's batches weighted by their real (unpadded) examples
@@ -81,11 +77,11 @@ class RunningStatsEstimator(SplitPass):
   """
 
   def __post_init__(self):
-    mean, std, moments_fn = self.mean, self.std, self.fn
+    moments_fn = self.fn
 
     def weighted(variables, images, mask):
       weight = jnp.sum(mask)
-      moments = moments_fn(variables, normalize(images, mean, std))
+      moments = moments_fn(variables, images)
       return jax.tree.map(lambda m: weight * m, moments), weight
 
     rep, sharded = replicated(self.mesh), batch_sharded(self.mesh)

@@ -22,6 +22,7 @@ class PretrainingEvaluator:
   backbone features) and the spectra and histogram for ``spectrum.jsonl``.
   """
   model: object
+  normalization: object  # models.inputs.Normalization of the model's inputs
   mesh: object
   dataset: object
   image_size: int
@@ -33,15 +34,15 @@ class PretrainingEvaluator:
   interrupted: Optional[Callable[[], bool]] = None  # see SplitPass
 
   def __post_init__(self):
-    model = self.model
+    model, norm = self.model, self.normalization
     self._extract = FeatureExtractor(
-        lambda v, x: model.apply(v, x, method=type(model).embed), self.mesh,
-        self.dataset.mean, self.dataset.std, self.image_size, self.batch_size,
-        self.dataset.eval_crop_fraction, self.shard, self.interrupted)
+        lambda v, x: model.apply(v, norm(x), method=type(model).embed), self.mesh,
+        self.image_size, self.batch_size, self.dataset.eval_crop_fraction, self.shard,
+        self.interrupted)
     self._estimate_stats = RunningStatsEstimator(
-        lambda v, x: train_mode_moments(model, v, x[None], method=type(model).project),
-        self.mesh, self.dataset.mean, self.dataset.std, self.image_size, self.batch_size,
-        self.dataset.eval_crop_fraction, self.shard, self.interrupted)
+        lambda v, x: train_mode_moments(model, v, norm(x)[None], method=type(model).project),
+        self.mesh, self.image_size, self.batch_size, self.dataset.eval_crop_fraction,
+        self.shard, self.interrupted)
     self._count = make_knn_counter(self.mesh, self.dataset.num_classes, (self.k,),
                                    self.temperature)
 

@@ -36,8 +36,8 @@ def train_and_evaluate(config, workdir: str):
   dataset = load_dataset(config.data)
   batch = sharding.round_up_batch(config.eval.batch_size, mesh)
   size = config.eval.image_size or backbone.image_size
-  extract = FeatureExtractor(backbone.apply, mesh, backbone.mean, backbone.std, size,
-                             batch, dataset.eval_crop_fraction, shard)
+  extract = FeatureExtractor(backbone.encode, mesh, size, batch, dataset.eval_crop_fraction,
+                             shard)
   counter = make_knn_counter(mesh, dataset.num_classes, tuple(config.knn.ks),
                              config.knn.temperature, tuple(config.knn.majority_ks))
   test = extract(backbone.variables, dataset.test)

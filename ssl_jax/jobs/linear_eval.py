@@ -27,7 +27,6 @@ from ssl_jax import config_check, lease, sharding, storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
-from ssl_jax.models.inputs import normalize
 from ssl_jax.data.sources import load_dataset
 from ssl_jax.data.subsets import labelled_subset
 from ssl_jax.data.views import VIEW_PRESETS
@@ -61,14 +60,14 @@ def make_optimizer_pair(optim_config, batch, steps_per_epoch, total):
   return tx, lr(optim_config.base_lr), frozen
 
 
-def make_classifier_step(module, tx, lr, mean, std, frozen: bool):
+def make_classifier_step(module, normalization, tx, lr, frozen: bool):
   """``step(state, batch) -> (state, metrics)``; batch has ``label`` and either
   ``views`` (uint8 images) or ``features`` (cached, frozen backbone only)."""
 
   def features_of(params, batch_stats, batch):
     if "features" in batch:
       return batch["features"], batch_stats
-    x = normalize(batch["views"][0], mean, std)[None]
+    x = normalization(batch["views"][0])[None]
     variables = {"params": params["backbone"], "batch_stats": batch_stats}
     if frozen:
       return jax.lax.stop_gradient(module.apply(variables, x, train=False)[0]), batch_stats
@@ -121,7 +120,7 @@ def build_job(config) -> Job:
   total = config.train.epochs * spe
   tx, lr, frozen = make_optimizer_pair(config.optim, batch, spe, total)
   size = VIEW_PRESETS.lookup(config.data.views, "data.views").views[0].size
-  extractor = FeatureExtractor(backbone.apply, mesh, backbone.mean, backbone.std, size,
+  extractor = FeatureExtractor(backbone.encode, mesh, size,
                                sharding.round_up_batch(config.eval.batch_size, mesh),
                                dataset.eval_crop_fraction, shard)
   return Job(backbone, dataset, train, mesh, shard, extractor, spe, total, tx, lr, frozen,
@@ -137,8 +136,8 @@ def _init_state(job: Job):
 
 
 def _feature_dim(backbone):
-  x = jnp.zeros((1, backbone.image_size, backbone.image_size, 3))
-  return jax.eval_shape(backbone.apply, backbone.variables, x)["features"].shape[-1]
+  images = jnp.zeros((1, backbone.image_size, backbone.image_size, 3), jnp.uint8)
+  return jax.eval_shape(backbone.encode, backbone.variables, images)["features"].shape[-1]
 
 
 def _cached_batches(job: Job, config, start):
@@ -203,8 +202,8 @@ def _train_classifier(job, config, workdir, held, stop):
   batches = (_cached_batches if config.train.cached_features else _image_batches)(
       job, config, start)
   cached_test = job.extractor(job.backbone.variables, job.dataset.test) if job.frozen else None
-  step_fn = jax.jit(make_classifier_step(job.backbone.module, job.tx, job.lr,
-                                         job.backbone.mean, job.backbone.std, job.frozen),
+  step_fn = jax.jit(make_classifier_step(job.backbone.module, job.backbone.normalization,
+                                         job.tx, job.lr, job.frozen),
                     donate_argnums=0, out_shardings=(replicated, replicated))
   logging.info("%s of %s on %s: steps %d -> %d", job.prefix, job.backbone.source,
                job.dataset.name, start, job.total_steps)

@@ -26,6 +26,7 @@ from ssl_jax.evals.monitor import PretrainingEvaluator
 from ssl_jax.methods import Method, build_method
 from ssl_jax.metrics import MetricsWriter, is_due, read_metrics
 from ssl_jax.models import build_model
+from ssl_jax.models.inputs import Normalization
 from ssl_jax.train.optim import learning_rate, make_optimizer, scaled_learning_rate
 from ssl_jax.train.state import init_train_state
 from ssl_jax.train.step import Schedules, make_train_step
@@ -40,6 +41,7 @@ class Run:
   shard: pipeline.HostShard
   dataset: Dataset
   views: ViewSet
+  normalization: Normalization  # the dataset's, for training and evaluation views
   method: Method
   model: object
   tx: object
@@ -65,7 +67,8 @@ def build_run(config) -> Run:
   peak = scaled_learning_rate(config.optim.base_lr, batch)
   lr = learning_rate(config.optim, peak, spe, total)
   ema = method.ema_schedule(total)
-  return Run(mesh=mesh, shard=shard, dataset=dataset, views=views, method=method,
+  return Run(mesh=mesh, shard=shard, dataset=dataset, views=views,
+             normalization=Normalization(tuple(dataset.mean), tuple(dataset.std)), method=method,
              model=model, tx=make_optimizer(config.optim, lr, peak),
              schedules=Schedules(lr, ema), probe_tx=_probe_optimizer(config.train, total),
              steps_per_epoch=spe, total_steps=total)
@@ -96,8 +99,7 @@ def _restore_or_init(run: Run, checkpointer: Checkpointer, init_rng):
 
 
 def _compiled_step(run: Run, config):
-  augmenter = ViewAugmenter(run.views, run.dataset.mean, run.dataset.std,
-                            _DTYPES[config.train.precision])
+  augmenter = ViewAugmenter(run.views, run.normalization, _DTYPES[config.train.precision])
   step = make_train_step(run.model, run.method, run.tx, run.schedules, augmenter,
                          run.probe_tx)
   return sharding.jit_train_step(step, run.mesh)
@@ -148,7 +150,7 @@ def _evaluation(run: Run, config, writer, stop, monitor, checkpointer):
   spectrum.jsonl); a sustained collapse may stop the run.  A stop signal
   interrupts it (EvaluationInterrupted)."""
   evaluator = PretrainingEvaluator(
-      run.model, run.mesh, run.dataset, run.views.views[0].size,
+      run.model, run.normalization, run.mesh, run.dataset, run.views.views[0].size,
       sharding.round_up_batch(config.eval.batch_size, run.mesh), config.eval.knn_k,
       config.eval.knn_temperature, config.eval.use_ema, run.shard, stop.requested)
 

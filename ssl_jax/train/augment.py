@@ -9,7 +9,7 @@ its own key; a view is a pure function of (image, key).
 """
 import dataclasses
 import math
-from typing import Any, Tuple
+from typing import Any
 
 import dm_pix as pix
 import jax
@@ -94,7 +94,7 @@ def photometric(image, key, spec):
   return _maybe(ks, spec.solarize_prob, solarize, image)
 
 
-def augment_views(views, rng, specs, mean, std, dtype=jnp.float32):
+def augment_views(views, rng, specs, normalization, dtype=jnp.float32):
   """Photometric augmentation and normalisation of every view of a batch.
 
   Args:
@@ -102,18 +102,17 @@ def augment_views(views, rng, specs, mean, std, dtype=jnp.float32):
     rng: key for this step; view v of sample i uses
       ``split(fold_in(rng, v), N)[i]``, independent of the device count.
     specs: tuple of ``ViewSpec``, one per view.
-    mean, std: per-channel normalisation constants in [0, 1] units.
+    normalization: ``models.inputs.Normalization``, applied after the
+      photometric ops.
   Returns:
     tuple of normalised arrays [N, H_v, W_v, 3] of ``dtype``.
   """
-  mean = jnp.asarray(mean, jnp.float32)
-  std = jnp.asarray(std, jnp.float32)
   out = []
   for v, (images, spec) in enumerate(zip(views, specs)):
     keys = jax.random.split(jax.random.fold_in(rng, v), images.shape[0])
     x = images.astype(jnp.float32) / 255.0
     x = jax.vmap(lambda im, k, s=spec: photometric(im, k, s))(x, keys)
-    out.append(((x - mean) / std).astype(dtype))
+    out.append(normalization.standardize(x, dtype))
   return tuple(out)
 
 
@@ -122,11 +121,10 @@ class ViewAugmenter:
   """The device half of a view set, built once at the top of a job:
   ``augmenter(views, rng)`` applies each view's photometric augmentation
   and the dataset's normalisation (``augment_views``), so the step needs
-  neither the mean and std nor the compute dtype."""
-  view_set: Any      # views.ViewSet: the specs, and which views are global
-  mean: Tuple[float, float, float]
-  std: Tuple[float, float, float]
+  neither the normalisation nor the compute dtype."""
+  view_set: Any       # views.ViewSet: the specs, and which views are global
+  normalization: Any  # models.inputs.Normalization
   dtype: Any = jnp.float32
 
   def __call__(self, views, rng):
-    return augment_views(views, rng, self.view_set.views, self.mean, self.std, self.dtype)
+    return augment_views(views, rng, self.view_set.views, self.normalization, self.dtype)
