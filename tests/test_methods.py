@@ -120,10 +120,10 @@ def test_mira_without_a_teacher_labels_with_its_own_global_crops():
   def loss(s):
     return method.loss({"logits": s}, None, {}, end, jax.random.key(1))[0]
 
-  want = kernel_refs.mira_loss(np.asarray(logits), np.asarray(logits[:2]),
-                               beta=method.beta_end)
+  taus = dict(tau_s=method.tau_s, tau_t=method.tau_t, beta=method.beta_end)
+  want = kernel_refs.mira_loss(np.asarray(logits), np.asarray(logits[:2]), **taus)
   np.testing.assert_allclose(float(jax.jit(loss)(logits)), want, rtol=1e-4)
-  fixed_targets = lambda s: kernels.mira_loss(s, logits[:2], beta=method.beta_end)
+  fixed_targets = lambda s: kernels.mira_loss(s, logits[:2], **taus)
   np.testing.assert_allclose(np.asarray(jax.jit(jax.grad(loss))(logits)),
                              np.asarray(jax.jit(jax.grad(fixed_targets))(logits)),
                              rtol=1e-5, atol=1e-7)
