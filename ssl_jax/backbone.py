@@ -22,10 +22,10 @@ from flax import serialization
 from ssl_jax import storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer
-from ssl_jax.models.inputs import Normalization
 from ssl_jax.data.sources import normalization
 from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.models import BACKBONES
+from ssl_jax.models.inputs import Normalization
 
 FORMAT = "ssl_jax.backbone/1"
 

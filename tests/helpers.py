@@ -7,13 +7,13 @@ import numpy as np
 
 from ssl_jax import sharding
 from ssl_jax.data import synthetic, views
-from ssl_jax.train.augment import ViewAugmenter
 from ssl_jax.data.sources import ArraySplit
+from ssl_jax.kernels.schedules import warmup_cosine
 from ssl_jax.models import ResNet, SSLModel
 from ssl_jax.models.inputs import Normalization
 from ssl_jax.models.resnet import BasicBlock
+from ssl_jax.train.augment import ViewAugmenter
 from ssl_jax.train.optim import make_optimizer
-from ssl_jax.kernels.schedules import warmup_cosine
 from ssl_jax.train.state import init_train_state
 from ssl_jax.train.step import Schedules, make_train_step
 

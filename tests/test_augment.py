@@ -9,10 +9,10 @@ import pytest
 import tensorflow as tf
 from scipy import ndimage
 
-from ssl_jax.train import augment as aug
 from ssl_jax.data import augment_host
 from ssl_jax.data.views import VIEW_PRESETS, ViewSpec
 from ssl_jax.models.inputs import Normalization
+from ssl_jax.train import augment as aug
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ from ssl_jax import config_check
 from ssl_jax.data import imagenet100, pipeline
 from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.jobs.linear_eval import make_optimizer_pair
+from ssl_jax.kernels.schedules import warmup_cosine
 from ssl_jax.methods import build_method
 from ssl_jax.models import build_model
-from ssl_jax.train.optim import make_optimizer
-from ssl_jax.kernels.schedules import warmup_cosine
 from ssl_jax.registry import ConfigError
+from ssl_jax.train.optim import make_optimizer
 from ssl_jax.train.state import init_train_state
 from tests.recipes import RECIPES
 

@@ -11,13 +11,13 @@ from ssl_jax.data.folder import ImageFiles
 from ssl_jax.data.sources import ArraySplit, Dataset
 from ssl_jax.data.subsets import class_balanced_indices, labelled_subset
 from ssl_jax.evals import spectrum
-from ssl_jax.evals.features import FeatureExtractor, RunningStatsEstimator
 from ssl_jax.evals.classifier import classifier_accuracy
-from ssl_jax.models.linear import cross_entropy, init_probe, probe_step
+from ssl_jax.evals.features import FeatureExtractor, RunningStatsEstimator
 from ssl_jax.evals.monitor import PretrainingEvaluator
 from ssl_jax.models import HeadSpec, MLPSpec, ResNet10, SSLModel
 from ssl_jax.models.batchnorm import BatchNorm, train_mode_moments
 from ssl_jax.models.inputs import Normalization
+from ssl_jax.models.linear import cross_entropy, init_probe, probe_step
 from ssl_jax.registry import ConfigError
 from ssl_jax.train.state import TrainState
 

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from ssl_jax import storage
-from ssl_jax.jobs import pretrain
 from ssl_jax import workdir as workdir_record
-from ssl_jax.checkpoint import Checkpointer
+from ssl_jax.jobs import pretrain
 from ssl_jax.metrics import read_metrics
 from tests.end_to_end import ROOT
 from tests.test_resilience import tiny_config, _checkpoints

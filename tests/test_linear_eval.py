@@ -7,11 +7,11 @@ import pytest
 from configs import common
 from ssl_jax.jobs.linear_eval import (ClassifierState, make_classifier_step,
                                  make_optimizer_pair)
-from ssl_jax.models.linear import init_linear
-from ssl_jax.train.optim import learning_rate, scaled_learning_rate
 from ssl_jax.models import ResNet
 from ssl_jax.models.inputs import Normalization
+from ssl_jax.models.linear import init_linear
 from ssl_jax.models.resnet import BasicBlock
+from ssl_jax.train.optim import learning_rate, scaled_learning_rate
 
 
 def _setup(backbone_lr, cached=False):

@@ -25,13 +25,13 @@ import numpy as np
 import pytest
 
 from ssl_jax import sharding
-from ssl_jax.kernels import schedules
-from ssl_jax.train.augment import ViewAugmenter
 from ssl_jax.data.views import ViewSet, ViewSpec
+from ssl_jax.kernels import schedules
 from ssl_jax.methods import build_method
 from ssl_jax.models import ResNet, SSLModel
 from ssl_jax.models.inputs import Normalization
 from ssl_jax.models.resnet import BasicBlock
+from ssl_jax.train.augment import ViewAugmenter
 from ssl_jax.train.optim import make_optimizer
 from ssl_jax.train.state import TrainState
 from ssl_jax.train.step import Schedules, make_train_step

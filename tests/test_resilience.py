@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from ssl_jax import workdir as workdir_record
-from ssl_jax.jobs import pretrain
 from ssl_jax.checkpoint import CheckpointError
+from ssl_jax.jobs import pretrain
 from ssl_jax.methods import build_method
 from ssl_jax.registry import ConfigError
 from tests.test_config import load, ROOT

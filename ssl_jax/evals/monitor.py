@@ -5,9 +5,9 @@ from typing import Callable, Dict, Optional, Tuple
 import jax
 from ssl_jax.data import pipeline
 from ssl_jax.evals.base import backbone_variables
+from ssl_jax.evals.classifier import classifier_accuracy
 from ssl_jax.evals.features import FeatureExtractor, RunningStatsEstimator
 from ssl_jax.evals.knn import knn_accuracy, make_knn_counter
-from ssl_jax.evals.classifier import classifier_accuracy
 from ssl_jax.evals.spectrum import collapse_diagnostics, spectrum_and_rank
 from ssl_jax.models.batchnorm import train_mode_moments
 

@@ -18,8 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ssl_jax.evals.knn import knn_accuracy, make_knn_counter
 from ssl_jax.evals.classifier import classifier_accuracy
+from ssl_jax.evals.knn import knn_accuracy, make_knn_counter
 from ssl_jax.models.linear import init_probe, probe_step
 
 

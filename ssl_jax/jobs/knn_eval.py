@@ -13,12 +13,12 @@ from absl import logging
 
 from ssl_jax import config_check, lease, sharding
 from ssl_jax import workdir as workdir_record
+from ssl_jax.backbone import load_backbone
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import load_dataset
 from ssl_jax.data.subsets import labelled_subset
 from ssl_jax.evals.features import FeatureExtractor
 from ssl_jax.evals.knn import knn_accuracy, make_knn_counter
-from ssl_jax.backbone import load_backbone
 from ssl_jax.metrics import MetricsWriter
 
 

@@ -25,17 +25,17 @@ from absl import logging
 
 from ssl_jax import config_check, lease, sharding, storage
 from ssl_jax import workdir as workdir_record
+from ssl_jax.backbone import load_backbone
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import load_dataset
 from ssl_jax.data.subsets import labelled_subset
 from ssl_jax.data.views import VIEW_PRESETS
+from ssl_jax.evals.classifier import classifier_accuracy
 from ssl_jax.evals.features import FeatureExtractor
 from ssl_jax.jobs import loop
-from ssl_jax.evals.classifier import classifier_accuracy
-from ssl_jax.models.linear import cross_entropy, init_linear, linear_logits
-from ssl_jax.backbone import load_backbone
 from ssl_jax.metrics import MetricsWriter
+from ssl_jax.models.linear import cross_entropy, init_linear, linear_logits
 from ssl_jax.train.optim import learning_rate, make_optimizer, scaled_learning_rate
 
 

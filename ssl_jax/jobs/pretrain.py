@@ -14,19 +14,19 @@ import optax
 from absl import logging
 
 from ssl_jax import config_check, lease, sharding, storage
-from ssl_jax.jobs import loop, report
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import Dataset, TfdsSplit, load_dataset
-from ssl_jax.train.augment import ViewAugmenter
 from ssl_jax.data.views import VIEW_PRESETS, ViewSet
 from ssl_jax.evals.collapse import CollapseDetected, CollapseMonitor
 from ssl_jax.evals.monitor import PretrainingEvaluator
+from ssl_jax.jobs import loop, report
 from ssl_jax.methods import Method, build_method
 from ssl_jax.metrics import MetricsWriter, is_due, read_metrics
 from ssl_jax.models import build_model
 from ssl_jax.models.inputs import Normalization
+from ssl_jax.train.augment import ViewAugmenter
 from ssl_jax.train.optim import learning_rate, make_optimizer, scaled_learning_rate
 from ssl_jax.train.state import init_train_state
 from ssl_jax.train.step import Schedules, make_train_step
