@@ -1,6 +1,8 @@
 """Every registered method trains over views of mixed sizes on 8 devices:
 the same first step as on one device, finite values, teacher untouched by
 gradients, loss going down, method state surviving a checkpoint."""
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,7 +12,8 @@ from ml_collections import ConfigDict
 from ssl_jax import kernels, sharding
 from ssl_jax.checkpoint import Checkpointer, abstract_state
 from ssl_jax.data import pipeline
-from ssl_jax.methods import METHODS, build_method
+from ssl_jax.methods import METHODS, Method, build_method
+from ssl_jax.models import HeadSpec, MLPSpec, PrototypeSpec
 from ssl_jax.registry import ConfigError
 from tests import helpers, kernel_refs
 from tests.method_configs import LEARNING_RATE, TINY, method_name
@@ -161,3 +164,27 @@ def test_a_method_whose_loss_reads_a_teacher_refuses_to_build_without_one(name):
   config.ema_momentum = None
   with pytest.raises(ConfigError, match="needs an EMA teacher: set ema_momentum"):
     build_method(config, total_steps=10, steps_per_epoch=10)
+
+
+def _method_classes():
+  found, todo = [], [Method]
+  while todo:
+    for sub in todo.pop().__subclasses__():
+      found.append(sub)
+      todo.append(sub)
+  return [cls for cls in found if cls.__module__.startswith("ssl_jax.")]
+
+
+def test_every_method_class_builds_a_valid_object_from_its_defaults_and_a_full_head():
+  """Defaults are a recipe (a method that needs a teacher defaults to its
+  momentum); a head missing a part the loss reads is refused by name."""
+  full = HeadSpec(projector=MLPSpec(hidden_dim=8, out_dim=4),
+                  predictor=MLPSpec(hidden_dim=8, out_dim=4), prototypes=PrototypeSpec(6))
+  classes = _method_classes()
+  assert len(classes) == len(METHODS)
+  for cls in classes:
+    method = cls(head=full)
+    assert method.uses_target or not method.requires_teacher, cls.__name__
+    for part in cls.required_heads:
+      with pytest.raises(ValueError, match=f"needs a {part} head"):
+        cls(head=dataclasses.replace(full, **{part: None}))

@@ -47,7 +47,10 @@ class Method:
     collapse_hint: what usually makes this method collapse (completes "For
       <method> this usually means ..." in the collapse report).
     requires_teacher: the loss reads the EMA teacher's outputs, so
-      ``ema_momentum`` must be set (MoCo, BYOL, SCE).
+      ``ema_momentum`` must be set (MoCo, BYOL, SCE); those methods default
+      it to their recipe's.
+    required_heads: the parts of ``head`` the loss reads besides the
+      projector ("predictor", "prototypes").
     online_crops: which views the online network encodes: "all" (local
       crops too, for methods with a multi-crop form) or "global" (the global
       crops only; local crops in the view set are left unused).
@@ -68,6 +71,7 @@ class Method:
   collapse_hint: ClassVar[str] = ("a learning rate too high for the batch, or heads and "
                                    "temperatures far from the method's recipe")
   requires_teacher: ClassVar[bool] = False
+  required_heads: ClassVar[Tuple[str, ...]] = ()
   online_crops: ClassVar[str] = "all"
   bn_pooling: ClassVar[str] = "per_view"
   teacher_parts: ClassVar[Tuple[str, ...]] = ("backbone", "projector")
@@ -76,6 +80,9 @@ class Method:
   def __post_init__(self):
     if self.requires_teacher and self.ema_momentum is None:
       raise ValueError(f"{self.name} needs an EMA teacher: set ema_momentum")
+    for part in self.required_heads:
+      if getattr(self.head, part) is None:
+        raise ValueError(f"{self.name} needs a {part} head")
     if self.ema_momentum is not None and not 0.0 <= self.ema_momentum < 1.0:
       raise ValueError(f"ema_momentum must be in [0, 1), got {self.ema_momentum}")
     if self.koleo_weight < 0:

@@ -33,6 +33,7 @@ from ssl_jax.kernels.schedules import cosine_anneal
 class SwAV(Method):
   collapse_hint = ("too few prototypes for the batch, a Sinkhorn epsilon so large that the "
                    "codes are uniform, or prototypes trained too early")
+  required_heads = ("prototypes",)
 
   temperature: float = 0.1
   epsilon: float = 0.05
@@ -64,6 +65,7 @@ class MIRA(Method):
   collapse_hint = ("targets too flat for the number of prototypes (tau_t too high for a "
                    "small network), a batch too small for the marginal the fixed point "
                    "balances, or a teacher that lags (EMA momentum too high for a short run)")
+  required_heads = ("prototypes",)
 
   tau_s: float = 0.1
   tau_t: float = 0.225

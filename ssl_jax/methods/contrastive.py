@@ -21,6 +21,7 @@ BatchNorm ('downsample.1'), where ours exempts every BatchNorm; and its
 solo-learn's do.
 """
 import dataclasses
+from typing import Optional
 
 from ssl_jax import kernels
 from ssl_jax.methods.base import (HeadSpec, LossAux, Method, mlp_spec, require_positive,
@@ -52,6 +53,7 @@ class MoCoV2(Method):
                    "easy to tell apart")
   requires_teacher = True
 
+  ema_momentum: Optional[float] = 0.99
   temperature: float = 0.2
   queue_size: int = 65536
   symmetric: bool = True
@@ -85,7 +87,9 @@ class MoCoV3(Method):
   collapse_hint = ("a learning rate too high for the predictor, a momentum too low, or a "
                    "per-image nuisance the views keep")
   requires_teacher = True
+  required_heads = ("predictor",)
 
+  ema_momentum: Optional[float] = 0.99
   temperature: float = 1.0
 
   def __post_init__(self):
@@ -134,14 +138,14 @@ def make_simclr(projector, temperature=0.1):
   return SimCLR(head=HeadSpec(projector=mlp_spec(projector)), temperature=temperature)
 
 
-def make_mocov2(projector, temperature=0.2, queue_size=65536, ema_momentum=0.99,
-                symmetric=True, ema_anneal=True):
+def make_mocov2(projector, temperature=0.2, queue_size=65536,
+                ema_momentum=MoCoV2.ema_momentum, symmetric=True, ema_anneal=True):
   return MoCoV2(head=HeadSpec(projector=mlp_spec(projector)), temperature=temperature,
                 queue_size=queue_size, ema_momentum=ema_momentum, symmetric=symmetric,
                 ema_anneal=ema_anneal)
 
 
-def make_mocov3(projector, predictor, temperature=1.0, ema_momentum=0.99):
+def make_mocov3(projector, predictor, temperature=1.0, ema_momentum=MoCoV3.ema_momentum):
   return MoCoV3(head=HeadSpec(projector=mlp_spec(projector), predictor=mlp_spec(predictor)),
                 temperature=temperature, ema_momentum=ema_momentum)
 

@@ -7,6 +7,7 @@ same without a teacher, against the stop-gradient online projection,
 averaged over the two directions.
 """
 import dataclasses
+from typing import Optional
 
 from ssl_jax import kernels
 from ssl_jax.methods.base import HeadSpec, LossAux, Method, mlp_spec
@@ -21,6 +22,9 @@ class BYOL(Method):
   collapse_hint = ("an EMA momentum too low or a learning rate too high for the predictor to "
                    "keep up, or weight decay missing")
   requires_teacher = True
+  required_heads = ("predictor",)
+
+  ema_momentum: Optional[float] = 0.996
 
 
   def loss(self, online, target, state, step, rng):
@@ -35,8 +39,7 @@ class BYOL(Method):
 class SimSiam(Method):
   collapse_hint = ("a projector without its last BatchNorm, a predictor learning rate too "
                    "high, or weight decay missing")
-
-
+  required_heads = ("predictor",)
   online_crops = "global"
 
   def loss(self, online, target, state, step, rng):
@@ -47,7 +50,7 @@ class SimSiam(Method):
     return loss, LossAux(state, {})
 
 
-def make_byol(projector, predictor, ema_momentum=0.996):
+def make_byol(projector, predictor, ema_momentum=BYOL.ema_momentum):
   return BYOL(head=HeadSpec(projector=mlp_spec(projector), predictor=mlp_spec(predictor)),
               ema_momentum=ema_momentum)
 

@@ -9,8 +9,9 @@ averaged; the queue receives the keys of every global crop.  One-directional
 (``symmetric=False``, the supplement's pseudo-code and its small/medium
 dataset recipe; eztorch's ``sym=False``): the teacher encodes view 0 only
 (the strong view of the ``sce_*`` presets), every other view is a query
-against its key, and the queue receives view 0's keys.  τ_m may be warmed up from ``temperature_m_start`` over
-the first ``temperature_m_warmup_steps`` steps (cosine, as eztorch).
+against its key, and the queue receives view 0's keys.  τ_m may be warmed
+up from ``temperature_m_start`` over the first ``temperature_m_warmup_steps``
+steps (cosine, as eztorch).
 
 One and three steps equal eztorch's ``SCEModel`` under a Lightning
 ``Trainer`` (multi-crop, τ_m warm-up, a queue that wraps, LARS;
@@ -21,6 +22,7 @@ T - 1 steps (ours: at s + 1 over T, ``schedules.ema_momentum``); neither
 changes a value by more than one step's increment.
 """
 import dataclasses
+from typing import Optional
 
 import jax.numpy as jnp
 
@@ -37,6 +39,7 @@ class SCE(Method):
                    "(momentum too low), or a per-image nuisance the views keep")
   requires_teacher = True
 
+  ema_momentum: Optional[float] = 0.99
   lam: float = 0.5
   temperature: float = 0.1
   temperature_m: float = 0.07
@@ -85,7 +88,7 @@ class SCE(Method):
 
 def make(projector, predictor=None, lam=0.5, temperature=0.1, temperature_m=0.07,
          temperature_m_start=None, temperature_m_warmup_epochs=0.0, queue_size=65536,
-         ema_momentum=0.99, symmetric=True, steps_per_epoch=1):
+         ema_momentum=SCE.ema_momentum, symmetric=True, steps_per_epoch=1):
   head = HeadSpec(projector=mlp_spec(projector), predictor=mlp_spec(predictor))
   return SCE(head=head, ema_momentum=ema_momentum, lam=lam, temperature=temperature,
              temperature_m=temperature_m,
