@@ -90,7 +90,7 @@ def baselines(dataset, workdir):
   evaluator = PretrainingEvaluator(run.model, run.mesh, run.dataset, size, 500)
   variables = evaluator.variables(state, 0)
   os.makedirs(workdir, exist_ok=True)
-  path = os.path.join(workdir, "random_init.msgpack")
+  path = os.path.join(workdir, "random_init.safetensors")
   backbones.save(backbones.Backbone(
       model={k: config.model[k] for k in ("name", "width", "stem")},
       variables={"params": variables["params"]["backbone"],

@@ -5,10 +5,12 @@ run's latest checkpoint to one file: the weights, the architecture and the
 input normalisation.  Load it anywhere ssl_jax is installed::
 
     from ssl_jax.backbone import load_backbone
-    backbone = load_backbone("resnet.msgpack")       # or a run's workdir
+    backbone = load_backbone("resnet.safetensors")   # or a run's workdir
     features = backbone.features(images)              # uint8 [N, H, W, 3] -> [N, C]
 
-Only the backbone travels (no projector, predictor or optimizer state).
+Only the backbone travels (no projector, predictor or optimizer state), in
+torchvision's names and layouts (``ssl_jax.backbone_file``): the same file
+loads into ``torchvision.models.resnet50()``.
 """
 import dataclasses
 import functools
@@ -17,18 +19,15 @@ from typing import Any, Dict, Tuple
 import jax
 import jax.numpy as jnp
 import ml_collections
-from flax import serialization
+import numpy as np
 
-from ssl_jax import storage
+from ssl_jax import backbone_file, storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer
-from ssl_jax.data.sources import normalization
+from ssl_jax.data.normalization import normalization
 from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.models import BACKBONES
 from ssl_jax.models.inputs import Normalization
-
-FORMAT = "ssl_jax.backbone/1"
-
 
 class BackboneNotFound(FileNotFoundError):
   """The path names neither a run with a checkpoint nor an exported backbone."""
@@ -66,7 +65,18 @@ class Backbone:
     return {"features": self.module.apply(variables, x, train=False)[0]}
 
   def features(self, images):
-    """uint8 (or 0-255 float) images [N, H, W, 3] -> float32 features [N, C]."""
+    """uint8 (or 0-255 float) images [N, H, W, 3] -> float32 features [N, C].
+
+    Refuses one unbatched image and float images in [0, 1] (the model reads
+    0-255 pixels; either would give wrong features without an error)."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3:
+      hint = " (one image: pass images[None])" if images.ndim == 3 else ""
+      raise ValueError(f"features() takes a batch of RGB images [N, H, W, 3], got shape "
+                       f"{images.shape}{hint}")
+    if np.issubdtype(images.dtype, np.floating) and images.size and images.max() <= 1.0:
+      raise ValueError("features() takes pixels in 0-255 (uint8, as the backbone was "
+                       "trained on); these floats all lie in [0, 1]: multiply by 255")
     return self._encode(self.variables, jnp.asarray(images))["features"]
 
   @functools.cached_property
@@ -109,28 +119,24 @@ def from_run(workdir: str, use_ema: bool = False) -> Backbone:
 
 
 def save(backbone: Backbone, path: str):
-  record = {"format": FORMAT, **dataclasses.asdict(backbone)}
-  record.update(variables=jax.device_get(backbone.variables), mean=list(backbone.mean),
-                std=list(backbone.std))
-  storage.write_bytes(path, serialization.msgpack_serialize(record))
+  """Writes ``backbone`` to ``path``: safetensors in torchvision's layout
+  (``ssl_jax.backbone_file``)."""
+  fields = dataclasses.asdict(backbone)
+  fields["variables"] = jax.device_get(backbone.variables)
+  backbone_file.write(fields, path)
 
 
 def load(path: str) -> Backbone:
-  if not storage.path(path).exists():
+  """A backbone file: ours, torchvision-layout weights (safetensors, or a
+  PyTorch checkpoint with torch installed), ``FILE#PREFIX`` to pick one of
+  several ResNets in a checkpoint."""
+  if not storage.path(path.partition("#")[0]).exists():
     raise BackboneNotFound(f"{path} does not exist (expected a run's workdir or a file "
                            f"written by python -m ssl_jax.jobs.export)")
   try:
-    record = serialization.msgpack_restore(storage.path(path).read_bytes())
-  except Exception as e:  # pylint: disable=broad-except
-    raise BackboneNotFound(f"{path} cannot be read as an exported backbone "
-                           f"({type(e).__name__}: {' '.join(str(e).split())[:200]}): "
-                           f"truncated or not an export; export it again") from None
-  if not isinstance(record, dict) or record.get("format") != FORMAT:
-    raise BackboneNotFound(f"{path} is not an exported ssl_jax backbone ({FORMAT})")
-  return Backbone(model=record["model"], variables=record["variables"],
-                  mean=tuple(record["mean"]), std=tuple(record["std"]),
-                  image_size=int(record["image_size"]), step=int(record["step"]),
-                  source=record["source"])
+    return Backbone(**backbone_file.read(path))
+  except backbone_file.UnreadableBackbone as e:
+    raise BackboneNotFound(str(e)) from None
 
 
 def load_backbone(path: str, use_ema: bool = False) -> Backbone:

@@ -84,8 +84,10 @@ def _unrestorable(workdir):
 
 def _truncated_export(workdir):
   os.makedirs(workdir)
-  with open(os.path.join(workdir, "backbone.msgpack"), "wb") as f:
-    f.write(b"\x85\xa6format\xb2ssl_jax.backbone/1\xa5model")
+  header = b'{"__metadata__":{"format":"ssl_jax.backbone/2"},"conv1.weight":{"dtype":"F32",' \
+      b'"shape":[64,3,7,7],"data_offsets":[0,37632]}}'
+  with open(os.path.join(workdir, "backbone.safetensors"), "wb") as f:
+    f.write(len(header).to_bytes(8, "little") + header + b"\0" * 100)  # cut short
 
 
 def _evaluation(name, **values):
@@ -124,8 +126,8 @@ JOBS = [
      r"metrics.jsonl line 2 is damaged .*: repair or delete that line"),
     ("no-restorable-checkpoint", _quickstart(), _unrestorable, 1,
      r"no checkpoint in .*/checkpoints could be restored: step 4: "),
-    ("truncated-export", _evaluation("knn_eval", pretrained="{w}/backbone.msgpack"),
-     _truncated_export, 2, r"backbone.msgpack cannot be read as an exported backbone"),
+    ("truncated-export", _evaluation("knn_eval", pretrained="{w}/backbone.safetensors"),
+     _truncated_export, 2, r"backbone.safetensors cannot be read as an exported backbone"),
     ("not-a-run", _evaluation("knn_eval", pretrained=os.path.join(ROOT, "configs")), None, 2,
      r"configs has no config.json: not a pretraining run's workdir"),
     ("no-pretrained", _evaluation("linear_eval"), None, 2,

@@ -96,7 +96,7 @@ def test_report_export_and_evaluation_jobs_on_gs(gcs, gs_run):
   report = main("ssl_jax.jobs.report", f"--workdir={workdir}")
   assert f"{workdir}/plots/training.png" in report.stdout
   assert gcs.cat(f"{BUCKET}/run/plots/training.png")[:8] == b"\x89PNG\r\n\x1a\n"
-  exported = f"gs://{BUCKET}/backbone.msgpack"
+  exported = f"gs://{BUCKET}/backbone.safetensors"
   assert f"step {STEPS}" in main("ssl_jax.jobs.export", f"--workdir={workdir}",
                                  f"--out={exported}").stdout
   common = ("--config.data.num_examples=160", "--config.eval.batch_size=32")

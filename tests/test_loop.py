@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ssl_jax import backbone as backbones
-from ssl_jax.data.sources import normalization
+from ssl_jax.data.normalization import normalization
 from ssl_jax.jobs import linear_eval
 from ssl_jax.models import BACKBONES
 from tests.end_to_end import ROOT, env_with_devices, free_port, params, records
@@ -61,8 +61,8 @@ def _fine_tuning(pretrained):
 
 def test_sigterm_stops_linear_evaluation_at_the_step_and_the_rerun_ends_as_one_run(
     tmp_path, monkeypatch):
-  _random_backbone(tmp_path / "backbone.msgpack")
-  config = _fine_tuning(tmp_path / "backbone.msgpack")
+  _random_backbone(tmp_path / "backbone.safetensors")
+  config = _fine_tuning(tmp_path / "backbone.safetensors")
   whole = linear_eval.train_and_evaluate(config, str(tmp_path / "whole"))
   batches, sent = linear_eval._image_batches, []  # pylint: disable=protected-access
 

@@ -52,7 +52,7 @@ def _job(config, workdir, *extra):
 
 def test_linear_eval_on_an_exported_backbone_and_knn_on_the_run(reference, tmp_path):
   run = reference[0]
-  exported = tmp_path / "backbone.msgpack"
+  exported = tmp_path / "backbone.safetensors"
   proc = subprocess.run([sys.executable, "-m", "ssl_jax.jobs.export", f"--workdir={run}",
                          f"--out={exported}"], cwd=ROOT, capture_output=True, text=True,
                         timeout=120, check=False)

@@ -1,6 +1,6 @@
 """Writes a run's backbone to one file.
 
-    python -m ssl_jax.jobs.export --workdir=RUN --out=resnet.msgpack [--ema]
+    python -m ssl_jax.jobs.export --workdir=RUN --out=resnet.safetensors [--ema]
 
 The online (or EMA) backbone of the run's latest checkpoint: the weights,
 the architecture and the input normalisation (``ssl_jax.backbone``).
@@ -16,7 +16,7 @@ from ssl_jax.backbone import from_run, save
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--workdir", required=True, help="a pretraining run's --workdir")
-  parser.add_argument("--out", required=True, help="file to write (e.g. backbone.msgpack)")
+  parser.add_argument("--out", required=True, help="file to write (e.g. backbone.safetensors)")
   parser.add_argument("--ema", action="store_true", help="export the EMA teacher")
   args = parser.parse_args(argv)
   backbone = from_run(args.workdir, args.ema)

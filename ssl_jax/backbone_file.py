@@ -1,0 +1,154 @@
+"""The files a backbone travels in: safetensors in torchvision's layout.
+
+``write`` puts a ResNet's weights and BatchNorm statistics under
+torchvision's names and layouts (``models.torchvision_names``) in a
+safetensors file whose metadata holds what ssl_jax needs besides
+(architecture, input normalisation, resolution, step, source), so
+``torchvision.models.resnet50().load_state_dict(..., strict=False)`` (only
+``fc`` missing) and ``ssl_jax.backbone.load_backbone`` read the same file.
+``read`` also takes torchvision-layout weights from elsewhere: a plain
+safetensors file, or a PyTorch checkpoint (``.pth``/``.pt``/``.tar``/
+``.ckpt``, read with torch when it is installed) whose ResNet sits under a
+prefix such as ``module.backbone.``; name the prefix as ``FILE#PREFIX`` when
+a checkpoint holds several.  Files written by ssl_jax's first export format
+(msgpack) are read too.
+"""
+import io
+import json
+from typing import Any, Dict
+
+from flax import serialization
+
+from ssl_jax import storage
+from ssl_jax.data.normalization import IMAGENET_MEAN, IMAGENET_STD
+from ssl_jax.models import torchvision_names
+
+FORMAT = "ssl_jax.backbone/2"
+_MSGPACK_FORMAT = "ssl_jax.backbone/1"
+_TORCH_SUFFIXES = (".pth", ".pt", ".tar", ".ckpt")
+_PROBE = "layer1.0.conv1.weight"
+
+
+class UnreadableBackbone(ValueError):
+  """The file holds no backbone ssl_jax can read (the message says why)."""
+
+
+def _block_kind(model_name):
+  return "bottleneck" if model_name == "resnet50" else "basic"
+
+
+def write(fields: Dict[str, Any], path: str):
+  """``fields``: a Backbone's fields (model, variables, mean, std, image_size,
+  step, source) -> a safetensors file at ``path`` (a local path or URL)."""
+  from safetensors.numpy import save  # pylint: disable=g-import-not-at-top
+  tensors = torchvision_names.to_torchvision(fields["variables"],
+                                             _block_kind(fields["model"]["name"]))
+  metadata = {"format": FORMAT, "model": json.dumps(fields["model"]),
+              "mean": json.dumps(list(fields["mean"])), "std": json.dumps(list(fields["std"])),
+              "image_size": str(fields["image_size"]), "step": str(fields["step"]),
+              "source": fields["source"]}
+  storage.write_bytes(path, save(tensors, metadata=metadata))
+
+
+def _safetensors_metadata(data: bytes):
+  """The ``__metadata__`` of a safetensors file, or None if it is not one."""
+  if len(data) < 8:
+    return None
+  size = int.from_bytes(data[:8], "little")
+  try:
+    header = json.loads(data[8:8 + size])
+  except (ValueError, UnicodeDecodeError):
+    return None
+  return header.get("__metadata__", {}) if isinstance(header, dict) else None
+
+
+def _under_prefix(tensors, path, prefix):
+  """The torchvision ResNet among ``tensors``: keys under ``prefix`` (found
+  when there is one candidate), the prefix removed."""
+  if prefix is None:
+    found = sorted(k[:-len(_PROBE)] for k in tensors
+                   if k.endswith(_PROBE) and f"{k[:-len(_PROBE)]}conv1.weight" in tensors)
+    if not found:
+      raise UnreadableBackbone(f"{path} holds no torchvision-layout ResNet (no "
+                               f"'conv1.weight' and '{_PROBE}' under any prefix)")
+    if len(found) > 1:
+      raise UnreadableBackbone(f"{path} holds {len(found)} ResNets (prefixes "
+                               f"{', '.join(repr(p) for p in found)}): name one as "
+                               f"{path}#PREFIX")
+    prefix = found[0]
+  out = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+  if "conv1.weight" not in out:
+    raise UnreadableBackbone(f"{path} has no '{prefix}conv1.weight'")
+  return out
+
+
+def _foreign(tensors, path):
+  """Fields of a backbone from torchvision-layout weights alone: ImageNet's
+  normalisation and resolution (32 px for the CIFAR stem)."""
+  name, width, stem = torchvision_names.architecture(tensors)
+  return {"model": {"name": name, "width": width, "stem": stem},
+          "variables": torchvision_names.from_torchvision(tensors),
+          "mean": IMAGENET_MEAN, "std": IMAGENET_STD,
+          "image_size": 224 if stem == "imagenet" else 32, "step": 0, "source": path}
+
+
+def _torch_tensors(data, path):
+  try:
+    import torch  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    raise UnreadableBackbone(f"{path} is a PyTorch checkpoint: reading it needs torch "
+                             f"(pip install torch)") from None
+  tree = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+  for key in ("state_dict", "model", "backbone"):  # Lightning, DeiT-style, ...
+    if isinstance(tree, dict) and isinstance(tree.get(key), dict):
+      tree = tree[key]
+  if not isinstance(tree, dict):
+    raise UnreadableBackbone(f"{path} holds a {type(tree).__name__}, not a state dict")
+  return {k: (v.detach().float() if v.is_floating_point() else v).numpy()
+          for k, v in tree.items() if isinstance(v, torch.Tensor)}
+
+
+def read(path: str) -> Dict[str, Any]:
+  """A Backbone's fields from ``path`` (``FILE`` or ``FILE#PREFIX``)."""
+  from safetensors.numpy import load  # pylint: disable=g-import-not-at-top
+  path, _, prefix = path.partition("#")
+  data = storage.path(path).read_bytes()
+  metadata = _safetensors_metadata(data)
+  if metadata is not None and metadata.get("format") == FORMAT:
+    tensors = _tensors(load, data, path)
+    model = json.loads(metadata["model"])
+    return {"model": model, "variables": torchvision_names.from_torchvision(tensors),
+            "mean": tuple(json.loads(metadata["mean"])),
+            "std": tuple(json.loads(metadata["std"])),
+            "image_size": int(metadata["image_size"]), "step": int(metadata["step"]),
+            "source": metadata["source"]}
+  if metadata is not None:
+    return _foreign(_under_prefix(_tensors(load, data, path), path, prefix or None), path)
+  if path.endswith(_TORCH_SUFFIXES):
+    return _foreign(_under_prefix(_torch_tensors(data, path), path, prefix or None), path)
+  return _read_msgpack(data, path)
+
+
+def _tensors(load, data, path):
+  try:
+    return load(data)
+  except Exception as e:  # pylint: disable=broad-except
+    raise UnreadableBackbone(
+        f"{path} cannot be read as an exported backbone ({type(e).__name__}: "
+        f"{' '.join(str(e).split())[:200]}): truncated or damaged; export it again") from None
+
+
+def _read_msgpack(data, path):
+  try:
+    record = serialization.msgpack_restore(data)
+  except Exception as e:  # pylint: disable=broad-except
+    raise UnreadableBackbone(
+        f"{path} cannot be read as an exported backbone ({type(e).__name__}: "
+        f"{' '.join(str(e).split())[:200]}): truncated or not an export; export it "
+        f"again") from None
+  if not isinstance(record, dict) or record.get("format") != _MSGPACK_FORMAT:
+    raise UnreadableBackbone(f"{path} is not an exported ssl_jax backbone")
+  return {"model": record["model"], "variables": record["variables"],
+          "mean": tuple(record["mean"]), "std": tuple(record["std"]),
+          "image_size": int(record["image_size"]), "step": int(record["step"]),
+          "source": record["source"]}
