@@ -48,7 +48,7 @@ run() {
 }
 
 quoted_args="$(printf ' %q' "${run_args[@]}")"
-setup="if [ ! -d ssl_jax ]; then git clone $(printf '%q' "$repo_url") ssl_jax; fi && cd ssl_jax && git pull --ff-only && pip install -q -r requirements.txt && pip install -q \"jax[tpu]==0.10.2\""
+setup="if [ ! -d ssl_jax ]; then git clone $(printf '%q' "$repo_url") ssl_jax; fi && cd ssl_jax && git pull --ff-only && pip install -q -e . -c constraints.txt && pip install -q \"jax[tpu]==0.10.2\""
 train="cd ssl_jax && python3 -m ssl_jax.main${quoted_args}"
 
 if [[ $create -eq 1 ]]; then

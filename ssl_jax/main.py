@@ -15,9 +15,19 @@ import sys
 # accelerator memory from JAX (set before TensorFlow is imported anywhere).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO_ROOT not in sys.path:  # config files import ``configs.common``
-  sys.path.insert(0, _REPO_ROOT)
+
+
+def configs_dir() -> str:
+  """The shipped configs: ``ssl_jax/configs`` once installed, ``configs/``
+  beside the package in a checkout (or an editable install)."""
+  here = os.path.dirname(os.path.abspath(__file__))
+  installed = os.path.join(here, "configs")
+  return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(here), "configs")
+
+
+# Config files import ``configs.common``: the folder above ``configs`` is on the path.
+if os.path.dirname(configs_dir()) not in sys.path:
+  sys.path.insert(0, os.path.dirname(configs_dir()))
 
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top
 from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
@@ -25,10 +35,13 @@ from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
 from ssl_jax.registry import Registry  # pylint: disable=g-import-not-at-top
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "Path to a config file (configs/*.py).", lock_config=True)
+    "config", None, "A config file (configs/X.py[:ARG]), or a shipped config's name "
+    "(X[:ARG], from any directory).", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs "
                                "and metrics; re-running on it resumes the run.")
-flags.mark_flags_as_required(["config", "workdir"])
+_PRINT_CONFIG = flags.DEFINE_bool("print_config", False, "Print the config with its "
+                                  "overrides applied and exit (no --workdir needed).")
+flags.mark_flags_as_required(["config"])
 
 
 def _job(module_name):
@@ -82,10 +95,31 @@ def _one_line(error) -> str:
   return f"{missing.group(1)} is required" if missing else text
 
 
+def resolve_config_name(argv):
+  """``--config=NAME[:ARG]`` naming a shipped config (no path, no ``.py``) ->
+  its file; paths are left as they are."""
+  out = []
+  for arg in argv:
+    if arg.startswith("--config="):
+      name, sep, rest = arg[len("--config="):].partition(":")
+      if name and os.sep not in name and not name.endswith(".py") and not os.path.exists(name):
+        path = os.path.join(configs_dir(), f"{name}.py")
+        if not os.path.isfile(path) or name.startswith("_") or name == "common":
+          shipped = sorted(f[:-3] for f in os.listdir(configs_dir())
+                           if f.endswith(".py") and not f.startswith("_") and f != "common.py")
+          sys.stderr.write(f"error: --config={name}: no such file and no shipped config of "
+                           f"that name; shipped configs: {', '.join(shipped)}\n")
+          sys.exit(2)
+        arg = f"--config={path}{sep}{rest}"
+    out.append(arg)
+  return out
+
+
 def parse_flags(argv):
   """absl flag parsing whose errors are one line and exit status 2: an unknown
   ``--config.x.y`` (with the valid keys), a value of the wrong type, a
   missing flag, a config file that cannot be loaded."""
+  argv = resolve_config_name(argv)
   try:
     return flags.FLAGS(argv)
   except flags.Error as e:
@@ -118,6 +152,11 @@ def main(argv):
     job = config.job  # a config file that failed to load raises here
   except (OSError, ValueError) as e:
     _exit(2, f"--config: {_one_line(e)}")
+  if _PRINT_CONFIG.value:
+    print(config)
+    return
+  if not _WORKDIR.value:
+    _exit(2, "--workdir is required")
   from ssl_jax.metrics import quiet_library_logs  # pylint: disable=g-import-not-at-top
   quiet_library_logs()
   hide_gpus_from_tensorflow()

@@ -51,7 +51,7 @@ def test_tpu_pod_creates_installs_and_runs_on_every_worker():
                    "--repo=https://example.org/ssl_jax.git", "--", *RUN).splitlines()
   assert lines[0].startswith("gcloud compute tpus tpu-vm create pod")
   assert all("--worker=all" in line for line in lines[1:]) and len(lines) == 3
-  assert "pip\\ install\\ -q\\ -r\\ requirements.txt" in lines[1]
+  assert "pip\\ install\\ -q\\ -e\\ .\\ -c\\ constraints.txt" in lines[1]
   assert "ssl_jax.main\\ --config=configs/intl_imagenet.py" in lines[2]
 
 
@@ -119,7 +119,7 @@ def test_tpu_pod_runs_its_worker_command_as_two_processes_on_a_bucket(gcs, tmp_p
   assert calls.count("gcloud compute tpus tpu-vm create pod") == 1
   pip_calls = [line for line in calls.splitlines() if line.startswith("pip install")]
   # Each of 2 workers at each of 2 launches: the requirements, then jax[tpu].
-  assert sorted(pip_calls) == sorted(["pip install -q -r requirements.txt",
+  assert sorted(pip_calls) == sorted(["pip install -q -e . -c constraints.txt",
                                       "pip install -q jax[tpu]==0.10.2"] * 4)
   checkpoints = gcs.find(f"{BUCKET}/pod/checkpoints")
   assert f"{BUCKET}/pod/checkpoints/2/commit_success.txt" in checkpoints
