@@ -10,7 +10,7 @@ from ml_collections.config_dict import placeholder
 def data_config(name) -> ml_collections.ConfigDict:
   """config.data keys every job has: which dataset and how to build it."""
   d = ml_collections.ConfigDict()
-  d.name = name
+  d.name = placeholder(str) if name is None else name  # None: the pretraining run's
   d.root = placeholder(str)  # tfds data_dir; None: $TFDS_DATA_DIR or ~/tensorflow_datasets
   d.image_size = 32          # synthetic only: side of the generated images
   d.seed = 0                 # synthetic only: dataset seed (and the label-fraction draw)
@@ -124,7 +124,7 @@ def evaluation_base(job: str) -> ml_collections.ConfigDict:
   c.job = job
   c.pretrained = placeholder(str)  # a pretraining --workdir, or an exported backbone file
   c.use_ema = False                # the run's EMA teacher instead of the online backbone
-  c.data = data_config("cifar10")
+  c.data = data_config(None)  # the pretraining run's (ssl_jax/jobs/follow_run.py)
   c.data.label_fraction = placeholder(float)  # None: every label; 0.01: 1 % per class
   c.eval = ml_collections.ConfigDict()
   c.eval.batch_size = 512
@@ -134,7 +134,8 @@ def evaluation_base(job: str) -> ml_collections.ConfigDict:
 def linear_eval_config() -> ml_collections.ConfigDict:
   """Linear evaluation / fine-tuning (ssl_jax/jobs/linear_eval.py); INTL's protocol."""
   c = evaluation_base("linear_eval")
-  c.data.views = "linear_cifar"    # crop-and-flip preset (ssl_jax/data/views.py)
+  c.data.views = placeholder(str)  # crop-and-flip preset (ssl_jax/data/views.py); None: at
+                                   # the backbone's resolution (jobs/follow_run.py)
   c.data.shuffle_buffer = 16384
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 256

@@ -4,9 +4,9 @@ k-NN evaluation of a pretrained backbone: weighted k-NN (cosine similarity,
 temperature 0.07; k = 10, 20, 100, 200 as DINO and MIRA report) and
 majority-vote k-NN (k = 5, as INTL reports), the whole train split as the
 bank.  ``--config.knn.label_fractions='(0.01, 0.1, 1.0)'`` adds banks of 1 %
-and 10 % of the labels per class (MIRA Table 4).  The default dataset is
-the built-in ``synthetic`` one (the quickstart's); set ``--config.data.name``
-for others.
+and 10 % of the labels per class (MIRA Table 4).  The dataset is the
+pretraining run's (``ssl_jax/jobs/follow_run.py``) unless
+``--config.data.name`` names another.
 """
 import ml_collections
 
@@ -15,7 +15,6 @@ from configs import common
 
 def get_config():
   c = common.evaluation_base("knn_eval")
-  c.data.name = "synthetic"
   c.eval.image_size = ml_collections.config_dict.placeholder(int)  # None: the backbone's
   c.knn = ml_collections.ConfigDict()
   c.knn.ks = (10, 20, 100, 200)

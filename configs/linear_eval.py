@@ -6,7 +6,10 @@ the test split.  Protocols, chosen as ``configs/linear_eval.py:PROTOCOL``;
 learning rates are given as the sources state them and stored as base_lr
 at batch 256 (peak = base_lr x B/256):
 
-- ``intl`` (default; INTL Appendix C): SGD, momentum 0.9, base lr 0.2 x
+- no protocol (``configs/linear_eval.py``): ``intl``'s hyper-parameters on
+  the pretraining run's dataset, with crop-and-flip views at the backbone's
+  resolution (``ssl_jax/jobs/follow_run.py``).
+- ``intl`` (INTL Appendix C): SGD, momentum 0.9, base lr 0.2 x
   B/256, batch 256, 100 epochs, no weight decay, lr x 0.1 at epochs 60 and
   80 (the last 40 and 20), random resized crop + flip.  ImageNet-100.
 - ``intl_multicrop``: as ``intl`` with base lr 0.4, INTL's setting for its
@@ -97,7 +100,12 @@ PROTOCOLS = {"intl": _intl, "intl_multicrop": _intl_multicrop, "intl_cifar": _in
              "quick": _quick}
 
 
-def get_config(protocol="intl"):
+def get_config(protocol=None):
+  if protocol is None:  # INTL's protocol on the pretraining run's data
+    c = common.linear_eval_config()
+    PROTOCOLS["intl"](c)
+    c.data.name = c.data.views = None
+    return c.lock()
   if protocol not in PROTOCOLS:
     raise ValueError(f"unknown linear-evaluation protocol {protocol!r}; choose one of: "
                      f"{', '.join(sorted(PROTOCOLS))}")

@@ -29,6 +29,10 @@ from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.models import BACKBONES
 from ssl_jax.models.inputs import Normalization
 
+# What names a run's dataset: the evaluation jobs follow it (jobs/follow_run.py).
+DATA_KEYS = ("name", "root", "image_size", "seed", "num_examples", "views")
+
+
 class BackboneNotFound(FileNotFoundError):
   """The path names neither a run with a checkpoint nor an exported backbone."""
 
@@ -38,8 +42,9 @@ class Backbone:
   """An encoder: ``model`` = {"name", "width", "stem"} and its variables.
 
   ``mean``/``std`` are the per-channel normalisation it was trained with,
-  ``image_size`` its training resolution, ``step`` the pretraining step and
-  ``source`` where it came from.
+  ``image_size`` its training resolution, ``step`` the pretraining step,
+  ``source`` where it came from and ``data`` the pretraining run's dataset
+  (``DATA_KEYS`` of its config.data; empty for weights from elsewhere).
   """
   model: Dict[str, Any]
   variables: Dict[str, Any]  # {"params", "batch_stats"}
@@ -48,6 +53,7 @@ class Backbone:
   image_size: int
   step: int = 0
   source: str = ""
+  data: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
   @property
   def module(self):
@@ -115,7 +121,8 @@ def from_run(workdir: str, use_ema: bool = False) -> Backbone:
       mean=tuple(mean), std=tuple(std),
       image_size=VIEW_PRESETS.lookup(config.data.views, "data.views").views[0].size,
       step=int(step),
-      source=f"{storage.path(workdir)} ({'EMA' if use_ema else 'online'} backbone)")
+      source=f"{storage.path(workdir)} ({'EMA' if use_ema else 'online'} backbone)",
+      data={k: config.data[k] for k in DATA_KEYS if k in config.data})
 
 
 def save(backbone: Backbone, path: str):

@@ -46,7 +46,7 @@ def write(fields: Dict[str, Any], path: str):
   metadata = {"format": FORMAT, "model": json.dumps(fields["model"]),
               "mean": json.dumps(list(fields["mean"])), "std": json.dumps(list(fields["std"])),
               "image_size": str(fields["image_size"]), "step": str(fields["step"]),
-              "source": fields["source"]}
+              "source": fields["source"], "data": json.dumps(fields.get("data", {}))}
   storage.write_bytes(path, save(tensors, metadata=metadata))
 
 
@@ -121,7 +121,7 @@ def read(path: str) -> Dict[str, Any]:
             "mean": tuple(json.loads(metadata["mean"])),
             "std": tuple(json.loads(metadata["std"])),
             "image_size": int(metadata["image_size"]), "step": int(metadata["step"]),
-            "source": metadata["source"]}
+            "source": metadata["source"], "data": json.loads(metadata.get("data", "{}"))}
   if metadata is not None:
     return _foreign(_under_prefix(_tensors(load, data, path), path, prefix or None), path)
   if path.endswith(_TORCH_SUFFIXES):

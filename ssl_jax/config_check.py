@@ -101,7 +101,8 @@ def _check_evaluated(config):
   _check(config.pretrained is not None, "pretrained", config.pretrained,
          "set --config.pretrained to a pretraining workdir or an exported backbone")
   from ssl_jax.data.sources import SOURCES  # pylint: disable=g-import-not-at-top
-  _choice(config, ("data", "name"), SOURCES)
+  if config.data.name is not None:  # None: the pretraining run's (jobs/follow_run.py)
+    _choice(config, ("data", "name"), SOURCES)
   _check(config.eval.batch_size >= 1, "eval.batch_size", config.eval.batch_size,
          "must be >= 1")
 
@@ -115,7 +116,8 @@ def validate_linear_eval(config):
   from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top
   from ssl_jax.train.optim import OPTIMIZERS  # pylint: disable=g-import-not-at-top
   _check_evaluated(config)
-  _choice(config, ("data", "views"), VIEW_PRESETS)
+  if config.data.views is not None:
+    _choice(config, ("data", "views"), VIEW_PRESETS)
   _choice(config, ("optim", "name"), OPTIMIZERS)
   _choice(config, ("optim", "schedule"), ("cosine", "multistep", "exponential"))
   t, o = config.train, config.optim

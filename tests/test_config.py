@@ -65,7 +65,8 @@ def _check_evaluation_config(config):
     config_check.validate_knn_eval(config)
     return
   config_check.validate_linear_eval(config)
-  VIEW_PRESETS.lookup(config.data.views)
+  if config.data.views is not None:  # None: the run's resolution (follow_run)
+    VIEW_PRESETS.lookup(config.data.views)
   tx, lr, frozen = make_optimizer_pair(config.optim, config.train.batch_size, 100,
                                        100 * config.train.epochs)
   assert frozen == (config.optim.backbone_base_lr == 0) and float(lr(0)) > 0

@@ -1,17 +1,24 @@
-"""The classifier step of linear evaluation and fine-tuning, and its schedules."""
+"""The classifier step of linear evaluation and fine-tuning, its schedules, and
+the evaluation jobs following the pretraining run's data."""
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from configs import common
+from ssl_jax import backbone as backbones
+from ssl_jax.jobs.follow_run import follow_run
 from ssl_jax.jobs.linear_eval import (ClassifierState, make_classifier_step,
-                                 make_optimizer_pair)
+                                      make_optimizer_pair)
 from ssl_jax.models import ResNet
 from ssl_jax.models.inputs import Normalization
 from ssl_jax.models.linear import init_linear
 from ssl_jax.models.resnet import BasicBlock
+from ssl_jax.registry import ConfigError
 from ssl_jax.train.optim import learning_rate, scaled_learning_rate
+from tests.test_config import ROOT, load
 
 
 def _setup(backbone_lr, cached=False):
@@ -78,3 +85,31 @@ def test_exponential_schedule_decays_once_per_epoch():
   got = [float(lr(s)) for s in (0, 9, 10, 19, 20, 999)]
   np.testing.assert_allclose(got, [0.01, 0.01, 0.0098, 0.0098, 0.01 * 0.98 ** 2,
                                    0.01 * 0.98 ** 99], rtol=1e-5)
+
+
+def _backbone_of_run(data, image_size=24):
+  return backbones.Backbone(model={"name": "resnet10", "width": 0.0625, "stem": "cifar"},
+                            variables={}, mean=(0.5,) * 3, std=(0.25,) * 3,
+                            image_size=image_size, source="RUN", data=data)
+
+
+def test_an_evaluation_without_a_protocol_follows_the_run_and_a_named_one_wins():
+  run = {"name": "synthetic", "root": None, "image_size": 32, "seed": 3, "num_examples": 640,
+         "views": "synthetic"}
+  config = load(os.path.join(ROOT, "configs", "linear_eval.py")).get_config()
+  follow_run(config, _backbone_of_run(run))
+  assert (config.data.name, config.data.seed, config.data.num_examples,
+          config.data.views) == ("synthetic", 3, 640, "linear_synthetic")
+  knn = load(os.path.join(ROOT, "configs", "knn_eval.py")).get_config()
+  knn.data.num_examples = 160  # a setting of the evaluation's own wins
+  follow_run(knn, _backbone_of_run(run))
+  assert (knn.data.name, knn.data.num_examples) == ("synthetic", 160)
+  named = load(os.path.join(ROOT, "configs", "linear_eval.py")).get_config("intl")
+  follow_run(named, _backbone_of_run(run))
+  assert (named.data.name, named.data.views) == ("imagenet100", "linear_imagenet")
+  with pytest.raises(ConfigError, match="RUN does not record the data.*set --config.data.name"):
+    follow_run(load(os.path.join(ROOT, "configs", "knn_eval.py")).get_config(),
+               _backbone_of_run({}))
+  with pytest.raises(ConfigError, match="no linear view preset at the backbone's 64 px"):
+    follow_run(load(os.path.join(ROOT, "configs", "linear_eval.py")).get_config(),
+               _backbone_of_run(run, image_size=64))

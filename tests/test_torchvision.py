@@ -68,7 +68,8 @@ def _exported(tmp_path, name, stem, size):
   backbone = backbones.Backbone(
       model={"name": name, "width": 1.0, "stem": stem},
       variables=_random_variables(name, stem, size), mean=(0.4, 0.5, 0.6),
-      std=(0.2, 0.25, 0.3), image_size=size, step=7, source="random")
+      std=(0.2, 0.25, 0.3), image_size=size, step=7, source="random",
+      data={"name": "synthetic", "root": None, "num_examples": 160})
   path = str(tmp_path / f"{name}.safetensors")
   backbones.save(backbone, path)
   return backbone, path
@@ -88,8 +89,8 @@ def test_an_exported_resnet50_loads_strictly_into_torchvision_with_our_features(
   np.testing.assert_allclose(_torch_features(model, images, backbone.mean, backbone.std),
                              ours, rtol=1e-4, atol=1e-4 * np.abs(ours).max())
   again = backbones.load_backbone(path)  # and back: the same backbone
-  assert (again.model, again.mean, again.image_size, again.step) == (
-      backbone.model, backbone.mean, 64, 7)
+  assert (again.model, again.mean, again.image_size, again.step, again.data) == (
+      backbone.model, backbone.mean, 64, 7, backbone.data)
   for x, y in zip(jax.tree.leaves(again.variables), jax.tree.leaves(backbone.variables)):
     np.testing.assert_array_equal(x, y)
 

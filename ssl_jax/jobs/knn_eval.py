@@ -19,6 +19,7 @@ from ssl_jax.data.sources import load_dataset
 from ssl_jax.data.subsets import labelled_subset
 from ssl_jax.evals.features import FeatureExtractor
 from ssl_jax.evals.knn import knn_accuracy, make_knn_counter
+from ssl_jax.jobs.follow_run import follow_run
 from ssl_jax.metrics import MetricsWriter
 
 
@@ -31,6 +32,8 @@ def train_and_evaluate(config, workdir: str):
   """Runs the k-NN evaluation per ``config``; returns and writes the accuracies."""
   config_check.validate_knn_eval(config)
   backbone = load_backbone(config.pretrained, config.use_ema)
+  follow_run(config, backbone)
+  config_check.validate_knn_eval(config)
   mesh = sharding.make_mesh()
   shard = pipeline.HostShard.current()
   dataset = load_dataset(config.data)

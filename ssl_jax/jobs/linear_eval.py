@@ -34,6 +34,7 @@ from ssl_jax.data.views import VIEW_PRESETS
 from ssl_jax.evals.classifier import classifier_accuracy
 from ssl_jax.evals.features import FeatureExtractor
 from ssl_jax.jobs import loop
+from ssl_jax.jobs.follow_run import follow_run
 from ssl_jax.metrics import MetricsWriter
 from ssl_jax.models.linear import cross_entropy, init_linear, linear_logits
 from ssl_jax.train.optim import learning_rate, make_optimizer, scaled_learning_rate
@@ -110,6 +111,8 @@ class Job:
 def build_job(config) -> Job:
   config_check.validate_linear_eval(config)
   backbone = load_backbone(config.pretrained, config.use_ema)
+  follow_run(config, backbone)
+  config_check.validate_linear_eval(config)
   mesh = sharding.make_mesh()
   batch = config.train.batch_size
   sharding.check_global_batch(batch, mesh)
