@@ -15,6 +15,10 @@ def data_config(name) -> ml_collections.ConfigDict:
   d.image_size = 32          # synthetic only: side of the generated images
   d.seed = 0                 # synthetic only: dataset seed (and the label-fraction draw)
   d.num_examples = placeholder(int)  # synthetic only: train size (test: 1/5); None: 10000
+  d.view_size = placeholder(int)     # the first view's side in px, the others scaled with it;
+                                     # None: the preset's
+  d.eval_root = placeholder(str)     # images only: a labelled folder (train/, test/) for the
+                                     # run's k-NN and probe; None: no labels, diagnostics only
   return d
 
 

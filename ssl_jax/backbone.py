@@ -25,12 +25,13 @@ from ssl_jax import backbone_file, storage
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer
 from ssl_jax.data.normalization import normalization
-from ssl_jax.data.views import VIEW_PRESETS
+from ssl_jax.data.views import views_of
 from ssl_jax.models import BACKBONES
 from ssl_jax.models.inputs import Normalization
 
 # What names a run's dataset: the evaluation jobs follow it (jobs/follow_run.py).
-DATA_KEYS = ("name", "root", "image_size", "seed", "num_examples", "views")
+DATA_KEYS = ("name", "root", "image_size", "seed", "num_examples", "views", "view_size",
+             "eval_root")
 
 
 class BackboneNotFound(FileNotFoundError):
@@ -119,7 +120,7 @@ def from_run(workdir: str, use_ema: bool = False) -> Backbone:
       variables={"params": tree[params]["backbone"],
                  "batch_stats": tree[stats]["backbone"]},
       mean=tuple(mean), std=tuple(std),
-      image_size=VIEW_PRESETS.lookup(config.data.views, "data.views").views[0].size,
+      image_size=views_of(config.data).views[0].size,
       step=int(step),
       source=f"{storage.path(workdir)} ({'EMA' if use_ema else 'online'} backbone)",
       data={k: config.data[k] for k in DATA_KEYS if k in config.data})

@@ -25,7 +25,7 @@ MUTABLE_PREFIXES = ("eval.", "checkpoint.", "train.log_every", "train.restart",
 # those runs had: a config.json without the key reads as holding it.
 ADDED_KEYS = {"optim.warmup_start_lr": 0.0, "optim.constant_lr_parts": [],
               "optim.bias_lr_ratio": 1.0, "optim.schedule": "cosine", "optim.milestones": [],
-              "optim.gamma": 0.1}
+              "optim.gamma": 0.1, "data.view_size": None, "data.eval_root": None}
 # What resumes changed under ``train.resume_changes``, one JSON line each.
 CHANGES_FILE = "config_changes.jsonl"
 

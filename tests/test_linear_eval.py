@@ -110,6 +110,6 @@ def test_an_evaluation_without_a_protocol_follows_the_run_and_a_named_one_wins()
   with pytest.raises(ConfigError, match="RUN does not record the data.*set --config.data.name"):
     follow_run(load(os.path.join(ROOT, "configs", "knn_eval.py")).get_config(),
                _backbone_of_run({}))
-  with pytest.raises(ConfigError, match="no linear view preset at the backbone's 64 px"):
-    follow_run(load(os.path.join(ROOT, "configs", "linear_eval.py")).get_config(),
-               _backbone_of_run(run, image_size=64))
+  odd = load(os.path.join(ROOT, "configs", "linear_eval.py")).get_config()
+  follow_run(odd, _backbone_of_run(run, image_size=64))  # no preset at 64 px: resized
+  assert (odd.data.views, odd.data.view_size) == ("linear_cifar", 64)

@@ -1,4 +1,5 @@
-"""A user's own images: ``root/<split>/<class>/*.{jpg,jpeg,png}``.
+"""A user's own images: ``root/<split>/<class>/*.{jpg,jpeg,png}``, or any
+tree of images without labels (``load_unlabelled``).
 
 The layout is tfds's ``ImageFolder`` one (class = sub-folder name, labels in
 sorted class order).  Files are listed once and checked once by decoding
@@ -133,3 +134,38 @@ def load_folder(root: str) -> Tuple[Tuple[str, ...], Dict[str, ImageFiles]]:
     raise FolderError(f"{root}/{test} has classes that train/ lacks: {sorted(unknown)}")
   return classes, {"train": load_split(root / "train", classes),
                    "test": load_split(root / test, classes)}
+
+
+def _image_tree(root) -> list:
+  """Every image file under ``root`` at any depth, sorted by path."""
+  found, todo = [], [storage.path(root)]
+  while todo:
+    for entry in sorted(todo.pop().iterdir(), key=lambda e: e.name):
+      if entry.is_dir():
+        todo.append(entry)
+      elif entry.name.lower().endswith(EXTENSIONS):
+        found.append(str(entry))
+  return sorted(found)
+
+
+def load_unlabelled(root: str) -> ImageFiles:
+  """The readable images anywhere under ``root`` (flat or nested; folder
+  names mean nothing), with label 0."""
+  if not root:
+    raise FolderError("the images dataset needs --config.data.root=FOLDER (images at any "
+                      "depth below it)")
+  if not storage.path(root).is_dir():
+    raise FolderError(f"data.root={root} does not exist")
+  paths = _image_tree(root)
+  if not paths:
+    raise FolderError(f"no {'/'.join(EXTENSIONS)} images under {root}")
+  ok = readable(paths)
+  if not ok.any():
+    raise FolderError(f"none of the {len(paths)} image files under {root} could be decoded")
+  skipped = tuple(p for p, good in zip(paths, ok) if not good)
+  if skipped:
+    logging.warning("%s: skipped %d unreadable or corrupt image file(s) of %d, e.g. %s",
+                    root, len(skipped), len(paths), ", ".join(skipped[:5]))
+  kept = np.asarray(paths)[ok]
+  return ImageFiles(kept, np.zeros(len(kept), np.int32), skipped)
+

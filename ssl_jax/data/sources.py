@@ -57,7 +57,10 @@ class Dataset:
 
   train: the pretraining split; bank: labelled split used as the k-NN bank;
   test: held-out labelled split.  ``eval_crop_fraction`` is the centre crop
-  used for evaluation views (0.875 = ImageNet's 256 -> 224).
+  used for evaluation views (0.875 = ImageNet's 256 -> 224).  With
+  ``num_classes`` 0 there are no labels to evaluate with (bank and test are
+  images for the label-free diagnostics); ``train_labelled`` False: the
+  training split has no labels (no online probe).
   """
   name: str
   train: Split
@@ -67,6 +70,7 @@ class Dataset:
   mean: Tuple[float, float, float] = IMAGENET_MEAN
   std: Tuple[float, float, float] = IMAGENET_STD
   eval_crop_fraction: float = 1.0
+  train_labelled: bool = True
 
 
 def _generated(name, generate, num_classes):
@@ -173,8 +177,28 @@ def _folder(data_config) -> Dataset:
                  test=splits["test"], num_classes=len(classes), eval_crop_fraction=0.875)
 
 
+# Images the unlabelled ``images`` dataset evaluates its collapse diagnostics on.
+DIAGNOSTIC_SAMPLE = 1000
+
+
+def _images(data_config) -> Dataset:
+  """Unlabelled images (``folder.load_unlabelled``): no k-NN or probe unless
+  ``data.eval_root`` names a labelled folder to evaluate on; the collapse
+  diagnostics run on an evenly spaced sample of the training images."""
+  train = folder.load_unlabelled(data_config.root)
+  if data_config.get("eval_root"):
+    classes, labelled = folder.load_folder(data_config.eval_root)
+    return Dataset("images", train=train, bank=labelled["train"], test=labelled["test"],
+                   num_classes=len(classes), eval_crop_fraction=0.875, train_labelled=False)
+  idx = np.linspace(0, len(train) - 1, min(len(train), DIAGNOSTIC_SAMPLE)).astype(int)
+  sample = ImageFiles(train.paths[idx], train.labels[idx])
+  return Dataset("images", train=train, bank=sample, test=sample, num_classes=0,
+                 eval_crop_fraction=0.875, train_labelled=False)
+
+
 SOURCES = Registry("dataset", {
     "folder": _folder,
+    "images": _images,
     "synthetic": _generated("synthetic", synthetic.generate, synthetic.NUM_CLASSES),
     "synthetic_gray": _generated(
         "synthetic_gray", functools.partial(synthetic.generate, gray=True),

@@ -55,6 +55,15 @@ class ViewSet:
   def __len__(self):
     return len(self.views)
 
+  def resized(self, size):
+    """The views with the first at ``size`` px and the others scaled with it
+    (local crops keep their ratio to the global ones); None: unchanged."""
+    if size is None or size == self.views[0].size:
+      return self
+    ratio = size / self.views[0].size
+    return dataclasses.replace(self, views=tuple(
+        dataclasses.replace(v, size=max(1, round(v.size * ratio))) for v in self.views))
+
 
 def _asymmetric(size, min_scale, saturation=0.2):
   """BYOL's T1/T2 (INTL Table A): blur 1.0 / 0.1, solarize 0 / 0.2."""
@@ -155,3 +164,10 @@ VIEW_PRESETS = Registry("view preset", {
     "linear_mio_stl10": _crop_and_flip(96, min_scale=0.8, flip_prob=0.0),
     "linear_synthetic": _crop_and_flip(24, min_scale=0.35),
 })
+
+
+def views_of(data_config) -> ViewSet:
+  """The views ``config.data`` asks for: the preset ``data.views`` at
+  ``data.view_size`` (absent in configs saved before the key existed)."""
+  return VIEW_PRESETS.lookup(data_config.views, "data.views").resized(
+      data_config.get("view_size"))

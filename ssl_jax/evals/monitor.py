@@ -16,8 +16,8 @@ from ssl_jax.models.batchnorm import train_mode_moments
 class PretrainingEvaluator:
   """Evaluates a TrainState on the dataset's bank and test splits.
 
-  Returns scalars for ``metrics.jsonl`` (``knn_top1``, ``knn_top5``,
-  ``online_linear_top1/5`` when the state has a probe, ``effective_rank``
+  Returns scalars for ``metrics.jsonl`` (``knn_top1``, ``knn_top5`` when the
+  dataset has labels, ``online_linear_top1/5`` when the state has a probe, ``effective_rank``
   and ``embedding_std`` of the embedding, ``feature_effective_rank`` of the
   backbone features) and the spectra and histogram for ``spectrum.jsonl``.
   """
@@ -44,14 +44,16 @@ class PretrainingEvaluator:
         self.mesh, self.image_size, self.batch_size, self.dataset.eval_crop_fraction,
         self.shard, self.interrupted)
     self._count = make_knn_counter(self.mesh, self.dataset.num_classes, (self.k,),
-                                   self.temperature)
+                                   self.temperature) if self.dataset.num_classes else None
 
   def __call__(self, state, step: int) -> Tuple[Dict[str, float], Dict[str, list]]:
     variables = self.variables(state, step)
     test = self._extract(variables, self.dataset.test)
-    bank = self._extract(variables, self.dataset.bank)
-    knn = knn_accuracy(self._count, test, bank, self.batch_size)
-    out = {"knn_top1": knn[f"knn{self.k}_top1"], "knn_top5": knn[f"knn{self.k}_top5"]}
+    out = {}
+    if self.dataset.num_classes:  # without labels: the diagnostics only
+      bank = self._extract(variables, self.dataset.bank)
+      knn = knn_accuracy(self._count, test, bank, self.batch_size)
+      out = {"knn_top1": knn[f"knn{self.k}_top1"], "knn_top5": knn[f"knn{self.k}_top5"]}
     if state.probe:
       # The probe learns on the online backbone, so it is tested on it (at
       # step 0 the teacher is a copy of it: the same features).

@@ -11,7 +11,8 @@ from absl import logging
 
 from ssl_jax.registry import ConfigError
 
-# The crop-and-flip preset of each training resolution.
+# The crop-and-flip preset of each training resolution (others: linear_cifar's
+# crops resized to the backbone's resolution).
 LINEAR_VIEWS = {24: "linear_synthetic", 32: "linear_cifar", 96: "linear_stl10",
                 224: "linear_imagenet"}
 
@@ -25,14 +26,13 @@ def follow_run(config, backbone):
   if not data.get("name"):
     raise ConfigError(f"{backbone.source} does not record the data it was trained on "
                       f"(weights from outside ssl_jax): set --config.data.name")
-  for key in ("name", "root", "image_size", "seed"):
+  for key in ("name", "root", "image_size", "seed", "eval_root"):
     if key in data and key in config.data:
       config.data[key] = data[key]
   if config.data.num_examples is None:
     config.data.num_examples = data.get("num_examples")
   if "views" in config.data and config.data.views is None:
-    if backbone.image_size not in LINEAR_VIEWS:
-      raise ConfigError(f"no linear view preset at the backbone's {backbone.image_size} px "
-                        f"(presets at {sorted(LINEAR_VIEWS)} px): set --config.data.views")
-    config.data.views = LINEAR_VIEWS[backbone.image_size]
+    config.data.views = LINEAR_VIEWS.get(backbone.image_size, "linear_cifar")
+    if backbone.image_size not in LINEAR_VIEWS and config.data.view_size is None:
+      config.data.view_size = backbone.image_size
   logging.info("Evaluating on the pretraining run's data: %s", config.data.to_dict())

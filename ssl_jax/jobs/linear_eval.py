@@ -30,7 +30,7 @@ from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import load_dataset
 from ssl_jax.data.subsets import labelled_subset
-from ssl_jax.data.views import VIEW_PRESETS
+from ssl_jax.data.views import views_of
 from ssl_jax.evals.classifier import classifier_accuracy
 from ssl_jax.evals.features import FeatureExtractor
 from ssl_jax.jobs import loop
@@ -122,7 +122,7 @@ def build_job(config) -> Job:
   spe = pipeline.steps_per_epoch(len(train), batch)
   total = config.train.epochs * spe
   tx, lr, frozen = make_optimizer_pair(config.optim, batch, spe, total)
-  size = VIEW_PRESETS.lookup(config.data.views, "data.views").views[0].size
+  size = views_of(config.data).views[0].size
   extractor = FeatureExtractor(backbone.encode, mesh, size,
                                sharding.round_up_batch(config.eval.batch_size, mesh),
                                dataset.eval_crop_fraction, shard)
@@ -169,7 +169,7 @@ def _cached_batches(job: Job, config, start):
 
 
 def _image_batches(job: Job, config, start):
-  views = VIEW_PRESETS.lookup(config.data.views, "data.views")
+  views = views_of(config.data)
   return sharding.prefetch_to_device(
       pipeline.train_batches(job.train, views, config.train.batch_size, config.train.seed,
                              start, job.shard, config.data.shuffle_buffer), job.mesh)

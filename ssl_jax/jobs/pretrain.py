@@ -18,7 +18,7 @@ from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import Dataset, TfdsSplit, load_dataset
-from ssl_jax.data.views import VIEW_PRESETS, ViewSet
+from ssl_jax.data.views import ViewSet, views_of
 from ssl_jax.evals.collapse import CollapseDetected, CollapseMonitor
 from ssl_jax.evals.monitor import PretrainingEvaluator
 from ssl_jax.jobs import loop, report
@@ -58,7 +58,7 @@ def build_run(config) -> Run:
   batch = config.train.batch_size
   sharding.check_global_batch(batch, mesh)
   shard = pipeline.HostShard.current()
-  views = VIEW_PRESETS.lookup(config.data.views, "data.views")
+  views = views_of(config.data)
   dataset = load_dataset(config.data)
   spe = pipeline.steps_per_epoch(len(dataset.train), batch)
   total = config.train.total_steps or config.train.epochs * spe
@@ -70,13 +70,18 @@ def build_run(config) -> Run:
   return Run(mesh=mesh, shard=shard, dataset=dataset, views=views,
              normalization=Normalization(tuple(dataset.mean), tuple(dataset.std)), method=method,
              model=model, tx=make_optimizer(config.optim, lr, peak),
-             schedules=Schedules(lr, ema), probe_tx=_probe_optimizer(config.train, total),
+             schedules=Schedules(lr, ema),
+             probe_tx=_probe_optimizer(config.train, total, dataset.train_labelled),
              steps_per_epoch=spe, total_steps=total)
 
 
-def _probe_optimizer(train_config, total_steps):
-  """SGD with momentum 0.9 and a cosine-decayed lr, no weight decay (solo-learn)."""
+def _probe_optimizer(train_config, total_steps, labelled):
+  """SGD with momentum 0.9 and a cosine-decayed lr, no weight decay
+  (solo-learn); None without a probe or labels to train it on."""
   if not train_config.online_probe:
+    return None
+  if not labelled:
+    logging.info("The training images have no labels: no online linear probe.")
     return None
   return optax.sgd(optax.cosine_decay_schedule(train_config.online_probe_lr, total_steps),
                    momentum=0.9)
@@ -193,7 +198,7 @@ def _evaluation_owed(start, config, total, records) -> bool:
   if start == 0:
     return config.eval.at_start
   return is_due(start, config.eval.every_steps, total) and not any(
-      r["step"] == start and "knn_top1" in r for r in records)
+      r["step"] == start and "effective_rank" in r for r in records)
 
 
 def train_and_evaluate(config, workdir: str):
