@@ -58,6 +58,9 @@ def validate(config):
 
   t, o, e = config.train, config.optim, config.eval
   _check(config.model.width > 0, "model.width", config.model.width, "must be > 0")
+  view_size = config.data.get("view_size")
+  _check(view_size is None or view_size >= 8, "data.view_size", view_size,
+         "must be at least 8 px (or unset: the preset's sizes)")
   _check(t.batch_size >= 2, "train.batch_size", t.batch_size, "must be >= 2")
   _check(t.epochs >= 1 or t.total_steps, "train.epochs", t.epochs, "must be >= 1")
   _check(t.total_steps is None or t.total_steps >= 1, "train.total_steps",

@@ -155,6 +155,7 @@ def test_a_corrupt_checkpoint_falls_back_to_the_previous_one_and_none_is_an_erro
 @pytest.mark.parametrize("key,value,match", [
     ("train.batch_size", 12, "not divisible by the 8 devices; use a multiple of 8"),
     ("method.iters", 0, r"config.method \(intl\): .*iters"),
+    ("data.view_size", 4, r"data.view_size=4 .*at least 8 px"),
 ])
 def test_bad_values_fail_before_anything_runs(tmp_path, key, value, match):
   with pytest.raises(ConfigError, match=match):
