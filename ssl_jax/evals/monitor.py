@@ -81,7 +81,7 @@ class PretrainingEvaluator:
     out["effective_rank"] = float(diag["effective_rank"])
     out["embedding_std"] = float(diag["embedding_std"])
     out["feature_effective_rank"] = float(feature_diag["effective_rank"])
-    return {"spectrum": diag["spectrum"].tolist(),
+    return {"num_classes": self.dataset.num_classes, "spectrum": diag["spectrum"].tolist(),
             "feature_spectrum": feature_diag["spectrum"].tolist(),
             "dimension_std": diag["dimension_std"].tolist(),
             "cosine_histogram": diag["cosine_histogram"].tolist()}
