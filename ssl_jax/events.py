@@ -12,6 +12,7 @@ import io
 import time
 
 from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.plugins.hparams import summary_v2 as hparams_summary
 from tensorboard.summary.writer.record_writer import RecordWriter
 
 from ssl_jax import storage
@@ -34,6 +35,13 @@ class EventChunks:
     summary = summary_pb2.Summary(value=[
         summary_pb2.Summary.Value(tag=k, simple_value=float(v)) for k, v in values.items()])
     self._pending.append(event_pb2.Event(wall_time=time.time(), step=int(step),
+                                         summary=summary))
+
+  def hparams(self, values: dict):
+    """The run's hyper-parameters (flat name -> bool, number or string) for
+    TensorBoard's HParams tab."""
+    summary = hparams_summary.hparams_pb(values)
+    self._pending.append(event_pb2.Event(wall_time=time.time(), step=0,
                                          summary=summary))
 
   def seal(self):

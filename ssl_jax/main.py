@@ -10,6 +10,7 @@ unreadable checkpoints with one and status 1, not a traceback.
 import os
 import re
 import sys
+import tempfile
 
 # TensorFlow only feeds data: keep it off every GPU so it never takes
 # accelerator memory from JAX (set before TensorFlow is imported anywhere).
@@ -57,9 +58,33 @@ JOBS = Registry("job", {"pretrain": _job("ssl_jax.jobs.pretrain"),
                         "knn_eval": _job("ssl_jax.jobs.knn_eval")})
 
 
+# Lines TensorFlow's native code prints on import whatever TF_CPP_MIN_LOG_LEVEL
+# says (its absl logging starts before anything can configure it).
+_IMPORT_NOISE = ("oneDNN custom operations are on",
+                 "All log messages before absl::InitializeLog() is called")
+
+
+def _import_tensorflow_quietly():
+  """``import tensorflow`` with its native stderr lines filtered: the known
+  noise dropped, anything else passed on."""
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile() as captured:
+    os.dup2(captured.fileno(), 2)
+    try:
+      import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    finally:
+      os.dup2(saved, 2)
+      os.close(saved)
+      captured.seek(0)
+      for line in captured.read().decode(errors="replace").splitlines(keepends=True):
+        if not any(noise in line for noise in _IMPORT_NOISE):
+          sys.stderr.write(line)
+  return tf
+
+
 def hide_gpus_from_tensorflow():
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  tf.config.set_visible_devices([], "GPU")
+  _import_tensorflow_quietly().config.set_visible_devices([], "GPU")
 
 
 def maybe_initialize_distributed():

@@ -24,12 +24,14 @@ DETAILS_FILE = "spectrum.jsonl"
 
 
 class _QuietLibraries(logging.Filter):
-  """Drops INFO lines from orbax (dozens per checkpoint) and from fsspec and
-  gcsfs (one per file opened on a bucket); warnings and errors pass as one
+  """Drops INFO lines from orbax (dozens per checkpoint), from fsspec and
+  gcsfs (one per file opened on a bucket) and JAX's backend probing (which
+  accelerators it did not find); warnings and errors pass as one
   line each, without the traceback orbax (or asyncio, for orbax's tasks)
   attaches to a failed background save (the run's own error says what
   failed and what is kept)."""
-  NOISY = ("/orbax/", "/fsspec/", "/gcsfs/", "/asyncio/")
+  NOISY = ("/orbax/", "/fsspec/", "/gcsfs/", "/asyncio/",
+           "/jax/_src/xla_bridge.py")  # "Unable to initialize backend 'tpu'" off TPUs
 
   def filter(self, record):
     if not any(part in record.pathname for part in self.NOISY):
@@ -71,6 +73,23 @@ def _read_records(path):
   return records
 
 
+def tensorboard_tag(key: str) -> str:
+  """The TensorBoard tag of a metric, grouped: ``train/`` (loss, rates, the
+  probe's batch accuracy), ``eval/`` (held-out accuracies) and
+  ``diagnostics/`` (ranks, spreads, collapse)."""
+  if "train" in key:
+    return f"train/{key}"
+  if key.endswith(("_top1", "_top5")):
+    return f"eval/{key}"
+  if key.endswith(("rank", "_std")) or key == "collapse":
+    return f"diagnostics/{key}"
+  return f"train/{key}"
+
+
+def _hparam(value):
+  return value if isinstance(value, (bool, int, float, str)) else str(value)
+
+
 class MetricsWriter:
   """metrics.jsonl, spectrum.jsonl and TensorBoard events of ``workdir``.
 
@@ -100,6 +119,11 @@ class MetricsWriter:
       self.flush()
     self._last_flush = time.monotonic()
 
+  def write_hparams(self, flat_config: dict):
+    """The run's config (``{"optim.base_lr": 0.5, ...}``) as TensorBoard hparams."""
+    if self.enabled:
+      self._events.hparams({k: _hparam(v) for k, v in flat_config.items() if v is not None})
+
   def write_details(self, step: int, details: dict):
     """Adds lists (spectra, histograms) to ``spectrum.jsonl``."""
     if self.enabled and details:
@@ -110,7 +134,7 @@ class MetricsWriter:
       return
     record = {"step": int(step), **{k: _scalar(v) for k, v in metrics.items()}}
     self._lines[METRICS_FILE].append(json.dumps(record) + "\n")
-    self._events.scalars(step, {k: v for k, v in record.items()
+    self._events.scalars(step, {tensorboard_tag(k): v for k, v in record.items()
                                 if k != "step" and isinstance(v, float)})
     if time.monotonic() - self._last_flush >= self.FLUSH_SECONDS:
       self.flush()

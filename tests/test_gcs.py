@@ -79,8 +79,13 @@ def test_tensorboard_reads_the_event_chunks_as_one_run(gcs, gs_run, tmp_path):
   gcs.get(f"{BUCKET}/run/tensorboard/", str(tmp_path), recursive=True)
   events = event_accumulator.EventAccumulator(str(tmp_path), purge_orphaned_data=True)
   events.Reload()
-  steps = [e.step for e in events.Scalars("loss")]
+  steps = [e.step for e in events.Scalars("train/loss")]
   assert steps == list(range(1, STEPS + 1))
+  tags = events.Tags()["scalars"]
+  assert {"eval/knn_top1", "train/online_linear_train_top1",
+          "diagnostics/effective_rank"} <= set(tags)
+  hparams = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+  assert b"optim.base_lr" in hparams and b"method.name" in hparams
 
 
 def test_report_export_and_evaluation_jobs_on_gs(gcs, gs_run):

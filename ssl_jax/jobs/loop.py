@@ -11,6 +11,7 @@ next logging step (``StopSignal.requested``), so every process saves the
 same step.
 """
 import dataclasses
+import time
 from typing import Any, Callable, Dict, Iterator, Tuple
 
 import jax
@@ -124,8 +125,16 @@ def _steps(state, step_fn, batches, cadence, batch_size, outputs, hooks):
   for step in range(start + 1, cadence.total_steps + 1):
     checkpointer.raise_failed_save()
     batch = next(batches)
+    if step == start + 1:
+      logging.info("Compiling the step (the first step waits for it) ...")
+      began = time.perf_counter()
     with jax.transfer_guard("disallow"):  # nothing but the prefetched batch moves
       state, metrics = step_fn(state, batch)
+    if step == start + 1:
+      jax.block_until_ready(metrics)
+      logging.info("The first step took %.1f s with compiling.", time.perf_counter() - began)
+      if not cadence.log(step):
+        progress.update(step)  # rates and the ETA from the compiled steps only
     record = {}
     if cadence.log(step):
       record = progress.record(step, metrics, hooks.log_keys)

@@ -233,6 +233,7 @@ def _pretrain(run, config, workdir, held, stop):
   # Every process has read the file before process 0's writer rewrites it.
   sharding.sync_processes("metrics_read")
   writer = MetricsWriter(workdir, start_step=start)
+  writer.write_hparams(workdir_record.flatten(config.to_dict()))
   evaluate = _evaluation(run, config, writer, stop, monitor, checkpointer)
   logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
                "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
