@@ -22,9 +22,17 @@ def data_config(name) -> ml_collections.ConfigDict:
   return d
 
 
+def logging_config() -> ml_collections.ConfigDict:
+  """Where a run's records go besides metrics.jsonl and TensorBoard."""
+  g = ml_collections.ConfigDict()
+  g.wandb = placeholder(str)  # a Weights & Biases project ("entity/project"); None: none
+  return g
+
+
 def base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.job = "pretrain"
+  c.logging = logging_config()
 
   c.method = ml_collections.ConfigDict()
   c.method.name = "intl"
@@ -126,6 +134,7 @@ def evaluation_base(job: str) -> ml_collections.ConfigDict:
   """Keys every job on a pretrained backbone shares."""
   c = ml_collections.ConfigDict()
   c.job = job
+  c.logging = logging_config()
   c.pretrained = placeholder(str)  # a pretraining --workdir, or an exported backbone file
   c.use_ema = False                # the run's EMA teacher instead of the online backbone
   c.data = data_config(None)  # the pretraining run's (ssl_jax/jobs/follow_run.py)

@@ -102,9 +102,12 @@ class MetricsWriter:
   """
   FLUSH_SECONDS = 5.0
 
-  def __init__(self, workdir: str, enabled: bool = None, start_step: int = None):
+  def __init__(self, workdir: str, enabled: bool = None, start_step: int = None,
+               trackers=()):
     """``start_step``: the step a run resumes from; records after it are
-    dropped (the work lost since that checkpoint).  None keeps them all."""
+    dropped (the work lost since that checkpoint).  None keeps them all.
+    ``trackers`` (``ssl_jax.tracking``) receive every record too."""
+    self._trackers = list(trackers)
     self.enabled = jax.process_index() == 0 if enabled is None else enabled
     self._workdir = storage.path(workdir)
     self._lines = {METRICS_FILE: [], DETAILS_FILE: []}  # every line of each file
@@ -136,6 +139,8 @@ class MetricsWriter:
     self._lines[METRICS_FILE].append(json.dumps(record) + "\n")
     self._events.scalars(step, {tensorboard_tag(k): v for k, v in record.items()
                                 if k != "step" and isinstance(v, float)})
+    for tracker in self._trackers:
+      tracker.log(step, record)
     if time.monotonic() - self._last_flush >= self.FLUSH_SECONDS:
       self.flush()
 
@@ -175,6 +180,8 @@ class MetricsWriter:
       absl_logging.error("%s", e)
     finally:
       self._writer.shutdown()
+      for tracker in self._trackers:
+        tracker.close()
 
 
 def read_metrics(workdir: str, name: str = None):

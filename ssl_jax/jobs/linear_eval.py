@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import optax
 from absl import logging
 
-from ssl_jax import config_check, lease, sharding, storage
+from ssl_jax import config_check, lease, sharding, storage, tracking
 from ssl_jax import workdir as workdir_record
 from ssl_jax.backbone import load_backbone
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
@@ -218,7 +218,9 @@ def _train_classifier(job, config, workdir, held, stop):
 
   cadence = loop.Cadence(job.total_steps, config.train.log_every, config.eval.every_steps,
                          config.checkpoint.every_steps)
-  outputs = loop.Outputs(checkpointer, MetricsWriter(workdir, start_step=start), stop)
+  trackers = tracking.trackers(config, workdir, workdir_record.flatten(config.to_dict()))
+  outputs = loop.Outputs(checkpointer, MetricsWriter(workdir, start_step=start,
+                                                     trackers=trackers), stop)
   _, record = loop.run(state, step_fn, batches, cadence, config.train.batch_size, outputs,
                        loop.Hooks(evaluate))
   return record

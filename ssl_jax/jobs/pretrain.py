@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import optax
 from absl import logging
 
-from ssl_jax import config_check, lease, sharding, storage
+from ssl_jax import config_check, lease, sharding, storage, tracking
 from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer, StopSignal, abstract_state
 from ssl_jax.data import pipeline
@@ -232,8 +232,10 @@ def _pretrain(run, config, workdir, held, stop):
   monitor.replay(records)
   # Every process has read the file before process 0's writer rewrites it.
   sharding.sync_processes("metrics_read")
-  writer = MetricsWriter(workdir, start_step=start)
-  writer.write_hparams(workdir_record.flatten(config.to_dict()))
+  flat_config = workdir_record.flatten(config.to_dict())
+  writer = MetricsWriter(workdir, start_step=start,
+                         trackers=tracking.trackers(config, workdir, flat_config))
+  writer.write_hparams(flat_config)
   evaluate = _evaluation(run, config, writer, stop, monitor, checkpointer)
   logging.info("Training %s on %s: steps %d -> %d (%d per epoch), global batch %d, "
                "%d devices", run.method.name, run.dataset.name, start, run.total_steps,
