@@ -1,7 +1,7 @@
 """Tiny hyper-parameters for every registered method (fast CPU tests).
 
 Derived, not listed: each method's quickstart recipe (configs/quickstart.py)
-with its sizes shrunk to a 16-d embedding, 20 prototypes, a 128-entry
+with its sizes shrunk to 2-layer heads, a 16-d embedding, 20 prototypes, a 128-entry
 queue, a teacher at EMA 0.9 and no KoLeo term.  A new method needs nothing
 here once it has a quickstart recipe; ``OVERRIDES`` holds the few departures
 a network this small needs, each with its reason.
@@ -32,8 +32,9 @@ def method_name(key):
 def _shrunk(fields):
   out = {}
   for key, value in fields.items():
-    if isinstance(value, dict):  # a projector or predictor
+    if isinstance(value, dict):  # a projector or predictor, at most 2 layers
       out[key] = {k: _SIZES.get(k, v) for k, v in value.items()}
+      out[key]["num_layers"] = min(out[key].get("num_layers", 2), 2)
     elif key in _SHRUNK:
       out[key] = _SHRUNK[key]
     elif key == "ema_momentum" and value is not None:

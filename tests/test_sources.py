@@ -40,8 +40,8 @@ def test_imagenet_label_subsets_name_their_tfds_config(tmp_path, percent):
 
 def test_unknown_dataset_lists_valid_names():
   with pytest.raises(ConfigError, match="cifar10, cifar100, digits, folder, imagenet100, "
-                     "imagenet2012, imagenet2012_10pct, imagenet2012_1pct, stl10, synthetic, "
-                     "synthetic_gray"):
+                     "imagenet2012, imagenet2012_10pct, imagenet2012_1pct, images, stl10, "
+                     "synthetic, synthetic_gray"):
     sources.load_dataset(ConfigDict({"name": "mnist", "root": None}))
 
 

@@ -1,6 +1,6 @@
 """Own images without labels (the ``images`` dataset): any tree of images
-pretrains with the label-free parts of a run, or evaluates on a labelled
-folder given beside it."""
+pretrains with the label-free parts of a run (tests/test_tracking.py runs
+one), or evaluates on a labelled folder given beside it."""
 import os
 
 import numpy as np
@@ -9,13 +9,10 @@ from ml_collections import ConfigDict
 
 from ssl_jax.data import sources
 from ssl_jax.data.views import VIEW_PRESETS, views_of
-from ssl_jax.jobs import pretrain
-from ssl_jax.metrics import read_metrics
 from tests.test_folder import write_image_folder
-from tests.test_resilience import tiny_config
 
 
-def _write_tree(root, n=48):
+def write_tree(root, n=48):
   """Images of random shapes and colours, half flat in ``root``, half two
   folders deep (folder names mean nothing), and one corrupt file."""
   rng = np.random.default_rng(0)
@@ -34,7 +31,7 @@ def _config(root, **data):
 def test_a_tree_of_unlabelled_images_is_a_training_split_without_labels(tmp_path):
   images = tmp_path / "images"
   images.mkdir()
-  _write_tree(images)
+  write_tree(images)
   dataset = sources.load_dataset(_config(images))
   assert len(dataset.train) == 48 and not dataset.train_labelled
   assert dataset.num_classes == 0 and len(dataset.test) == 48  # the diagnostics' sample
@@ -44,22 +41,6 @@ def test_a_tree_of_unlabelled_images_is_a_training_split_without_labels(tmp_path
   dataset = sources.load_dataset(_config(images, eval_root=str(labelled)))
   assert dataset.num_classes == 3 and not dataset.train_labelled
   assert len(dataset.train) == 48 and len(dataset.test) == 9  # val/: 3 per class
-
-
-def test_unlabelled_images_pretrain_with_the_diagnostics_and_write_plots(tmp_path):
-  """At their own view size (16 px, not a preset's): no k-NN, no probe; the
-  collapse diagnostics and the plots are there."""
-  images = tmp_path / "images"
-  images.mkdir()
-  _write_tree(images)
-  workdir = tmp_path / "run"
-  config = tiny_config(total_steps=2, **{"data.name": "images", "data.root": str(images),
-                                         "data.view_size": 16, "eval.every_steps": 2})
-  state = pretrain.train_and_evaluate(config, str(workdir))
-  assert not state.probe
-  last = read_metrics(str(workdir))[-1]
-  assert last["step"] == 2 and "effective_rank" in last and "knn_top1" not in last
-  assert sorted(os.listdir(workdir / "plots")) == ["spectrum.png", "training.png"]
 
 
 def test_a_view_size_scales_every_view_of_a_preset():
