@@ -1,4 +1,9 @@
-"""Which variables an evaluation reads from a TrainState."""
+"""Which variables an evaluation reads from a TrainState, and how a stop
+signal ends one (without TensorFlow: the training loop imports this)."""
+
+
+class EvaluationInterrupted(Exception):
+  """A stop was requested (SIGTERM) while a split was being evaluated."""
 
 
 def backbone_variables(state, use_ema: bool):

@@ -8,15 +8,12 @@ import jax
 import jax.numpy as jnp
 
 from ssl_jax.data import pipeline
+from ssl_jax.evals.base import EvaluationInterrupted
 from ssl_jax.sharding import batch_sharded, replicated, to_global
 
 # {"features": [M, C], "embedding": [M, D] (if the model has one),
 #  "label": [M] int32, "mask": [M] float32 (0 on padding)}.
 Features = Dict[str, jax.Array]
-
-
-class EvaluationInterrupted(Exception):
-  """A stop was requested (SIGTERM) while a split was being evaluated."""
 
 
 @dataclasses.dataclass

@@ -18,7 +18,7 @@ import jax
 from absl import logging
 
 from ssl_jax.checkpoint import Checkpointer, StopSignal
-from ssl_jax.evals.features import EvaluationInterrupted
+from ssl_jax.evals.base import EvaluationInterrupted
 from ssl_jax.metrics import MetricsWriter, Progress, is_due
 
 Record = Dict[str, float]
