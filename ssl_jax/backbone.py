@@ -74,14 +74,16 @@ class Backbone:
   def features(self, images):
     """uint8 (or 0-255 float) images [N, H, W, 3] -> float32 features [N, C].
 
-    Refuses one unbatched image and float images in [0, 1] (the model reads
-    0-255 pixels; either would give wrong features without an error)."""
+    Refuses one unbatched image and float images in [0, 1] with fractional
+    values (the model reads 0-255 pixels; either would give wrong features
+    without an error)."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3:
       hint = " (one image: pass images[None])" if images.ndim == 3 else ""
       raise ValueError(f"features() takes a batch of RGB images [N, H, W, 3], got shape "
                        f"{images.shape}{hint}")
-    if np.issubdtype(images.dtype, np.floating) and images.size and images.max() <= 1.0:
+    if (np.issubdtype(images.dtype, np.floating) and images.size and images.max() <= 1.0
+        and np.any(images != np.round(images))):  # fractions: not 0-255 pixels
       raise ValueError("features() takes pixels in 0-255 (uint8, as the backbone was "
                        "trained on); these floats all lie in [0, 1]: multiply by 255")
     return self._encode(self.variables, jnp.asarray(images))["features"]

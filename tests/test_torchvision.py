@@ -154,6 +154,7 @@ def test_features_refuses_unit_floats_and_one_unbatched_image(tmp_path):
   with pytest.raises(ValueError, match="one image: pass images\\[None\\]"):
     backbone.features(_images(1, 32)[0])
   assert backbone.features(_images(2, 32).astype(np.float32)).shape == (2, 512)
+  assert backbone.features(np.zeros((2, 32, 32, 3), np.float32)).shape == (2, 512)  # black
 
 
 def test_loading_a_backbone_imports_no_tensorflow():
