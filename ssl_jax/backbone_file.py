@@ -33,16 +33,12 @@ class UnreadableBackbone(ValueError):
   """The file holds no backbone ssl_jax can read (the message says why)."""
 
 
-def _block_kind(model_name):
-  return "bottleneck" if model_name == "resnet50" else "basic"
-
-
 def write(fields: Dict[str, Any], path: str):
   """``fields``: a Backbone's fields (model, variables, mean, std, image_size,
   step, source) -> a safetensors file at ``path`` (a local path or URL)."""
   from safetensors.numpy import save  # pylint: disable=g-import-not-at-top
-  tensors = torchvision_names.to_torchvision(fields["variables"],
-                                             _block_kind(fields["model"]["name"]))
+  tensors = torchvision_names.to_torchvision(
+      fields["variables"], torchvision_names.block_kind(fields["model"]["name"]))
   metadata = {"format": FORMAT, "model": json.dumps(fields["model"]),
               "mean": json.dumps(list(fields["mean"])), "std": json.dumps(list(fields["std"])),
               "image_size": str(fields["image_size"]), "step": str(fields["step"]),

@@ -65,14 +65,3 @@ def cosine_anneal(start, end, total_steps):
     progress = jnp.clip(jnp.asarray(step, jnp.float32) / max(total_steps, 1), 0.0, 1.0)
     return end - (end - start) * 0.5 * (1.0 + jnp.cos(math.pi * progress))
   return schedule
-
-
-def linear_warmup(start, end, warmup_steps):
-  """Step -> value, linear from ``start`` to ``end`` over ``warmup_steps``, then
-  ``end`` (DINO's teacher temperature)."""
-  def schedule(step):
-    progress = jnp.clip(jnp.asarray(step, jnp.float32) / max(warmup_steps, 1), 0.0, 1.0)
-    return start + (end - start) * progress
-  return schedule
-
-

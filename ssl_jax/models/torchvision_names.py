@@ -17,12 +17,20 @@ from typing import Dict, Tuple
 import flax
 import numpy as np
 
+from ssl_jax.models import BACKBONES
+
 _BLOCK = re.compile(r"stage(\d+)_block(\d+)")
 _TORCH_BLOCK = re.compile(r"layer(\d+)\.(\d+)\.(.+)")
 # Convolutions on a block's main branch: 2 in a basic block, 3 in a bottleneck.
 _MAIN_CONVS = {"basic": 2, "bottleneck": 3}
 _BN = {"weight": ("params", "scale"), "bias": ("params", "bias"),
        "running_mean": ("batch_stats", "mean"), "running_var": ("batch_stats", "var")}
+
+
+def block_kind(model_name: str) -> str:
+  """"basic" or "bottleneck": the block of the backbone ``model_name``."""
+  return "bottleneck" if BACKBONES.lookup(model_name).keywords["block"].expansion > 1 \
+      else "basic"
 
 
 def _torch_layer(block_kind, layer):
@@ -73,21 +81,20 @@ def to_torchvision(variables, block_kind: str) -> Dict[str, np.ndarray]:
 
 def architecture(state_dict) -> Tuple[str, float, str]:
   """(our model name, width, stem) of a torchvision ResNet state dict."""
-  bottleneck = "layer1.0.conv3.weight" in state_dict
+  kind = "bottleneck" if "layer1.0.conv3.weight" in state_dict else "basic"
   blocks = tuple(1 + max([int(m.group(2)) for m in map(_TORCH_BLOCK.fullmatch, state_dict)
                           if m and m.group(1) == str(stage)], default=-1)
                  for stage in range(1, 5))
-  names = {((1, 1, 1, 1), False): "resnet10", ((2, 2, 2, 2), False): "resnet18",
-           ((3, 4, 6, 3), True): "resnet50"}
-  if (blocks, bottleneck) not in names:
-    raise ValueError(f"a ResNet with {blocks} {'bottleneck' if bottleneck else 'basic'} "
-                     f"blocks per stage is not one of ssl_jax's (ResNet-10/18/50)")
+  names = {(tuple(BACKBONES[n].keywords["stage_sizes"]), block_kind(n)): n for n in BACKBONES}
+  if (blocks, kind) not in names:
+    raise ValueError(f"a ResNet with {blocks} {kind} blocks per stage is not one of "
+                     f"ssl_jax's ({', '.join(BACKBONES)})")
   stem_weight = np.shape(state_dict["conv1.weight"])
   stem = {7: "imagenet", 3: "cifar"}.get(stem_weight[-1])
   if stem is None:
     raise ValueError(f"conv1 is {stem_weight[-1]}x{stem_weight[-1]}: neither the ImageNet "
                      f"stem (7x7) nor the CIFAR stem (3x3)")
-  return names[(blocks, bottleneck)], stem_weight[0] / 64, stem
+  return names[(blocks, kind)], stem_weight[0] / 64, stem
 
 
 def from_torchvision(state_dict) -> Dict[str, Dict]:
