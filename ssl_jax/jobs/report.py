@@ -53,11 +53,10 @@ def _mark_collapse(records, *axes):
       ax.axvline(step, color="red", linestyle="--", linewidth=1, label="collapse reported")
 
 
-def _title(workdir):
-  """'RUN: method on dataset' from the run's config.json (the run's name alone
+def _title(workdir, config):
+  """'RUN: method on dataset' from the run's config (the run's name alone
   without one)."""
   name = os.path.basename(str(workdir).rstrip("/")) or str(workdir)
-  config = workdir_record.read_config(workdir) or {}
   method = config.get("method", {}).get("name")
   data = config.get("data", {}).get("name")
   return f"{name}: {method} on {data}" if method and data else name
@@ -165,8 +164,8 @@ def write_plots(workdir: str) -> List[str]:
   out = storage.path(workdir) / "plots"
   records = read_metrics(workdir)
   details = read_metrics(workdir, DETAILS_FILE)
-  title = _title(workdir)
   config = workdir_record.read_config(workdir) or {}
+  title = _title(workdir, config)
   threshold = config.get("eval", {}).get("min_effective_rank")
   written = [
       _training(plt, records, out / "training.png", title),
