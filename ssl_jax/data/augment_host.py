@@ -48,28 +48,79 @@ def crop_and_flip(image, seed, spec):
   return random_flip(view, flip_seed, spec.flip_prob)
 
 
-def _decode_crop(encoded, crop_seed, spec):
-  """Crop window of an encoded image; JPEG decodes only the window."""
-  def fused():
-    shape = tf.image.extract_jpeg_shape(encoded)
-    begin, size = sample_crop_window(shape, crop_seed, spec.min_scale, spec.max_scale)
-    window = tf.stack([begin[0], begin[1], size[0], size[1]])
-    return tf.image.decode_and_crop_jpeg(encoded, window, channels=3)
+# Scaled JPEG decoding (libjpeg's IDCT at 1/2, 1/4, 1/8 resolution).
+DCT_RATIOS = (1, 2, 4, 8)
 
-  def full():  # PNG and other formats: decode, then crop
+
+def dct_ratio_index(window_sizes, view_sizes):
+  """Index into ``DCT_RATIOS`` of the largest ratio r at which every crop
+  window, shrunk r times, still holds at least its view's pixels (int32
+  scalar; 0, i.e. full resolution, if none does).
+
+  window_sizes: per view a [3] (height, width, channels) in full-resolution
+  pixels; view_sizes: the views' output sizes.  A window of h x w pixels
+  for an S x S view allows r when min(h, w) / r >= S: the view is then a
+  downscale either way, and the IDCT's reduction replaces part of the
+  resize's antialiasing filter.
+  """
+  shortest = tf.reduce_min(tf.stack([
+      tf.cast(tf.minimum(w[0], w[1]), tf.float32) / size
+      for w, size in zip(window_sizes, view_sizes)]))
+  return tf.add_n([tf.cast(shortest >= r, tf.int32) for r in DCT_RATIOS[1:]])
+
+
+def _scaled_window(begin, size, ratio, decoded_shape):
+  """A full-resolution window in the coordinates of a decode ``ratio`` times
+  smaller (libjpeg's scaled size is ceil(H / r)): both edges rounded to the
+  nearest scaled pixel, at least one pixel, inside the image."""
+  def edges(start, length, limit):
+    first = tf.minimum((2 * start + ratio) // (2 * ratio), limit - 1)
+    last = tf.clip_by_value((2 * (start + length) + ratio) // (2 * ratio), first + 1, limit)
+    return first, last - first
+  top, height = edges(begin[0], size[0], decoded_shape[0])
+  left, width = edges(begin[1], size[1], decoded_shape[1])
+  return tf.stack([top, left, 0]), tf.stack([height, width, -1])
+
+
+def decode_views(encoded, seeds, specs):
+  """Every view of one encoded image from a single decode.
+
+  encoded: tf.string scalar (JPEG, PNG, ...); seeds: int [V, 2], one per
+  view; specs: V ``ViewSpec``s.  Returns V uint8 [S_v, S_v, 3] views.  The
+  crop windows are drawn on the full-resolution shape exactly as
+  ``crop_and_flip`` draws them (same seed, same window), so with a decode
+  at full resolution every view equals ``crop_and_flip`` of the decoded
+  image.  A JPEG whose windows all allow it (``dct_ratio_index``) is
+  decoded at 1/2, 1/4 or 1/8 scale instead: fewer pixels to decode and
+  resize, views within a few grey levels of the full decode.
+  """
+  seed_pairs = [tf.unstack(tf.random.experimental.stateless_split(seeds[v], 2))
+                for v in range(len(specs))]
+
+  def windows_of(shape):
+    return [sample_crop_window(shape, crop_seed, spec.min_scale, spec.max_scale)
+            for spec, (crop_seed, _) in zip(specs, seed_pairs)]
+
+  def cut(image, windows, ratio):
+    views = []
+    for spec, (begin, size), (_, flip_seed) in zip(specs, windows, seed_pairs):
+      begin, size = _scaled_window(begin, size, ratio, tf.shape(image))
+      view = resize_uint8(tf.slice(image, begin, size), spec.size)
+      views.append(random_flip(view, flip_seed, spec.flip_prob))
+    return tuple(views)
+
+  def jpeg():
+    windows = windows_of(tf.image.extract_jpeg_shape(encoded))
+    index = dct_ratio_index([size for _, size in windows], [spec.size for spec in specs])
+    image = tf.switch_case(index, [
+        lambda r=r: tf.io.decode_jpeg(encoded, channels=3, ratio=r) for r in DCT_RATIOS])
+    return cut(image, windows, tf.gather(tf.constant(DCT_RATIOS, tf.int32), index))
+
+  def other():  # PNG and other formats: full decode
     image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
-    begin, size = sample_crop_window(tf.shape(image), crop_seed, spec.min_scale,
-                                     spec.max_scale)
-    return tf.slice(image, begin, size)
+    return cut(image, windows_of(tf.shape(image)), tf.constant(1, tf.int32))
 
-  return tf.cond(tf.io.is_jpeg(encoded), fused, full)
-
-
-def decode_crop_and_flip(encoded, seed, spec):
-  """One view straight from encoded bytes (JPEG: fused decode-and-crop)."""
-  crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-  view = resize_uint8(_decode_crop(encoded, crop_seed, spec), spec.size)
-  return random_flip(view, flip_seed, spec.flip_prob)
+  return tf.cond(tf.io.is_jpeg(encoded), jpeg, other)
 
 
 def center_view(image, size, crop_fraction):

@@ -18,7 +18,7 @@ from typing import Iterator, Union
 import jax
 import tensorflow as tf
 
-from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_crop_and_flip
+from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_views
 from ssl_jax.data.folder import ImageFiles, byte_reader
 from ssl_jax.data.sources import ArraySplit, Split, TfdsSplit
 from ssl_jax.registry import ConfigError
@@ -59,10 +59,16 @@ def _example_seed(seed, sample):
       tf.constant([seed, 0x55AA], tf.int64), sample)
 
 
-def _views_of(image, sample, seed, view_set, crop):
+def _views_of(stored, sample, seed, view_set, cut):
+  """The views of one example; ``cut(stored, seeds [V, 2], specs)``."""
   seeds = tf.random.experimental.stateless_split(_example_seed(seed, sample),
                                                  len(view_set))
-  return tuple(crop(image, seeds[v], spec) for v, spec in enumerate(view_set.views))
+  return cut(stored, seeds, view_set.views)
+
+
+def _crop_each(image, seeds, specs):
+  """Views of a decoded image, each cut with its own seed."""
+  return tuple(crop_and_flip(image, seeds[v], spec) for v, spec in enumerate(specs))
 
 
 def _options(ds):
@@ -84,17 +90,17 @@ def skip_unreadable(ds):
 
 
 def _random_access(split):
-  """(read, crop, decode) for a split addressed by index.
+  """(read, cut, decode) for a split addressed by index.
 
   ``read(index)`` gives the stored image (arrays) or its encoded bytes (files);
-  ``crop`` makes one training view of what ``read`` gives; ``decode`` turns it
-  into a uint8 [H, W, 3] image.
+  ``cut`` makes an example's training views of what ``read`` gives (files:
+  one decode for all views); ``decode`` turns it into a uint8 [H, W, 3] image.
   """
   if isinstance(split, ArraySplit):
     images = tf.constant(split.images)
-    return (lambda i: tf.gather(images, i)), crop_and_flip, (lambda image: image)
+    return (lambda i: tf.gather(images, i)), _crop_each, (lambda image: image)
   paths, read = tf.constant(split.paths), byte_reader(split.paths)
-  return ((lambda i: read(tf.gather(paths, i))), decode_crop_and_flip,
+  return ((lambda i: read(tf.gather(paths, i))), decode_views,
           lambda encoded: tf.io.decode_image(encoded, channels=3, expand_animations=False))
 
 
@@ -104,7 +110,7 @@ def _indexed_train(split: Union[ArraySplit, ImageFiles], view_set, global_batch,
   spe = steps_per_epoch(n, global_batch)
   b = shard.batch(global_batch)
   labels = tf.constant(split.labels)
-  read, crop, _ = _random_access(split)
+  read, cut, _ = _random_access(split)
 
   def examples_of_step(step):
     epoch = step // spe
@@ -118,7 +124,7 @@ def _indexed_train(split: Union[ArraySplit, ImageFiles], view_set, global_batch,
     return tf.data.Dataset.from_tensor_slices({"index": index, "sample": sample})
 
   def load(example):
-    views = _views_of(read(example["index"]), example["sample"], seed, view_set, crop)
+    views = _views_of(read(example["index"]), example["sample"], seed, view_set, cut)
     return {"views": views, "label": tf.gather(labels, example["index"])}
 
   ds = tf.data.Dataset.range(start_step, _FOREVER).flat_map(examples_of_step)
@@ -161,8 +167,7 @@ def _tfds_train(split: TfdsSplit, view_set, global_batch, seed, start_step, shar
     base = epoch * spe * global_batch + shard.index * spe * b
 
     def load(position, example, base=base):
-      views = _views_of(example["image"], base + position, seed, view_set,
-                        decode_crop_and_flip)
+      views = _views_of(example["image"], base + position, seed, view_set, decode_views)
       return {"views": views, "label": tf.cast(example["label"], tf.int32)}
 
     ds = _tfds_epoch(split, epoch, seed, shard, shuffle_buffer).take(spe * b)
