@@ -19,6 +19,10 @@ def data_config(name) -> ml_collections.ConfigDict:
                                      # None: the preset's
   d.eval_root = placeholder(str)     # images only: a labelled folder (train/, test/) for the
                                      # run's k-NN and probe; None: no labels, diagnostics only
+  d.prepared = placeholder(str)      # a copy written by python -m ssl_jax.prepare to read
+                                     # instead of the source; None: the source itself
+  d.service = placeholder(str)       # grpc://HOST:PORT of a tf.data service dispatcher that
+                                     # builds the training batches; None: this host builds them
   return d
 
 

@@ -31,7 +31,7 @@ from ssl_jax.models.inputs import Normalization
 
 # What names a run's dataset: the evaluation jobs follow it (jobs/follow_run.py).
 DATA_KEYS = ("name", "root", "image_size", "seed", "num_examples", "views", "view_size",
-             "eval_root")
+             "eval_root", "prepared")
 
 
 class BackboneNotFound(FileNotFoundError):

@@ -21,12 +21,14 @@ TOPOLOGY_FILE = "topology.json"
 # Keys that may differ between the run in a workdir and the config resuming it.
 MUTABLE_PREFIXES = ("eval.", "checkpoint.", "train.log_every", "train.restart",
                     "train.resume_changes", "train.max_consecutive_skips", "data.root",
+                   "data.service",
                     "logging.")
 # Keys added after runs were saved, with the value that gives the behaviour
 # those runs had: a config.json without the key reads as holding it.
 ADDED_KEYS = {"optim.warmup_start_lr": 0.0, "optim.constant_lr_parts": [],
               "optim.bias_lr_ratio": 1.0, "optim.schedule": "cosine", "optim.milestones": [],
               "optim.gamma": 0.1, "data.view_size": None, "data.eval_root": None,
+              "data.prepared": None, "data.service": None,
               "logging.wandb": None}
 # What resumes changed under ``train.resume_changes``, one JSON line each.
 CHANGES_FILE = "config_changes.jsonl"

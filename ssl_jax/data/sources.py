@@ -13,7 +13,7 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
-from ssl_jax.data import digits, folder, imagenet100, synthetic
+from ssl_jax.data import digits, folder, imagenet100, prepared, synthetic
 from ssl_jax.data.normalization import IMAGENET_MEAN, IMAGENET_STD, normalization
 from ssl_jax.data.folder import ImageFiles
 from ssl_jax.registry import Registry
@@ -214,6 +214,22 @@ SOURCES = Registry("dataset", {
 })
 
 
+def _prepared(data_config) -> Dataset:
+  """The dataset as ``python -m ssl_jax.prepare`` wrote it to ``data.prepared``."""
+  directory = data_config.prepared
+  manifest = prepared.Manifest.read(directory)
+  prepared.check_source(manifest, directory, data_config.name)
+  splits = {name: prepared.read_split(directory, name) for name in manifest.sizes}
+  roles = {role: splits[name] for role, name in manifest.splits.items()}
+  return Dataset(manifest.source, train=roles["train"], bank=roles["bank"],
+                 test=roles["test"], num_classes=manifest.num_classes, mean=manifest.mean,
+                 std=manifest.std, eval_crop_fraction=manifest.eval_crop_fraction,
+                 train_labelled=manifest.train_labelled)
+
+
 def load_dataset(data_config) -> Dataset:
-  """The dataset ``config.data`` names (``name``, ``root``, ...)."""
+  """The dataset ``config.data`` names (``name``, ``root``, ...), read from
+  ``data.prepared`` when that names a prepared copy."""
+  if data_config.get("prepared"):
+    return _prepared(data_config)
   return SOURCES.lookup(data_config.name, "data.name")(data_config)

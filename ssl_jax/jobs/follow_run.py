@@ -26,7 +26,7 @@ def follow_run(config, backbone):
   if not data.get("name"):
     raise ConfigError(f"{backbone.source} does not record the data it was trained on "
                       f"(weights from outside ssl_jax): set --config.data.name")
-  for key in ("name", "root", "image_size", "seed", "eval_root"):
+  for key in ("name", "root", "image_size", "seed", "eval_root", "prepared"):
     if key in data and key in config.data:
       config.data[key] = data[key]
   if config.data.num_examples is None:
