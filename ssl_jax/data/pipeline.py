@@ -19,8 +19,10 @@ import jax
 import tensorflow as tf
 
 from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_views
+from ssl_jax.data import service as data_service
 from ssl_jax.data.folder import ImageFiles, byte_reader
 from ssl_jax.data.sources import ArraySplit, Split, TfdsSplit
+from ssl_jax import storage
 from ssl_jax.registry import ConfigError
 
 _FOREVER = 2 ** 62
@@ -83,8 +85,8 @@ def skip_unreadable(ds):
 
   Folder splits are checked when listed; this catches what breaks later (a
   flaky network disk, a corrupt record in a tfds shard) so that a multi-day
-  run goes on.  Each drop is logged by tf.data; a drop before a resume point
-  shifts the following batches by one example.
+  run goes on.  Each drop is logged by tf.data.  In a streamed (tfds) split
+  a drop before a resume point shifts the following batches by one example.
   """
   return ds.ignore_errors(log_warning=True)
 
@@ -104,8 +106,22 @@ def _random_access(split):
           lambda encoded: tf.io.decode_image(encoded, channels=3, expand_animations=False))
 
 
-def _indexed_train(split: Union[ArraySplit, ImageFiles], view_set, global_batch, seed,
-                   start_step, shard):
+def _refill(batch, size):
+  """A batch of ``size`` from a shorter one (examples dropped as unreadable):
+  its examples repeated in order."""
+  count = tf.shape(batch["label"])[0]
+  take = tf.range(size) % count
+  return tf.nest.map_structure(lambda x: tf.gather(x, take), batch)
+
+
+def _indexed_examples(split: Union[ArraySplit, ImageFiles], view_set, global_batch, seed,
+                      shard):
+  """(examples_of_step, load, b): the examples of this host's share of a step
+  (index in the split, global sample number) and an example's views and label.
+
+  Global step s takes positions [s*B, (s+1)*B) of its epoch's permutation;
+  this host its rows [p*b, (p+1)*b).
+  """
   n = len(split)
   spe = steps_per_epoch(n, global_batch)
   b = shard.batch(global_batch)
@@ -127,9 +143,34 @@ def _indexed_train(split: Union[ArraySplit, ImageFiles], view_set, global_batch,
     views = _views_of(read(example["index"]), example["sample"], seed, view_set, cut)
     return {"views": views, "label": tf.gather(labels, example["index"])}
 
+  return examples_of_step, load, b
+
+
+def _indexed_train(split: Union[ArraySplit, ImageFiles], view_set, global_batch, seed,
+                   start_step, shard):
+  examples_of_step, load, b = _indexed_examples(split, view_set, global_batch, seed, shard)
   ds = tf.data.Dataset.range(start_step, _FOREVER).flat_map(examples_of_step)
   ds = skip_unreadable(ds.map(load, num_parallel_calls=_AUTOTUNE, deterministic=True))
   return _options(ds.batch(b, drop_remainder=True).prefetch(_AUTOTUNE))
+
+
+def step_batches(split: Union[ArraySplit, ImageFiles], view_set, global_batch, seed,
+                 start_step, shard):
+  """The batches of ``_indexed_train`` as one element per step, tagged with
+  it (``step``: int64): a dataset whose elements may be produced out of
+  order, on other machines, and put back in order by their tag.
+
+  An example that fails to read is left out and its batch refilled from its
+  other examples: one bad file changes one batch (in ``_indexed_train`` it
+  shifts the batches after it by one example).
+  """
+  examples_of_step, load, b = _indexed_examples(split, view_set, global_batch, seed, shard)
+
+  def batch_of(step):
+    ds = examples_of_step(step).map(load, num_parallel_calls=b, deterministic=True)
+    return skip_unreadable(ds).batch(b).map(lambda batch: {**_refill(batch, b), "step": step})
+
+  return _options(tf.data.Dataset.range(start_step, _FOREVER).flat_map(batch_of))
 
 
 def select_classes(ds, split: TfdsSplit):
@@ -177,14 +218,39 @@ def _tfds_train(split: TfdsSplit, view_set, global_batch, seed, start_step, shar
     epoch, offset = epoch + 1, 0
 
 
+def _served(split, view_set, global_batch, seed, start_step, shard, address):
+  if isinstance(split, TfdsSplit):
+    raise ConfigError("data.service builds batches by step from a split addressed by "
+                      "index: write the tfds dataset once with python -m ssl_jax.prepare "
+                      "and train with --config.data.prepared=DIR")
+  if isinstance(split, ImageFiles) and storage.is_url(str(split.paths[0])):
+    raise ConfigError("data.service workers read files with TensorFlow's own file "
+                      "system: copy the data from its URL to a disk they share")
+
+  def steps_from(step):
+    return step_batches(split, view_set, global_batch, seed, step, shard)
+
+  def rebuild(step):
+    batch = next(steps_from(step).take(1).as_numpy_iterator())
+    batch.pop("step")
+    return batch
+
+  elements = data_service.distributed(steps_from(start_step), address)
+  return data_service.in_order(elements.as_numpy_iterator(), start_step, rebuild)
+
+
 def train_batches(split: Split, view_set, global_batch: int, seed: int,
                   start_step: int = 0, shard: HostShard = HostShard(),
-                  shuffle_buffer: int = 16384) -> Iterator[dict]:
+                  shuffle_buffer: int = 16384, service: str = None) -> Iterator[dict]:
   """This host's training batches from ``start_step`` on, forever.
 
   Yields dicts of NumPy arrays: ``views`` (tuple of uint8 [b, S_v, S_v, 3],
   one per ``ViewSpec``) and ``label`` (int32 [b]), b = global_batch / hosts.
+  ``service``: grpc://HOST:PORT of a tf.data service dispatcher whose workers
+  build the batches (``ssl_jax.data.service``; indexed splits only).
   """
+  if service:
+    return _served(split, view_set, global_batch, seed, start_step, shard, service)
   if not isinstance(split, TfdsSplit):
     return _indexed_train(split, view_set, global_batch, seed, start_step,
                           shard).as_numpy_iterator()

@@ -172,7 +172,8 @@ def _image_batches(job: Job, config, start):
   views = views_of(config.data)
   return sharding.prefetch_to_device(
       pipeline.train_batches(job.train, views, config.train.batch_size, config.train.seed,
-                             start, job.shard, config.data.shuffle_buffer), job.mesh)
+                             start, job.shard, config.data.shuffle_buffer,
+                             config.data.get("service")), job.mesh)
 
 
 def _evaluate(job: Job, state, cached_test):

@@ -243,7 +243,8 @@ def _pretrain(run, config, workdir, held, stop):
   step_fn = _compiled_step(run, config)
   batches = sharding.prefetch_to_device(
       pipeline.train_batches(run.dataset.train, run.views, config.train.batch_size,
-                             config.train.seed, start, run.shard, config.data.shuffle_buffer),
+                             config.train.seed, start, run.shard, config.data.shuffle_buffer,
+                             config.data.get("service")),
       run.mesh)
   cadence = loop.Cadence(run.total_steps, config.train.log_every, config.eval.every_steps,
                          config.checkpoint.every_steps)
