@@ -128,6 +128,15 @@ def test_host_crop_is_a_pure_function_of_the_seed_eager_and_in_graph():
   assert not np.array_equal(eager.numpy(), other.numpy())
 
 
+def test_resize_equals_the_antialiased_bicubic_resize_when_enlarging_and_shrinking():
+  image = tf.constant(np.random.default_rng(4).integers(0, 256, (50, 70, 3)), tf.uint8)
+  for size in (70, 96, 40, 60):  # enlarge both sides, both, shrink both, mixed
+    want = tf.image.resize(image, (size, size), method="bicubic", antialias=True)
+    want = np.clip(np.round(want.numpy()), 0, 255)
+    diff = np.abs(augment_host.resize_uint8(image, size).numpy() - want)
+    assert diff.max() <= 1 and diff.mean() < 0.05, (size, diff.max(), diff.mean())
+
+
 def _smooth_jpeg(height, width, quality=95):
   # Smooth content: scaled (DCT) decoding of white noise has nothing in
   # common with a resize of it, and neither has any photo.
