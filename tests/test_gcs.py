@@ -183,3 +183,21 @@ def test_sigkill_while_a_checkpoint_is_written_resumes_from_the_last_complete_on
   want, got = params(reference[0], STEPS), params(workdir, STEPS)
   for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(got)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_dataset_prepared_into_the_bucket_trains_like_its_source(gcs, tmp_path):
+  from ml_collections import ConfigDict  # pylint: disable=g-import-not-at-top
+  from ssl_jax import prepare  # pylint: disable=g-import-not-at-top
+  from ssl_jax.data import pipeline, sources  # pylint: disable=g-import-not-at-top
+  from tests import test_prepared  # pylint: disable=g-import-not-at-top
+  test_prepared._write_folder(tmp_path)  # pylint: disable=protected-access
+  out = f"gs://{BUCKET}/prepared"
+  prepare.main(["--source=folder", f"--root={tmp_path}", f"--out={out}",
+                f"--max_side={test_prepared.CAP}"])
+  assert gcs.exists(f"{BUCKET}/prepared/prepared.json")
+  data = lambda **kw: ConfigDict({"name": "folder", "root": str(tmp_path), "prepared": None,
+                                  **kw})
+  raw, ready = sources.load_dataset(data()), sources.load_dataset(data(prepared=out))
+  for x, y in zip(test_prepared.take_train(raw.train, 4), test_prepared.take_train(ready.train, 4)):
+    np.testing.assert_array_equal(x["label"], y["label"])
+    np.testing.assert_allclose(x["views"][0].astype(float), y["views"][0].astype(float), atol=4)

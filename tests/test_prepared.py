@@ -67,13 +67,15 @@ def _identity(view):
   return tuple(int(round(c / 5.0)) for c in view.reshape(-1, 3).mean(0))
 
 
+def take_train(split, steps):
+  batches = pipeline.train_batches(split, VIEWS, 6, seed=4)
+  return [next(batches) for _ in range(steps)]
+
+
 def test_prepared_run_sees_the_same_examples_in_the_same_order(folders):
   raw, ready, _, _ = folders
   steps = 7  # more than two epochs of three steps
-  a = pipeline.train_batches(raw.train, VIEWS, 6, seed=4)
-  b = pipeline.train_batches(ready.train, VIEWS, 6, seed=4)
-  for _ in range(steps):
-    x, y = next(a), next(b)
+  for x, y in zip(take_train(raw.train, steps), take_train(ready.train, steps)):
     np.testing.assert_array_equal(x["label"], y["label"])
     for v in range(len(VIEWS)):
       assert [_identity(i) for i in x["views"][v]] == [_identity(i) for i in y["views"][v]]
