@@ -1,11 +1,14 @@
 """tf.data pipelines, one per host: training views and padded eval batches.
 
 Training batches are a pure function of (seed, step): for indexed splits
-(in-memory arrays, image files) the example at position j of epoch e is
-``index_shuffle(j, seed=(seed, e))``, a stateless permutation, and every view
-is cropped with a seed folded from the example's global position.  Global batch s is the same set of examples
-in the same order whatever the number of hosts; host p reads rows
+(in-memory arrays, image files, prepared copies) the example at position j
+of epoch e is ``index_shuffle(j, seed=(seed, e))``, a stateless
+permutation, and every view is cropped with a seed folded from the
+example's global position.  Global batch s is the same set of examples in
+the same order whatever the number of hosts; host p reads rows
 [p*b, (p+1)*b) of it.  Resuming at step s therefore continues exactly.
+The same batches can be built by tf.data service workers
+(``ssl_jax.data.service``), one step per element, and put back in order.
 
 Streamed (tfds) splits are read per host from ``tfds.even_splits`` with
 per-epoch seeded file and buffer shuffles; resuming skips the consumed part
