@@ -158,12 +158,12 @@ def _slurm_job_id():
   raise RuntimeError("no free port in 61440-65535")
 
 
-def test_slurm_script_runs_its_step_as_two_tasks_on_a_bucket(gcs, tmp_path):
+def test_slurm_script_runs_its_step_as_two_tasks_on_a_shared_directory(tmp_path):
   """launch/slurm_multi_gpu.sbatch run as SLURM runs a batch script, with
   srun stubbed: JAX finds the two tasks from the SLURM variables alone and
-  they train a tiny run into the local GCS server."""
+  they train a tiny run into a directory both see (a cluster's shared file
+  system; runs on a bucket are launch/tpu_pod.sh's test)."""
   from tests.end_to_end import TINY  # pylint: disable=g-import-not-at-top
-  from tests.gcs_server import BUCKET  # pylint: disable=g-import-not-at-top
   bin_dir = tmp_path / "bin"
   bin_dir.mkdir()
   (bin_dir / "srun").write_text(_SRUN_STUB)
@@ -176,12 +176,13 @@ def test_slurm_script_runs_its_step_as_two_tasks_on_a_bucket(gcs, tmp_path):
   proc = subprocess.run(
       ["bash", os.path.join(ROOT, "launch", "slurm_multi_gpu.sbatch"),
        "--config=configs/quickstart.py", *TINY[1:], "--config.train.total_steps=2",
-       "--config.eval.every_steps=0", f"--workdir=gs://{BUCKET}/slurm"],
+       "--config.eval.every_steps=0", f"--workdir={tmp_path / 'run'}"],
       env=env, capture_output=True, text=True, timeout=600, check=False)
   logs = "".join((tmp_path / "tasks" / f"task{i}.log").read_text() for i in (0, 1))
   assert proc.returncode == 0, proc.stderr[-2000:] + logs[-3000:]
   assert (tmp_path / "calls").read_text().startswith("srun --kill-on-bad-exit=1 env ")
   assert "global batch 16, 8 devices" in logs  # 2 tasks x 4 devices joined
-  assert f"{BUCKET}/slurm/checkpoints/2/commit_success.txt" in gcs.find(f"{BUCKET}/slurm")
-  records = [json.loads(line) for line in gcs.cat(f"{BUCKET}/slurm/metrics.jsonl").splitlines()]
+  assert (tmp_path / "run" / "checkpoints" / "2" / "commit_success.txt").exists()
+  lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+  records = [json.loads(line) for line in lines]
   assert [r["step"] for r in records if "loss" in r] == [1, 2]
