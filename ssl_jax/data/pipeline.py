@@ -21,11 +21,11 @@ from typing import Iterator, Union
 import jax
 import tensorflow as tf
 
-from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_views
+from ssl_jax import storage
 from ssl_jax.data import service as data_service
+from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_views
 from ssl_jax.data.folder import ImageFiles, byte_reader
 from ssl_jax.data.sources import ArraySplit, Split, TfdsSplit
-from ssl_jax import storage
 from ssl_jax.registry import ConfigError
 
 _FOREVER = 2 ** 62
@@ -88,8 +88,9 @@ def skip_unreadable(ds):
 
   Folder splits are checked when listed; this catches what breaks later (a
   flaky network disk, a corrupt record in a tfds shard) so that a multi-day
-  run goes on.  Each drop is logged by tf.data.  In a streamed (tfds) split
-  a drop before a resume point shifts the following batches by one example.
+  run goes on.  Each drop is logged by tf.data and, before a resume point,
+  shifts the following batches by one example (``step_batches`` refills
+  the batch instead).
   """
   return ds.ignore_errors(log_warning=True)
 
