@@ -113,3 +113,23 @@ def test_a_prepared_copy_of_another_dataset_is_refused(folders):
   _, _, out, _ = folders
   with pytest.raises(ConfigError, match="prepared from 'folder', but data.name='cifar10'"):
     sources.load_dataset(ConfigDict({"name": "cifar10", "prepared": str(out)}))
+
+
+def test_a_tfds_split_is_written_in_its_own_order_with_its_class_subset(tmp_path):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  from ssl_jax.data.sources import TfdsSplit  # pylint: disable=g-import-not-at-top
+  from tests import tfds_fixture  # pylint: disable=g-import-not-at-top
+  builder = tfds_fixture.prepared_builder(tmp_path / "tfds")
+  source = builder.as_dataset(split="train", shuffle_files=False,
+                              decoders={"image": tfds.decode.SkipDecoding()})
+  examples = [(ex["image"], int(ex["label"])) for ex in source.as_numpy_iterator()]
+  subset = TfdsSplit(builder, "train", sum(label != 1 for _, label in examples), classes=(2, 0))
+  for name, split, kept in (("all", TfdsSplit(builder, "train", len(examples)), examples),
+                            ("subset", subset, [(e, {2: 0, 0: 1}[l]) for e, l in examples
+                                                if l != 1])):
+    count = prepare.write_split(split, tmp_path / "out" / name, max_side=CAP, quality=90)
+    stored = prepared.read_split(tmp_path / "out", name)
+    assert count == len(kept) == len(stored)
+    np.testing.assert_array_equal(stored.labels, [label for _, label in kept])
+    for path, (data, _) in zip(stored.paths, kept):
+      assert tf.io.read_file(path).numpy() == data  # 20x24: kept byte for byte
