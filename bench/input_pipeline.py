@@ -82,9 +82,9 @@ def per_view_decode(encoded, seeds, specs):
     begin, size = augment_host.sample_crop_window(shape, crop_seed, spec.min_scale,
                                                   spec.max_scale)
     window = tf.stack([begin[0], begin[1], size[0], size[1]])
-    view = tf.image.resize(tf.image.decode_and_crop_jpeg(encoded, window, channels=3),
-                           (spec.size, spec.size), method="bicubic", antialias=True)
-    view = tf.cast(tf.clip_by_value(tf.round(view), 0, 255), tf.uint8)
+    view = augment_host.to_uint8(tf.image.resize(
+        tf.image.decode_and_crop_jpeg(encoded, window, channels=3), (spec.size, spec.size),
+        method="bicubic", antialias=True))
     views.append(augment_host.random_flip(view, flip_seed, spec.flip_prob))
   return tuple(views)
 

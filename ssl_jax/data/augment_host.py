@@ -28,6 +28,11 @@ def sample_crop_window(image_shape, seed, min_scale, max_scale):
   return begin, size
 
 
+def to_uint8(pixels):
+  """Float pixels (a resize's output) rounded and clipped to uint8."""
+  return tf.cast(tf.clip_by_value(tf.round(pixels), 0, 255), tf.uint8)
+
+
 def resize_uint8(image, size):
   """Bicubic, antialiased resize to [size, size, 3] uint8 (torchvision's BICUBIC).
 
@@ -42,7 +47,7 @@ def resize_uint8(image, size):
                 lambda: tf.image.resize(image, (size, size), method="bicubic"),
                 lambda: tf.image.resize(image, (size, size), method="bicubic",
                                         antialias=True))
-  return tf.cast(tf.clip_by_value(tf.round(out), 0, 255), tf.uint8)
+  return to_uint8(out)
 
 
 def random_flip(image, seed, prob):
@@ -50,13 +55,24 @@ def random_flip(image, seed, prob):
   return tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
 
 
+def _view(image, begin, size, flip_seed, spec):
+  """The window (begin, size) of ``image`` resized to the view and flipped."""
+  view = resize_uint8(tf.slice(image, begin, size), spec.size)
+  return random_flip(view, flip_seed, spec.flip_prob)
+
+
 def crop_and_flip(image, seed, spec):
   """One view of a decoded uint8 image [H, W, 3]: crop, resize, flip."""
   crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
   begin, size = sample_crop_window(tf.shape(image), crop_seed, spec.min_scale,
                                    spec.max_scale)
-  view = resize_uint8(tf.slice(image, begin, size), spec.size)
-  return random_flip(view, flip_seed, spec.flip_prob)
+  return _view(image, begin, size, flip_seed, spec)
+
+
+def crop_views(image, seeds, specs):
+  """The views of a decoded image, view v cut by ``crop_and_flip`` with
+  ``seeds[v]`` (seeds: int [V, 2])."""
+  return tuple(crop_and_flip(image, seeds[v], spec) for v, spec in enumerate(specs))
 
 
 # Scaled JPEG decoding (libjpeg's IDCT at 1/2, 1/4, 1/8 resolution).
@@ -108,28 +124,21 @@ def decode_views(encoded, seeds, specs):
   seed_pairs = [tf.unstack(tf.random.experimental.stateless_split(seeds[v], 2))
                 for v in range(len(specs))]
 
-  def windows_of(shape):
-    return [sample_crop_window(shape, crop_seed, spec.min_scale, spec.max_scale)
-            for spec, (crop_seed, _) in zip(specs, seed_pairs)]
-
-  def cut(image, windows, ratio):
-    views = []
-    for spec, (begin, size), (_, flip_seed) in zip(specs, windows, seed_pairs):
-      begin, size = _scaled_window(begin, size, ratio, tf.shape(image))
-      view = resize_uint8(tf.slice(image, begin, size), spec.size)
-      views.append(random_flip(view, flip_seed, spec.flip_prob))
-    return tuple(views)
-
   def jpeg():
-    windows = windows_of(tf.image.extract_jpeg_shape(encoded))
+    shape = tf.image.extract_jpeg_shape(encoded)
+    windows = [sample_crop_window(shape, crop_seed, spec.min_scale, spec.max_scale)
+               for spec, (crop_seed, _) in zip(specs, seed_pairs)]
     index = dct_ratio_index([size for _, size in windows], [spec.size for spec in specs])
     image = tf.switch_case(index, [
         lambda r=r: tf.io.decode_jpeg(encoded, channels=3, ratio=r) for r in DCT_RATIOS])
-    return cut(image, windows, tf.gather(tf.constant(DCT_RATIOS, tf.int32), index))
+    ratio = tf.gather(tf.constant(DCT_RATIOS, tf.int32), index)
+    return tuple(_view(image, *_scaled_window(begin, size, ratio, tf.shape(image)),
+                       flip_seed, spec)
+                 for spec, (begin, size), (_, flip_seed) in zip(specs, windows, seed_pairs))
 
   def other():  # PNG and other formats: full decode
-    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
-    return cut(image, windows_of(tf.shape(image)), tf.constant(1, tf.int32))
+    return crop_views(tf.io.decode_image(encoded, channels=3, expand_animations=False),
+                      seeds, specs)
 
   return tf.cond(tf.io.is_jpeg(encoded), jpeg, other)
 
@@ -146,5 +155,4 @@ def center_view(image, size, crop_fraction):
   resized = tf.image.resize(image, (new_h, new_w), method="bicubic", antialias=True)
   top = (new_h - size) // 2
   left = (new_w - size) // 2
-  crop = resized[top:top + size, left:left + size]
-  return tf.cast(tf.clip_by_value(tf.round(crop), 0, 255), tf.uint8)
+  return to_uint8(resized[top:top + size, left:left + size])

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from ssl_jax import storage
 from ssl_jax.data import service as data_service
-from ssl_jax.data.augment_host import center_view, crop_and_flip, decode_views
+from ssl_jax.data.augment_host import center_view, crop_views, decode_views
 from ssl_jax.data.folder import ImageFiles, byte_reader
 from ssl_jax.data.sources import ArraySplit, Split, TfdsSplit
 from ssl_jax.registry import ConfigError
@@ -71,11 +71,6 @@ def _views_of(stored, sample, seed, view_set, cut):
   return cut(stored, seeds, view_set.views)
 
 
-def _crop_each(image, seeds, specs):
-  """Views of a decoded image, each cut with its own seed."""
-  return tuple(crop_and_flip(image, seeds[v], spec) for v, spec in enumerate(specs))
-
-
 def _options(ds):
   options = tf.data.Options()
   options.deterministic = True
@@ -104,7 +99,7 @@ def _random_access(split):
   """
   if isinstance(split, ArraySplit):
     images = tf.constant(split.images)
-    return (lambda i: tf.gather(images, i)), _crop_each, (lambda image: image)
+    return (lambda i: tf.gather(images, i)), crop_views, (lambda image: image)
   paths, read = tf.constant(split.paths), byte_reader(split.paths)
   return ((lambda i: read(tf.gather(paths, i))), decode_views,
           lambda encoded: tf.io.decode_image(encoded, channels=3, expand_animations=False))
