@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from ssl_jax import storage
+from ssl_jax.data.augment_host import to_uint8
 from ssl_jax.data.folder import ImageFiles
 from ssl_jax.registry import ConfigError
 
@@ -96,15 +97,17 @@ def check_source(manifest: Manifest, directory, data_name: Optional[str]):
 def capped(encoded, max_side: int, quality: int):
   """tf.string scalar -> the stored bytes: unchanged if the image's longest
   side is at most ``max_side``, else resized to fit and JPEG-encoded."""
-  image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
-  shape = tf.shape(image)
+  decode = lambda: tf.io.decode_image(encoded, channels=3, expand_animations=False)
+  # A JPEG's size is in its header: only the images that shrink are decoded.
+  shape = tf.cond(tf.io.is_jpeg(encoded), lambda: tf.image.extract_jpeg_shape(encoded),
+                  lambda: tf.shape(decode()))
   longest = tf.maximum(shape[0], shape[1])
 
   def shrink():
+    image = decode()
     scale = max_side / tf.cast(longest, tf.float32)
     size = tf.maximum(1, tf.cast(tf.round(tf.cast(shape[:2], tf.float32) * scale), tf.int32))
     small = tf.image.resize(image, size, method="bicubic", antialias=True)
-    small = tf.cast(tf.clip_by_value(tf.round(small), 0, 255), tf.uint8)
-    return tf.io.encode_jpeg(small, quality=quality)
+    return tf.io.encode_jpeg(to_uint8(small), quality=quality)
 
   return tf.cond(longest > max_side, shrink, lambda: encoded)
