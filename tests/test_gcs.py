@@ -139,6 +139,36 @@ def test_a_folder_dataset_reads_the_same_from_gs_as_from_disk(gcs, tmp_path):
     np.testing.assert_array_equal(got["label"], want["label"])
 
 
+def test_a_tfds_data_dir_on_gs_reads_the_same_as_from_disk(gcs, tmp_path):
+  """tfds finds the dataset through etils (gcsfs); tf.data reads its records
+  through TensorFlow's own GCS client (tests/https_proxy.py)."""
+  from ml_collections import ConfigDict  # pylint: disable=g-import-not-at-top
+  from ssl_jax.data import pipeline, sources  # pylint: disable=g-import-not-at-top
+  from ssl_jax.data.views import ViewSet, ViewSpec  # pylint: disable=g-import-not-at-top
+  from tests import tfds_fixture  # pylint: disable=g-import-not-at-top
+  local = tmp_path / "tfds"
+  tfds_fixture.SmallCifar10(data_dir=str(local)).download_and_prepare()
+  local_jpegs = tfds_fixture.prepared_builder(local)
+  gcs.put(str(local), f"{BUCKET}/tfds", recursive=True)
+  root = f"gs://{BUCKET}/tfds"
+  # In memory, found by name under --config.data.root=gs://...
+  load = lambda r: sources.load_dataset(ConfigDict({"name": "cifar10", "root": r}))
+  want, got = load(str(local)), load(root)
+  for split in ("train", "test"):
+    np.testing.assert_array_equal(getattr(got, split).images, getattr(want, split).images)
+    np.testing.assert_array_equal(getattr(got, split).labels, getattr(want, split).labels)
+  # Streamed and decoded in the input pipeline, as ImageNet is.
+  gs_jpegs = tfds_fixture.TinyJpegs(data_dir=root)
+  assert gs_jpegs.is_prepared()
+  views = ViewSet((ViewSpec(size=8), ViewSpec(size=8)))
+  batches = lambda b: pipeline.train_batches(sources.TfdsSplit(b, "train", 23), views, 4,
+                                             seed=3, shuffle_buffer=64)
+  for _, x, y in zip(range(7), batches(local_jpegs), batches(gs_jpegs)):
+    np.testing.assert_array_equal(y["label"], x["label"])
+    for a, b in zip(x["views"], y["views"]):
+      np.testing.assert_array_equal(b, a)
+
+
 def _checkpoint_steps(fs, checkpoints):
   """(finalised, unfinished): step folders in the bucket with and without
   orbax's commit marker."""
