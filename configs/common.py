@@ -50,6 +50,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.data = data_config("imagenet2012")
   c.data.views = "asymmetric_imagenet"  # augmentation preset (ssl_jax/data/views.py)
   c.data.shuffle_buffer = 16384   # streamed datasets only
+  c.data.crop_canvas = placeholder(int)  # px: each image decoded once onto a canvas this
+                                         # size and the views cut on the accelerator
+                                         # (512 holds ImageNet's typical 500 px); None: the
+                                         # host cuts them
 
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 256        # global batch over all devices and hosts

@@ -1,4 +1,5 @@
 """tf.data pipelines: exact resume, host shards, padded evaluation, tfds streams."""
+import dataclasses
 
 import numpy as np
 import pytest
@@ -6,6 +7,7 @@ import pytest
 from ssl_jax.data import pipeline
 from ssl_jax.data.sources import ArraySplit, TfdsSplit
 from ssl_jax.data.views import ViewSet, ViewSpec
+from ssl_jax.train import augment
 from tests import tfds_fixture
 
 VIEWS = ViewSet((ViewSpec(size=8), ViewSpec(size=8), ViewSpec(size=6)), num_global=2)
@@ -151,3 +153,29 @@ def test_class_subset_keeps_and_relabels_its_classes(jpeg_builder):
   views = ViewSet((ViewSpec(size=8),), num_global=1)
   for b in _take(pipeline.train_batches(train, views, 4, seed=1, shuffle_buffer=64), 6):
     assert set(b["label"].tolist()) <= {0, 1}
+
+
+def _cut_on_device(batch, view_set):
+  return [np.asarray(v) for v in augment.cut_views(batch["views"], view_set.views)]
+
+
+def test_canvas_batches_give_the_accelerator_the_host_views_to_cut(ids_split, jpeg_builder):
+  on_canvas = dataclasses.replace(VIEWS, canvas=16)
+  host = _take(pipeline.train_batches(ids_split, VIEWS, 8, seed=4), 8)
+  canvases = _take(pipeline.train_batches(ids_split, on_canvas, 8, seed=4), 8)
+  for h, c in zip(host, canvases):
+    np.testing.assert_array_equal(c["label"], h["label"])
+    assert c["views"]["canvas"].shape == (8, 16, 16, 3) and c["views"]["flip"].shape == (8, 3)
+    for want, got in zip(h["views"], _cut_on_device(c, on_canvas)):
+      assert np.abs(want.astype(float) - got).max() <= 1
+  resumed = next(pipeline.train_batches(ids_split, on_canvas, 8, seed=4, start_step=7))
+  for key, value in canvases[7]["views"].items():
+    np.testing.assert_array_equal(resumed["views"][key], value)
+  # A tfds stream: JPEG records decoded once onto the canvas.
+  split, tiny = TfdsSplit(jpeg_builder, "train", 23), ViewSet((ViewSpec(size=8),) * 2)
+  host = next(pipeline.train_batches(split, tiny, 4, seed=5, shuffle_buffer=64))
+  stream = next(pipeline.train_batches(split, dataclasses.replace(tiny, canvas=24), 4, seed=5,
+                                       shuffle_buffer=64))
+  np.testing.assert_array_equal(stream["label"], host["label"])
+  for want, got in zip(host["views"], _cut_on_device(stream, tiny)):
+    assert np.abs(want.astype(float) - got).max() <= 1

@@ -50,9 +50,14 @@ def resize_uint8(image, size):
   return to_uint8(out)
 
 
+def flip_drawn(seed, prob):
+  """Whether a view is mirrored: bool scalar, a pure function of ``seed``."""
+  return tf.random.stateless_uniform([], seed) < prob
+
+
 def random_flip(image, seed, prob):
-  flip = tf.random.stateless_uniform([], seed) < prob
-  return tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+  return tf.cond(flip_drawn(seed, prob), lambda: tf.image.flip_left_right(image),
+                 lambda: image)
 
 
 def _view(image, begin, size, flip_seed, spec):
@@ -109,6 +114,32 @@ def _scaled_window(begin, size, ratio, decoded_shape):
   return tf.stack([top, left, 0]), tf.stack([height, width, -1])
 
 
+class _ViewDraws:
+  """The crop and flip seeds of an example's views (``seeds``: int [V, 2]),
+  split as ``crop_and_flip`` splits them."""
+
+  def __init__(self, seeds, specs):
+    pairs = [tf.unstack(tf.random.experimental.stateless_split(seeds[v], 2))
+             for v in range(len(specs))]
+    self.specs = specs
+    self.crop_seeds = [crop for crop, _ in pairs]
+    self.flip_seeds = [flip for _, flip in pairs]
+
+  def windows(self, shape):
+    """Each view's crop window (begin [3], size [3]) on an image of ``shape``."""
+    return [sample_crop_window(shape, seed, spec.min_scale, spec.max_scale)
+            for seed, spec in zip(self.crop_seeds, self.specs)]
+
+
+def _scaled_jpeg(encoded, windows, specs):
+  """The JPEG decoded at the largest DCT ratio every window allows:
+  (uint8 image, ratio)."""
+  index = dct_ratio_index([size for _, size in windows], [spec.size for spec in specs])
+  image = tf.switch_case(index, [
+      lambda r=r: tf.io.decode_jpeg(encoded, channels=3, ratio=r) for r in DCT_RATIOS])
+  return image, tf.gather(tf.constant(DCT_RATIOS, tf.int32), index)
+
+
 def decode_views(encoded, seeds, specs):
   """Every view of one encoded image from a single decode.
 
@@ -121,24 +152,73 @@ def decode_views(encoded, seeds, specs):
   decoded at 1/2, 1/4 or 1/8 scale instead: fewer pixels to decode and
   resize, views within a few grey levels of the full decode.
   """
-  seed_pairs = [tf.unstack(tf.random.experimental.stateless_split(seeds[v], 2))
-                for v in range(len(specs))]
+  draws = _ViewDraws(seeds, specs)
 
   def jpeg():
     shape = tf.image.extract_jpeg_shape(encoded)
-    windows = [sample_crop_window(shape, crop_seed, spec.min_scale, spec.max_scale)
-               for spec, (crop_seed, _) in zip(specs, seed_pairs)]
-    index = dct_ratio_index([size for _, size in windows], [spec.size for spec in specs])
-    image = tf.switch_case(index, [
-        lambda r=r: tf.io.decode_jpeg(encoded, channels=3, ratio=r) for r in DCT_RATIOS])
-    ratio = tf.gather(tf.constant(DCT_RATIOS, tf.int32), index)
+    windows = draws.windows(shape)
+    image, ratio = _scaled_jpeg(encoded, windows, specs)
     return tuple(_view(image, *_scaled_window(begin, size, ratio, tf.shape(image)),
                        flip_seed, spec)
-                 for spec, (begin, size), (_, flip_seed) in zip(specs, windows, seed_pairs))
+                 for spec, (begin, size), flip_seed in zip(specs, windows, draws.flip_seeds))
 
   def other():  # PNG and other formats: full decode
     return crop_views(tf.io.decode_image(encoded, channels=3, expand_animations=False),
                       seeds, specs)
+
+  return tf.cond(tf.io.is_jpeg(encoded), jpeg, other)
+
+
+def _on_canvas(image, full_shape, windows, draws, canvas):
+  """``image`` (a decode of an image of ``full_shape``, possibly scaled) on a
+  zero canvas [canvas, canvas, 3], shrunk to fit if larger, with the
+  full-resolution windows mapped onto it."""
+  shape = tf.shape(image)
+  fits = tf.reduce_max(shape[:2]) <= canvas
+  fit_scale = canvas / tf.cast(tf.reduce_max(shape[:2]), tf.float32)
+  fitted = tf.cast(tf.round(tf.cast(shape[:2], tf.float32) * fit_scale), tf.int32)
+  image = tf.cond(fits, lambda: image, lambda: to_uint8(tf.image.resize(
+      image, tf.maximum(fitted, 1), method="bicubic", antialias=True)))
+  placed = tf.cast(tf.shape(image)[:2], tf.float32)
+  scale = placed / tf.cast(full_shape[:2], tf.float32)  # (y, x)
+  boxes = tf.stack([tf.concat([tf.cast(begin[:2], tf.float32) * scale,
+                               tf.cast(size[:2], tf.float32) * scale], 0)
+                    for begin, size in windows])
+  flips = tf.stack([flip_drawn(seed, spec.flip_prob)
+                    for seed, spec in zip(draws.flip_seeds, draws.specs)])
+  return {"canvas": tf.image.pad_to_bounding_box(image, 0, 0, canvas, canvas),
+          "windows": boxes, "flip": flips}
+
+
+def canvas_views(encoded, seeds, specs, canvas):
+  """What ``decode_views`` cuts, left for the accelerator to cut.
+
+  Returns {"canvas": uint8 [C, C, 3], the image decoded once (at the DCT
+  scale ``decode_views`` would use) at the top left of a zero canvas,
+  shrunk to fit if larger; "windows": float32 [V, 4], each view's crop
+  window (top, left, height, width) on the canvas: the windows
+  ``decode_views`` draws, same seeds; "flip": bool [V]}.
+  ``train.augment.cut_views`` makes the views of it.  ``encoded`` may
+  also be a decoded uint8 [H, W, 3] image.
+  """
+  draws = _ViewDraws(seeds, specs)
+
+  def place(image, full_shape, windows=None):
+    windows = draws.windows(full_shape) if windows is None else windows
+    return _on_canvas(image, full_shape, windows, draws, canvas)
+
+  if encoded.dtype == tf.uint8:  # already decoded
+    return place(encoded, tf.shape(encoded))
+
+  def jpeg():
+    shape = tf.image.extract_jpeg_shape(encoded)
+    windows = draws.windows(shape)
+    return place(_scaled_jpeg(encoded, windows, specs)[0], shape, windows)
+
+  def other():
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return place(image, tf.shape(image))
 
   return tf.cond(tf.io.is_jpeg(encoded), jpeg, other)
 

@@ -15,6 +15,7 @@ per-epoch seeded file and buffer shuffles; resuming skips the consumed part
 of the epoch before decoding.
 """
 import dataclasses
+import functools
 import math
 from typing import Iterator, Union
 
@@ -23,7 +24,7 @@ import tensorflow as tf
 
 from ssl_jax import storage
 from ssl_jax.data import service as data_service
-from ssl_jax.data.augment_host import center_view, crop_views, decode_views
+from ssl_jax.data.augment_host import canvas_views, center_view, crop_views, decode_views
 from ssl_jax.data.folder import ImageFiles, byte_reader
 from ssl_jax.data.sources import ArraySplit, Split, TfdsSplit
 from ssl_jax.registry import ConfigError
@@ -69,6 +70,14 @@ def _views_of(stored, sample, seed, view_set, cut):
   seeds = tf.random.experimental.stateless_split(_example_seed(seed, sample),
                                                  len(view_set))
   return cut(stored, seeds, view_set.views)
+
+
+def _cutter(view_set, host_cut):
+  """How an example's views are made: ``host_cut(stored, seeds, specs)``,
+  or, with ``view_set.canvas``, its canvas for the accelerator to cut."""
+  if view_set.canvas is None:
+    return host_cut
+  return functools.partial(canvas_views, canvas=view_set.canvas)
 
 
 def _options(ds):
@@ -125,7 +134,8 @@ def _indexed_examples(split: Union[ArraySplit, ImageFiles], view_set, global_bat
   spe = steps_per_epoch(n, global_batch)
   b = shard.batch(global_batch)
   labels = tf.constant(split.labels)
-  read, cut, _ = _random_access(split)
+  read, host_cut, _ = _random_access(split)
+  cut = _cutter(view_set, host_cut)
 
   def examples_of_step(step):
     epoch = step // spe
@@ -207,7 +217,8 @@ def _tfds_train(split: TfdsSplit, view_set, global_batch, seed, start_step, shar
     base = epoch * spe * global_batch + shard.index * spe * b
 
     def load(position, example, base=base):
-      views = _views_of(example["image"], base + position, seed, view_set, decode_views)
+      views = _views_of(example["image"], base + position, seed, view_set,
+                        _cutter(view_set, decode_views))
       return {"views": views, "label": tf.cast(example["label"], tf.int32)}
 
     ds = _tfds_epoch(split, epoch, seed, shard, shuffle_buffer).take(spe * b)
@@ -244,7 +255,9 @@ def train_batches(split: Split, view_set, global_batch: int, seed: int,
   """This host's training batches from ``start_step`` on, forever.
 
   Yields dicts of NumPy arrays: ``views`` (tuple of uint8 [b, S_v, S_v, 3],
-  one per ``ViewSpec``) and ``label`` (int32 [b]), b = global_batch / hosts.
+  one per ``ViewSpec``; with ``view_set.canvas`` instead the batched
+  ``augment_host.canvas_views``: canvas, windows, flip) and ``label``
+  (int32 [b]), b = global_batch / hosts.
   ``service``: grpc://HOST:PORT of a tf.data service dispatcher whose workers
   build the batches (``ssl_jax.data.service``; indexed splits only).
   """

@@ -6,7 +6,7 @@ reads the photometric fields (inside the jitted step).  Probabilities and
 strengths follow torchvision's semantics, which the PyTorch references use.
 """
 import dataclasses
-from typing import Tuple
+from typing import Optional, Tuple
 
 from ssl_jax.registry import Registry
 
@@ -44,13 +44,20 @@ class ViewSpec:
 @dataclasses.dataclass(frozen=True)
 class ViewSet:
   """The views of one training example; the first ``num_global`` are global
-  crops (the ones an EMA teacher sees)."""
+  crops (the ones an EMA teacher sees).  ``canvas``: None, the host cuts
+  the views; else the side of the canvas each image is decoded into for the
+  accelerator to cut them (``augment_host.canvas_views``)."""
   views: Tuple[ViewSpec, ...]
   num_global: int = 2
+  canvas: Optional[int] = None
 
   def __post_init__(self):
     if not 1 <= self.num_global <= len(self.views):
       raise ValueError(f"num_global={self.num_global} with {len(self.views)} views")
+    largest = max(v.size for v in self.views)
+    if self.canvas is not None and self.canvas < largest:
+      raise ValueError(f"the crop canvas ({self.canvas} px) must hold the largest "
+                       f"view ({largest} px)")
 
   def __len__(self):
     return len(self.views)
