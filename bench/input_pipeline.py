@@ -14,16 +14,21 @@ size) in four variants, timed in alternation (best of ``--repeats``):
 - ``raw``: the pipeline as it is, every view cut from one decode;
 - ``prep 320`` / ``prep 256``: the same images through
   ``python -m ssl_jax.prepare --max_side=320`` / ``256`` (the default cap,
-  500, keeps these files byte for byte: it reads like ``raw``).
+  500, keeps these files byte for byte: it reads like ``raw``);
+- ``canvas``: ``--config.data.crop_canvas=512``, the host only decodes
+  each image (at the DCT scale its windows allow) onto a 512 px canvas and
+  the accelerator cuts the views; ``cut GFLOP`` is that cut's cost per
+  example in the step (XLA's count), to set beside the step's own.
 
 Photometric augmentation runs on the accelerator inside the step and is
 not counted.  The last columns: cores needed to feed one accelerator that
 trains ``--step_images_per_s`` two-view examples a second (measure it with
 bench/train_step.py), scaled for presets with more pixels per example by
 their pixel count (ResNet FLOPs grow with pixels; an EMA teacher's extra
-forward is not counted): raw, and at the smallest cap.
+forward is not counted): raw, at the smallest cap, and with the canvas.
 """
 import argparse
+import dataclasses
 import math
 import os
 import sys
@@ -42,8 +47,10 @@ from ssl_jax.data import augment_host, pipeline, prepared  # pylint: disable=g-i
 from ssl_jax.data.folder import ImageFiles  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.data.sources import ArraySplit  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.train import augment  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 CAPS = (320, 256)
+CANVAS = 512
 # ResNet-50, two 224 px views, batch 256, bf16 on one H200 (bench/README.md).
 H200_TWO_VIEW_IMAGES_PER_S = 2732.0
 
@@ -104,8 +111,19 @@ def enlarged_share(views, max_side, height=375, width=500, draws=500):
   return float(np.mean(enlarged))
 
 
-def examples_per_second(split, preset, batch, steps):
-  batches = pipeline.train_batches(split, VIEW_PRESETS.lookup(preset), batch, seed=0)
+def cut_gflop_per_example(views):
+  """XLA's FLOP count of cutting ``views`` from canvases on the accelerator."""
+  import jax  # pylint: disable=g-import-not-at-top
+  n = 8
+  canvases = {"canvas": jax.ShapeDtypeStruct((n, CANVAS, CANVAS, 3), np.uint8),
+              "windows": jax.ShapeDtypeStruct((n, len(views), 4), np.float32),
+              "flip": jax.ShapeDtypeStruct((n, len(views)), np.bool_)}
+  cut = jax.jit(lambda c: augment.cut_views(c, views.views)).lower(canvases).compile()
+  return cut.cost_analysis()["flops"] / n / 1e9
+
+
+def examples_per_second(split, views, batch, steps):
+  batches = pipeline.train_batches(split, views, batch, seed=0)
   # Warm-up: graph building, and the batches made ahead meanwhile drained.
   for _ in range(4):
     next(batches)
@@ -116,14 +134,16 @@ def examples_per_second(split, preset, batch, steps):
 
 
 def _timed(variants, preset, batch, steps, repeats):
-  """{variant: best examples/s}, the variants timed in alternation."""
+  """{variant: best examples/s}, the variants timed in alternation; a
+  variant is (split, per-view cut or None, canvas or None)."""
   best = {name: 0.0 for name in variants}
   decode_once = pipeline.decode_views
   for _ in range(repeats):
-    for name, (split, cut) in variants.items():
+    for name, (split, cut, canvas) in variants.items():
       pipeline.decode_views = cut or decode_once
+      views = dataclasses.replace(VIEW_PRESETS.lookup(preset), canvas=canvas)
       try:
-        best[name] = max(best[name], examples_per_second(split, preset, batch, steps))
+        best[name] = max(best[name], examples_per_second(split, views, batch, steps))
       finally:
         pipeline.decode_views = decode_once
   return best
@@ -160,8 +180,9 @@ def main():
   print(f"host input pipeline on {len(cores)} core(s); {steps} batches of 128 per variant, "
         f"best of {args.repeats} alternating rounds; examples/s per core")
   print("| preset | view sizes | source | per-view | raw | " + " | ".join(
-      f"prep {c}" for c in CAPS) + " | step rate | cores raw | cores prep |")
-  print("|---|---|---|---|---|" + "---|" * len(CAPS) + "---|---|---|")
+      f"prep {c}" for c in CAPS) + " | canvas | cut GFLOP | step rate | cores raw | "
+        "cores prep | cores canvas |")
+  print("|---|---|---|---|---|" + "---|" * len(CAPS) + "---|---|---|---|---|---|")
   with tempfile.TemporaryDirectory() as tmp:
     raw = jpeg_files(os.path.join(tmp, "raw"), 256 if args.quick else 1024)
     ready = {c: prepared_files(raw, os.path.join(tmp, f"prep{c}", "train"), c) for c in CAPS}
@@ -171,19 +192,21 @@ def main():
       rate = args.step_images_per_s * two_view_pixels / _pixels(views)
       small = 32 if max(sizes) <= 32 else 96 if max(sizes) <= 96 else None
       if small:
-        got = _timed({"raw": (in_memory[small], None)}, preset, 128, steps, 1)
+        got = _timed({"raw": (in_memory[small], None, None)}, preset, 128, steps, 1)
         per_core = got["raw"] / len(cores)
         print(f"| {preset} | {'+'.join(map(str, sizes))} | uint8 {small}x{small} | | "
-              f"{per_core:.0f} |" + " |" * len(CAPS) + " | | |", flush=True)
+              f"{per_core:.0f} |" + " |" * len(CAPS) + " | | | | | |", flush=True)
         continue
-      variants = {"per-view": (raw, per_view_decode), "raw": (raw, None),
-                  **{f"prep {c}": (ready[c], None) for c in CAPS}}
+      variants = {"per-view": (raw, per_view_decode, None), "raw": (raw, None, None),
+                  **{f"prep {c}": (ready[c], None, None) for c in CAPS},
+                  "canvas": (raw, None, CANVAS)}
       got = {k: v / len(cores) for k, v in
              _timed(variants, preset, 128, steps, args.repeats).items()}
       print(f"| {preset} | {'+'.join(map(str, sizes))} | JPEG 500x375 | "
             + " | ".join(f"{got[name]:.0f}" for name in variants)
-            + f" | {rate:.0f} | {math.ceil(rate / got['raw'])} | "
-              f"{math.ceil(rate / got[f'prep {CAPS[-1]}'])} |", flush=True)
+            + f" | {cut_gflop_per_example(views):.2f} | {rate:.0f} | "
+              f"{math.ceil(rate / got['raw'])} | {math.ceil(rate / got[f'prep {CAPS[-1]}'])} | "
+              f"{math.ceil(rate / got['canvas'])} |", flush=True)
 
 
 if __name__ == "__main__":
