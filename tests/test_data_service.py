@@ -109,3 +109,21 @@ def test_service_refuses_a_streamed_split():
   split = TfdsSplit(builder=None, split="train", num_examples=100)
   with pytest.raises(ConfigError, match="ssl_jax.prepare"):
     pipeline.train_batches(split, VIEWS, 8, 0, service="grpc://localhost:1")
+
+
+def test_a_step_with_no_readable_example_stops_a_served_run_with_one_clear_error(
+    dispatcher, files, tmp_path):
+  # 16 files, batches of 8: the files of epoch 0's step 1 are made unreadable,
+  # so that step never arrives and cannot be rebuilt.
+  paths = [str(tmp_path / f"{i}.img") for i in range(16)]
+  for path, source in zip(paths, files.paths):
+    tf.io.write_file(path, tf.io.read_file(source))
+  split = ImageFiles(np.asarray(paths), np.arange(16, dtype=np.int32))
+  examples_of_step, _, _ = pipeline._indexed_examples(  # pylint: disable=protected-access
+      split, VIEWS, 8, 4, pipeline.HostShard())
+  for example in examples_of_step(1):
+    tf.io.write_file(paths[int(example["index"])], b"not an image")
+  served = pipeline.train_batches(split, VIEWS, 8, seed=4, service=dispatcher)
+  next(served)  # step 0
+  with pytest.raises(pipeline.UnreadableStep, match="step 1: none of its 8 examples"):
+    next(served)

@@ -163,15 +163,21 @@ def _indexed_train(split: Union[ArraySplit, ImageFiles], view_set, global_batch,
   return _options(ds.batch(b, drop_remainder=True).prefetch(_AUTOTUNE))
 
 
+class UnreadableStep(storage.DamagedFile):
+  """No example of a step could be read: a served run cannot shift its
+  batches past it as a local one does."""
+
+
 def step_batches(split: Union[ArraySplit, ImageFiles], view_set, global_batch, seed,
-                 start_step, shard):
+                 start_step, shard, num_steps=None):
   """The batches of ``_indexed_train`` as one element per step, tagged with
   it (``step``: int64): a dataset whose elements may be produced out of
   order, on other machines, and put back in order by their tag.
 
   An example that fails to read is left out and its batch refilled from its
   other examples: one bad file changes one batch (in ``_indexed_train`` it
-  shifts the batches after it by one example).
+  shifts the batches after it by one example).  A step none of whose
+  examples can be read has no element.  ``num_steps``: None, forever.
   """
   examples_of_step, load, b = _indexed_examples(split, view_set, global_batch, seed, shard)
 
@@ -179,7 +185,8 @@ def step_batches(split: Union[ArraySplit, ImageFiles], view_set, global_batch, s
     ds = examples_of_step(step).map(load, num_parallel_calls=b, deterministic=True)
     return skip_unreadable(ds).batch(b).map(lambda batch: {**_refill(batch, b), "step": step})
 
-  return _options(tf.data.Dataset.range(start_step, _FOREVER).flat_map(batch_of))
+  end = _FOREVER if num_steps is None else start_step + num_steps
+  return _options(tf.data.Dataset.range(start_step, end).flat_map(batch_of))
 
 
 def select_classes(ds, split: TfdsSplit):
@@ -237,11 +244,15 @@ def _served(split, view_set, global_batch, seed, start_step, shard, address):
     raise ConfigError("data.service workers read files with TensorFlow's own file "
                       "system: copy the data from its URL to a disk they share")
 
-  def steps_from(step):
-    return step_batches(split, view_set, global_batch, seed, step, shard)
+  def steps_from(step, num_steps=None):
+    return step_batches(split, view_set, global_batch, seed, step, shard, num_steps)
 
   def rebuild(step):
-    batch = next(steps_from(step).take(1).as_numpy_iterator())
+    batch = next(steps_from(step, 1).as_numpy_iterator(), None)
+    if batch is None:
+      raise UnreadableStep(f"step {step}: none of its {shard.batch(global_batch)} examples "
+                           "could be read (the warnings above name them); the last "
+                           "checkpoint is kept")
     batch.pop("step")
     return batch
 
