@@ -2,13 +2,15 @@
 
     python bench/train_step.py [--quick] [--methods=intl,simclr] [--model=resnet18]
         [--width=0.125] [--stem=cifar] [--size=24] [--batch=128] [--steps=10]
-        [--precision=float32]
+        [--precision=float32] [--crop_canvas=N]
 
 For each method, its quickstart config (``configs/quickstart.py:METHOD``)
 with the backbone, resolution and batch given here, the real jitted step
 (on-device augmentation, forward, loss, update, EMA) runs on random uint8
 views of the preset's sizes: TensorFlow is not needed (input speed is
-``bench/input_pipeline.py``'s).  Columns:
+``bench/input_pipeline.py``'s).  With ``--crop_canvas=N`` the step gets
+random N px canvases and crop windows instead, and cuts the views itself
+(``--config.data.crop_canvas``).  Columns:
 
 - ms/step (median after one warm-up step), images/s, compile s;
 - memory: XLA's buffer plan of the compiled step (arguments, outputs and
@@ -23,6 +25,7 @@ views of the preset's sizes: TensorFlow is not needed (input speed is
   clustering, and the optimiser update cost.
 """
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -75,7 +78,8 @@ def _config(method, args):
 
 
 def _parts(config, args):
-  views = VIEW_PRESETS.lookup(config.data.views)
+  views = VIEW_PRESETS.lookup(config.data.views).resized(args.size)
+  views = dataclasses.replace(views, canvas=args.crop_canvas)
   method = build_method(config.method, total_steps=1000, steps_per_epoch=100)
   dtype = _DTYPES[args.precision]
   model = build_model(config.model, method.head, dtype)
@@ -86,11 +90,19 @@ def _parts(config, args):
 
 
 def _views(view_set, size, batch, mesh):
-  """Random uint8 views at the preset's sizes, scaled to ``size`` for the first."""
+  """Random uint8 views at the preset's sizes, scaled to ``size`` for the
+  first, or canvases to cut them from (``view_set.canvas``)."""
   rng = np.random.default_rng(0)
-  scale = size / view_set.views[0].size
-  shapes = [max(8, int(round(v.size * scale))) for v in view_set.views]
-  views = tuple(rng.integers(0, 256, (batch, s, s, 3), np.uint8) for s in shapes)
+  shapes = [v.size for v in view_set.views]
+  if view_set.canvas is None:
+    views = tuple(rng.integers(0, 256, (batch, s, s, 3), np.uint8) for s in shapes)
+  else:  # windows of 30-100 % of the canvas's side, anywhere on it
+    c, n = view_set.canvas, len(shapes)
+    sides = rng.uniform(0.3, 1.0, (batch, n, 2)) * c
+    corners = rng.uniform(0.0, 1.0, (batch, n, 2)) * (c - sides)
+    views = {"canvas": rng.integers(0, 256, (batch, c, c, 3), np.uint8),
+             "windows": np.concatenate([corners, sides], -1).astype(np.float32),
+             "flip": rng.uniform(size=(batch, n)) < 0.5}
   labels = np.zeros(batch, np.int32)
   return sharding.to_global({"views": views, "label": labels}, mesh), shapes
 
@@ -134,7 +146,12 @@ def _plain_step_seconds(model, views, state, batch, dtype, steps):
 
   grad = jax.jit(jax.grad(loss))
   key = jax.random.key(2)
-  return median_seconds(lambda: grad(state.params, batch["views"][:2], key), steps)
+  images = batch["views"]
+  if views.canvas is None:
+    images = images[:2]
+  else:
+    images = {**images, "windows": images["windows"][:, :2], "flip": images["flip"][:, :2]}
+  return median_seconds(lambda: grad(state.params, images, key), steps)
 
 
 def bench_method(name, args, mesh, peak):
@@ -177,6 +194,8 @@ def main():
   parser.add_argument("--batch", type=int, default=128, help="global batch")
   parser.add_argument("--steps", type=int, default=10)
   parser.add_argument("--precision", default="float32", choices=sorted(_DTYPES))
+  parser.add_argument("--crop_canvas", type=int, default=None,
+                      help="cut the views in the step from canvases of this side")
   parser.add_argument("--quick", action="store_true", help="fewer steps, smaller peak test")
   args = parser.parse_args()
   if args.quick:
