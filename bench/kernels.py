@@ -183,9 +183,8 @@ def _loss_seconds(method, views, n, repeats):
 def _backbone_seconds_per_image(config, size, repeats, images):
   """Forward + backward of the config's backbone, per image at ``size`` px,
   timed on ``images`` images (enough to fill an accelerator; few on a CPU)."""
-  from ssl_jax.models import BACKBONES  # pylint: disable=g-import-not-at-top
-  model = BACKBONES.lookup(config.model.name)(width=config.model.width,
-                                               stem=config.model.stem)
+  from ssl_jax.models import build_backbone  # pylint: disable=g-import-not-at-top
+  model = build_backbone(config.model)
   x = jnp.zeros((1, images, size, size, 3))
   variables = model.init(jax.random.key(0), x, train=True)
 

@@ -46,6 +46,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.width = 1.0          # multiplier on the 64-channel base width
   c.model.stem = "imagenet"    # "imagenet" (7x7/2 + max-pool) or "cifar" (3x3/1)
   c.model.zero_init_residual = False  # residual branches start as 0 (torchvision's flag)
+  # ViTs (model.name=vit_*) only:
+  c.model.drop_path_rate = 0.0           # stochastic depth of the last block
+  c.model.layerscale = placeholder(float)  # LayerScale's initial gain; None: none
+  c.model.registers = 0                  # register tokens
 
   c.data = data_config("imagenet2012")
   c.data.views = "asymmetric_imagenet"  # augmentation preset (ssl_jax/data/views.py)

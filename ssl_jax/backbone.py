@@ -26,7 +26,7 @@ from ssl_jax import workdir as workdir_record
 from ssl_jax.checkpoint import Checkpointer
 from ssl_jax.data.normalization import normalization
 from ssl_jax.data.views import views_of
-from ssl_jax.models import BACKBONES
+from ssl_jax.models import build_backbone
 from ssl_jax.models.inputs import Normalization
 
 # What names a run's dataset: the evaluation jobs follow it (jobs/follow_run.py).
@@ -40,7 +40,7 @@ class BackboneNotFound(FileNotFoundError):
 
 @dataclasses.dataclass(frozen=True)
 class Backbone:
-  """An encoder: ``model`` = {"name", "width", "stem"} and its variables.
+  """An encoder: ``model`` (config.model's keys: "name", "width", ...) and its variables.
 
   ``mean``/``std`` are the per-channel normalisation it was trained with,
   ``image_size`` its training resolution, ``step`` the pretraining step,
@@ -58,8 +58,7 @@ class Backbone:
 
   @property
   def module(self):
-    return BACKBONES.lookup(self.model["name"], "model.name")(
-        width=self.model["width"], stem=self.model["stem"])
+    return build_backbone(self.model)
 
   @property
   def normalization(self) -> Normalization:
@@ -118,9 +117,9 @@ def from_run(workdir: str, use_ema: bool = False) -> Backbone:
     raise ValueError(f"the run in {workdir} ({config.method.name}) keeps no EMA teacher")
   mean, std = normalization(config.data.name)
   return Backbone(
-      model={k: config.model[k] for k in ("name", "width", "stem")},
+      model=config.model.to_dict(),
       variables={"params": tree[params]["backbone"],
-                 "batch_stats": tree[stats]["backbone"]},
+                 "batch_stats": tree[stats].get("backbone", {})},
       mean=tuple(mean), std=tuple(std),
       image_size=views_of(config.data).views[0].size,
       step=int(step),

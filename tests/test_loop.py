@@ -14,7 +14,7 @@ import pytest
 from ssl_jax import backbone as backbones
 from ssl_jax.data.normalization import normalization
 from ssl_jax.jobs import linear_eval
-from ssl_jax.models import BACKBONES
+from ssl_jax.models import build_backbone
 from tests.end_to_end import ROOT, env_with_devices, free_port, params, records
 from tests.test_config import load
 
@@ -38,7 +38,7 @@ def test_a_sigterm_on_one_process_stops_every_process_at_the_same_step(tmp_path)
 
 
 def _random_backbone(path):
-  module = BACKBONES.lookup("resnet10", "model.name")(width=0.0625, stem="cifar")
+  module = build_backbone({"name": "resnet10", "width": 0.0625, "stem": "cifar"})
   variables = module.init(jax.random.key(0), jnp.zeros((1, 2, 32, 32, 3)), train=False)
   mean, std = normalization("synthetic")
   backbones.save(backbones.Backbone(

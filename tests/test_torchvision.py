@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ssl_jax import backbone as backbones
-from ssl_jax.models import BACKBONES
+from ssl_jax.models import build_backbone
 from tests.end_to_end import ROOT
 
 torch = pytest.importorskip("torch")
@@ -41,7 +41,7 @@ def _random_variables(name, stem, size, seed=0):
   """Random weights (shapes from the model, values from NumPy: no init to
   compile) with BatchNorm affine and running statistics far from their
   initial values, so every tensor's layout matters."""
-  module = BACKBONES.lookup(name, "model.name")(width=1.0, stem=stem)
+  module = build_backbone({"name": name, "stem": stem})
   shapes = jax.eval_shape(lambda: module.init(jax.random.key(0),
                                               jnp.zeros((1, 1, size, size, 3)), train=False))
   rng = np.random.default_rng(seed)

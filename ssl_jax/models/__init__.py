@@ -1,22 +1,59 @@
 """Backbones and heads."""
+from typing import Any, Mapping
+
 import jax.numpy as jnp
 
 from ssl_jax.models.encoder import SSLModel
 from ssl_jax.models.heads import MLP, HeadSpec, MLPSpec, PrototypeSpec, Prototypes
-from ssl_jax.models.resnet import STEMS, ResNet, ResNet10, ResNet18, ResNet50
-from ssl_jax.registry import Registry
+from ssl_jax.models.resnet import RESNETS, STEMS, ResNet, ResNet10, ResNet18, ResNet50
+from ssl_jax.models.vit import VisionTransformer, vit
+from ssl_jax.registry import ConfigError, Registry
 
-BACKBONES = Registry("model", {"resnet10": ResNet10, "resnet18": ResNet18, "resnet50": ResNet50})
+# The keys of config.model each family reads, with the values that mean
+# "not used" for the other family (a saved model dict may lack newer keys).
+_RESNET_KEYS = {"width": 1.0, "stem": "imagenet", "zero_init_residual": False}
+_VIT_KEYS = {"drop_path_rate": 0.0, "layerscale": None, "registers": 0}
+
+
+def _settings(model: Mapping[str, Any], own, other):
+  """``own`` keys from ``model`` (defaults where absent); a key of the other
+  family set away from its default is refused."""
+  for key, unused in other.items():
+    if model.get(key, unused) != unused:
+      raise ConfigError(f"model.{key}={model[key]!r} does not apply to {model['name']}")
+  return {key: model.get(key, default) for key, default in own.items()}
+
+
+def _resnet(cls):
+  def build(model, dtype):
+    return cls(dtype=dtype, **_settings(model, _RESNET_KEYS, _VIT_KEYS))
+  return build
+
+
+def _vit(size, patch):
+  def build(model, dtype):
+    return vit(size, patch)(dtype=dtype, **_settings(model, _VIT_KEYS, _RESNET_KEYS))
+  return build
+
+
+BACKBONES = Registry("model", {
+    **{name: _resnet(cls) for name, cls in RESNETS.items()},
+    "vit_tiny16": _vit("tiny", 16), "vit_small16": _vit("small", 16),
+    "vit_small8": _vit("small", 8), "vit_base16": _vit("base", 16),
+    "vit_base8": _vit("base", 8), "vit_large16": _vit("large", 16),
+})
+
+
+def build_backbone(model: Mapping[str, Any], dtype=jnp.float32):
+  """The backbone module ``model`` (config.model, or a saved model dict) names."""
+  return BACKBONES.lookup(model["name"], "model.name")(model, dtype)
 
 
 def build_model(model_config, head: HeadSpec, dtype=jnp.float32) -> SSLModel:
-  """SSLModel from ``config.model`` (name, width, stem, zero_init_residual)
-  and a method's heads."""
-  backbone = BACKBONES.lookup(model_config.name, "model.name")(
-      width=model_config.width, stem=model_config.stem, dtype=dtype,
-      zero_init_residual=model_config.zero_init_residual)
-  return SSLModel(backbone=backbone, head=head, dtype=dtype)
+  """SSLModel from ``config.model`` and a method's heads."""
+  return SSLModel(backbone=build_backbone(model_config, dtype), head=head, dtype=dtype)
 
 
-__all__ = ["BACKBONES", "HeadSpec", "MLP", "MLPSpec", "PrototypeSpec", "Prototypes", "ResNet", "ResNet10", "ResNet18",
-           "ResNet50", "SSLModel", "STEMS", "build_model"]
+__all__ = ["BACKBONES", "HeadSpec", "MLP", "MLPSpec", "PrototypeSpec", "Prototypes", "ResNet",
+           "ResNet10", "ResNet18", "ResNet50", "SSLModel", "STEMS", "VisionTransformer",
+           "build_backbone", "build_model"]

@@ -128,3 +128,5 @@ class ResNet(nn.Module):
 ResNet10 = functools.partial(ResNet, stage_sizes=(1, 1, 1, 1), block=BasicBlock)
 ResNet18 = functools.partial(ResNet, stage_sizes=(2, 2, 2, 2), block=BasicBlock)
 ResNet50 = functools.partial(ResNet, stage_sizes=(3, 4, 6, 3), block=BottleneckBlock)
+
+RESNETS = {"resnet10": ResNet10, "resnet18": ResNet18, "resnet50": ResNet50}

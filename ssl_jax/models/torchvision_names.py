@@ -17,7 +17,7 @@ from typing import Dict, Tuple
 import flax
 import numpy as np
 
-from ssl_jax.models import BACKBONES
+from ssl_jax.models.resnet import RESNETS
 
 _BLOCK = re.compile(r"stage(\d+)_block(\d+)")
 _TORCH_BLOCK = re.compile(r"layer(\d+)\.(\d+)\.(.+)")
@@ -29,8 +29,10 @@ _BN = {"weight": ("params", "scale"), "bias": ("params", "bias"),
 
 def block_kind(model_name: str) -> str:
   """"basic" or "bottleneck": the block of the backbone ``model_name``."""
-  return "bottleneck" if BACKBONES.lookup(model_name).keywords["block"].expansion > 1 \
-      else "basic"
+  if model_name not in RESNETS:
+    raise ValueError(f"{model_name} has no torchvision layout: only ResNets "
+                     f"({', '.join(RESNETS)}) are written in it")
+  return "bottleneck" if RESNETS[model_name].keywords["block"].expansion > 1 else "basic"
 
 
 def _torch_layer(block_kind, layer):
@@ -85,10 +87,10 @@ def architecture(state_dict) -> Tuple[str, float, str]:
   blocks = tuple(1 + max([int(m.group(2)) for m in map(_TORCH_BLOCK.fullmatch, state_dict)
                           if m and m.group(1) == str(stage)], default=-1)
                  for stage in range(1, 5))
-  names = {(tuple(BACKBONES[n].keywords["stage_sizes"]), block_kind(n)): n for n in BACKBONES}
+  names = {(tuple(RESNETS[n].keywords["stage_sizes"]), block_kind(n)): n for n in RESNETS}
   if (blocks, kind) not in names:
     raise ValueError(f"a ResNet with {blocks} {kind} blocks per stage is not one of "
-                     f"ssl_jax's ({', '.join(BACKBONES)})")
+                     f"ssl_jax's ({', '.join(RESNETS)})")
   stem_weight = np.shape(state_dict["conv1.weight"])
   stem = {7: "imagenet", 3: "cifar"}.get(stem_weight[-1])
   if stem is None:

@@ -45,7 +45,7 @@ def init_train_state(rng, model, method, tx, image_size: int, probe_tx=None,
   # threefry buys nothing here, and on CPU it compiles ~4x slower.
   with jax.threefry_partitionable(False):
     variables = model.init(init_rng, dummy, train=True)
-  params, batch_stats = variables["params"], variables["batch_stats"]
+  params, batch_stats = variables["params"], variables.get("batch_stats", {})
   dim = method.head.projector.out_dim if method.head.projector else 0
   probe = {}
   if probe_tx is not None:

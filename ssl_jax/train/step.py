@@ -33,22 +33,24 @@ def group_by_shape(views: Sequence[jax.Array]):
 
 
 def encode_views(model, params, batch_stats, views, train=True, method=None,
-                 bn_pooling="per_view"):
+                 bn_pooling="per_view", rng=None):
   """Runs ``model`` on a list of views, one forward pass per view size.
 
   Views of one size are stacked to [G, N, H, W, 3]; ``bn_pooling`` says
   which layers pool their BatchNorm statistics over those views
   (``models.encoder.BN_POOLINGS``).  Running statistics are updated group
-  after group.
+  after group.  ``rng``: the key of stochastic layers (a ViT's stochastic
+  depth; group g uses ``fold_in(rng, g)``); None: they pass everything.
 
   Returns:
     ({key: [V, N, ...]} in the order of ``views``, new batch_stats).
   """
   per_view = [None] * len(views)
-  for idx in group_by_shape(views):
+  for g, idx in enumerate(group_by_shape(views)):
     x = jnp.stack([views[i] for i in idx])
+    rngs = {} if rng is None else {"dropout": jax.random.fold_in(rng, g)}
     out, mutated = model.apply({"params": params, "batch_stats": batch_stats}, x,
-                               train=train, bn_pooling=bn_pooling,
+                               train=train, bn_pooling=bn_pooling, rngs=rngs,
                                mutable=["batch_stats"], method=method)
     batch_stats = mutated["batch_stats"]
     for j, i in enumerate(idx):
@@ -131,6 +133,7 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
     state = state.replace(params=method.prepare_params(state.params))
     rng = jax.random.fold_in(rng, state.step)
     aug_rng, loss_rng = jax.random.split(rng)
+    drop_rng = jax.random.fold_in(rng, 1)  # the online network's stochastic depth
     views = augmenter(batch["views"], aug_rng)
 
     target, ema_stats = None, state.ema_batch_stats
@@ -141,7 +144,8 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
       target = jax.lax.stop_gradient(target)
 
     def loss_fn(params):
-      online, stats = encode(params, state.batch_stats, [views[i] for i in online_ids])
+      online, stats = encode(params, state.batch_stats, [views[i] for i in online_ids],
+                             rng=drop_rng)
       loss, aux = method.objective(online, target, state.method_state, state.step, loss_rng)
       return loss, (aux, stats, online["features"][0])
 

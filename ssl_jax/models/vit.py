@@ -1,0 +1,169 @@
+"""Vision Transformers (Dosovitskiy et al. 2021) in Flax, as DINO and timm build them.
+
+Patch embedding (a p x p / p convolution), a CLS token, optional register
+tokens (Darcet et al. 2024), learned position embeddings for a base grid
+(224 / p), pre-norm blocks (LayerNorm, multi-head self-attention, LayerNorm,
+GELU MLP of 4x the width), stochastic depth and optional LayerScale, a last
+LayerNorm.  Inputs are [G, N, H, W, 3] like every backbone's (views of one
+size); the output is the CLS token [G, N, D], or with ``pool="cls_mean"``
+the CLS token and the mean patch token side by side [G, N, 2D] (DINO's
+linear protocol for ViT-B).  Other input sizes than the base one get the
+position embeddings resized as DINO's ``interpolate_pos_encoding`` does.
+"""
+import functools
+from typing import Any, Optional
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+POOLS = ("cls", "cls_mean")
+BASE_IMAGE_SIZE = 224
+
+# DINO's _init_weights: every Linear trunc_normal(std=0.02), bias 0; the
+# CLS token and position embeddings too.
+_dense_init = nn.initializers.truncated_normal(0.02)
+# The patch embedding is a Conv2d that DINO leaves at PyTorch's default,
+# uniform in +-1/sqrt(fan_in).
+_patch_init = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
+
+
+def _torch_cubic(x, a=-0.75):
+  """PyTorch's bicubic kernel (a = -0.75)."""
+  x = jnp.abs(x)
+  near = ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+  far = ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
+  return jnp.where(x <= 1.0, near, jnp.where(x < 2.0, far, 0.0))
+
+
+def _interpolation_matrix(old, new):
+  """[new, old] weights of ``F.interpolate(mode="bicubic",
+  scale_factor=(new + 0.1) / old)`` along one axis (align_corners=False,
+  edges clamped): DINO's call, whose 0.1 avoids a floating-point miss of
+  the output size."""
+  scale = (new + 0.1) / old
+  src = (jnp.arange(new, dtype=jnp.float32) + 0.5) / scale - 0.5
+  first = jnp.floor(src)
+  taps = first[:, None] + jnp.arange(-1, 3, dtype=jnp.float32)[None, :]  # [new, 4]
+  weights = _torch_cubic(src[:, None] - taps)
+  index = jnp.clip(taps, 0, old - 1).astype(jnp.int32)
+  return jnp.sum(jax.nn.one_hot(index, old) * weights[..., None], axis=1)
+
+
+def resize_position_embedding(grid, height, width):
+  """Position embeddings of a grid [h0, w0, D] for a grid [height, width, D]."""
+  if grid.shape[:2] == (height, width):
+    return grid
+  rows = _interpolation_matrix(grid.shape[0], height)
+  cols = _interpolation_matrix(grid.shape[1], width)
+  return jnp.einsum("hy,yxd,wx->hwd", rows, grid, cols, precision=jax.lax.Precision.HIGHEST)
+
+
+class DropPath(nn.Module):
+  """Stochastic depth: the residual branch of a whole example dropped with
+  probability ``rate`` and the kept ones scaled by 1 / (1 - rate).  Needs a
+  ``dropout`` rng; without one (a teacher's pass) it is the identity."""
+  rate: float
+
+  @nn.compact
+  def __call__(self, x, train):
+    if not train or self.rate == 0.0 or not self.has_rng("dropout"):
+      return x
+    keep = 1.0 - self.rate
+    mask = jax.random.bernoulli(self.make_rng("dropout"), keep, (x.shape[0],) + (1,) * (x.ndim - 1))
+    return jnp.where(mask, x / keep, 0.0).astype(x.dtype)
+
+
+class Block(nn.Module):
+  """Pre-norm transformer block on tokens [B, T, D]."""
+  heads: int
+  drop_path: float = 0.0
+  layerscale: Optional[float] = None
+  dtype: Any = jnp.float32
+
+  def _residual(self, y, name, train):
+    if self.layerscale is not None:
+      gamma = self.param(name, nn.initializers.constant(self.layerscale), (y.shape[-1],))
+      y = y * gamma.astype(y.dtype)
+    return DropPath(self.drop_path)(y, train)
+
+  @nn.compact
+  def __call__(self, x, train):
+    b, t, d = x.shape
+    dense = functools.partial(nn.Dense, dtype=self.dtype, kernel_init=_dense_init)
+    y = nn.LayerNorm(epsilon=1e-6, dtype=self.dtype, name="norm1")(x)
+    qkv = dense(3 * d, name="qkv")(y).reshape(b, t, 3, self.heads, d // self.heads)
+    y = jax.nn.dot_product_attention(qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2])
+    y = dense(d, name="proj")(y.reshape(b, t, d))
+    x = x + self._residual(y, "ls1", train)
+    y = nn.LayerNorm(epsilon=1e-6, dtype=self.dtype, name="norm2")(x)
+    y = dense(d, name="fc2")(nn.gelu(dense(4 * d, name="fc1")(y), approximate=False))
+    return x + self._residual(y, "ls2", train)
+
+
+class VisionTransformer(nn.Module):
+  """ViT backbone: [G, N, H, W, 3] -> [G, N, D] (``pool="cls_mean"``: 2D).
+
+  Attributes:
+    patch: patch side in px (16, or 8 for ViT-S/8 and ViT-B/8).
+    dim, depth, heads: width, blocks and attention heads.
+    drop_path_rate: stochastic depth of the last block, growing linearly
+      from 0 at the first (DINO's ``drop_path_rate``).
+    layerscale: initial value of LayerScale's per-channel gains (CaiT,
+      DINOv2: 1e-5 or 0.1); None: no LayerScale.
+    registers: extra learned tokens, dropped at the output.
+    pool: "cls" or "cls_mean".
+  """
+  patch: int
+  dim: int
+  depth: int
+  heads: int
+  drop_path_rate: float = 0.0
+  layerscale: Optional[float] = None
+  registers: int = 0
+  pool: str = "cls"
+  dtype: Any = jnp.float32
+
+  @property
+  def num_features(self):
+    return self.dim * (2 if self.pool == "cls_mean" else 1)
+
+  @nn.compact
+  def __call__(self, x, train: bool = True):
+    if self.pool not in POOLS:
+      raise ValueError(f"unknown pool {self.pool!r}; valid: {', '.join(POOLS)}")
+    lead, (h, w) = x.shape[:-3], x.shape[-3:-1]
+    if h % self.patch or w % self.patch:
+      raise ValueError(f"a {h}x{w} input does not split into {self.patch} px patches")
+    x = x.reshape((-1,) + x.shape[-3:]).astype(self.dtype)
+    x = nn.Conv(self.dim, (self.patch, self.patch), (self.patch, self.patch), padding="VALID",
+                kernel_init=_patch_init, dtype=self.dtype, name="patch_embed")(x)
+    b, gh, gw, d = x.shape
+    base = BASE_IMAGE_SIZE // self.patch
+    pos = self.param("pos_embed", _dense_init, (1 + base * base, d))
+    patch_pos = resize_position_embedding(pos[1:].reshape(base, base, d), gh, gw)
+    cls = self.param("cls_token", _dense_init, (1, d))
+    tokens = [jnp.broadcast_to(cls + pos[:1], (b, 1, d)).astype(self.dtype)]
+    if self.registers:
+      reg = self.param("registers", _dense_init, (self.registers, d))
+      tokens.append(jnp.broadcast_to(reg, (b, self.registers, d)).astype(self.dtype))
+    tokens.append((x + patch_pos.astype(self.dtype)).reshape(b, gh * gw, d))
+    x = jnp.concatenate(tokens, axis=1)
+    for i in range(self.depth):
+      rate = self.drop_path_rate * i / max(self.depth - 1, 1)
+      x = Block(self.heads, rate, self.layerscale, self.dtype, name=f"block{i + 1}")(x, train)
+    x = nn.LayerNorm(epsilon=1e-6, dtype=self.dtype, name="norm")(x).astype(jnp.float32)
+    out = x[:, 0]
+    if self.pool == "cls_mean":
+      out = jnp.concatenate([out, jnp.mean(x[:, 1 + self.registers:], axis=1)], axis=-1)
+    return out.reshape(lead + out.shape[-1:])
+
+
+# (dim, depth, heads): timm's vit_{tiny,small,base,large}_patch16_224.
+SIZES = {"tiny": (192, 12, 3), "small": (384, 12, 6), "base": (768, 12, 12),
+         "large": (1024, 24, 16)}
+
+
+def vit(size, patch):
+  dim, depth, heads = SIZES[size]
+  return functools.partial(VisionTransformer, patch=patch, dim=dim, depth=depth, heads=heads)

@@ -1,0 +1,138 @@
+"""Vision Transformer backbones: sizes as timm's, DINO's position-embedding
+resize, stochastic depth, and a training step on 1 and 8 devices."""
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ssl_jax import sharding
+from ssl_jax.kernels.schedules import warmup_cosine
+from ssl_jax.methods import build_method
+from ssl_jax.models import BACKBONES, HeadSpec, SSLModel, build_backbone
+from ssl_jax.models.vit import DropPath, VisionTransformer, resize_position_embedding
+from ssl_jax.registry import ConfigError
+from ssl_jax.train.augment import ViewAugmenter
+from ssl_jax.train.optim import make_optimizer
+from ssl_jax.train.state import init_train_state
+from ssl_jax.train.step import Schedules, encode_views, make_train_step
+from tests import helpers
+
+# timm 1.0.31: sum(p.numel() for p in timm.create_model(NAME, num_classes=0).parameters()).
+TIMM_PARAMETERS = {
+    "vit_tiny16": ("vit_tiny_patch16_224", 5_524_416),
+    "vit_small16": ("vit_small_patch16_224", 21_665_664),
+    "vit_small8": ("vit_small_patch8_224", 21_670_272),
+    "vit_base16": ("vit_base_patch16_224", 85_798_656),
+    "vit_base8": ("vit_base_patch8_224", 85_807_872),
+    "vit_large16": ("vit_large_patch16_224", 303_301_632),
+}
+
+
+def _count(module, size=224):
+  shapes = jax.eval_shape(lambda: module.init(jax.random.key(0),
+                                               jnp.zeros((1, 1, size, size, 3)), train=False))
+  return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(shapes["params"]))
+
+
+@pytest.mark.parametrize("name", sorted(TIMM_PARAMETERS))
+def test_parameter_counts_equal_timms(name):
+  assert _count(build_backbone({"name": name})) == TIMM_PARAMETERS[name][1]
+
+
+def test_registers_and_layerscale_add_their_own_parameters_only():
+  # LayerScale: two gains of D per block (timm's init_values adds the same).
+  # Registers: R x D and no position embedding (DINOv2 adds them after the
+  # positions; timm's reg_tokens with its default no_embed_class=False
+  # gives them positions, 21,677,952 here).
+  module = build_backbone({"name": "vit_small16", "registers": 4, "layerscale": 1e-5})
+  assert _count(module) == TIMM_PARAMETERS["vit_small16"][1] + 4 * 384 + 2 * 12 * 384
+
+
+def test_position_embeddings_resize_as_dinos_interpolate_pos_encoding():
+  torch = pytest.importorskip("torch")
+  grid = np.random.default_rng(0).normal(size=(14, 14, 5))
+  for new in (6, 14, 28, 3):
+    got = np.asarray(resize_position_embedding(jnp.asarray(grid, jnp.float32), new, new))
+    if new == 14:  # DINO returns the embeddings as they are at the base grid
+      np.testing.assert_array_equal(got, grid.astype(np.float32))
+      continue
+    want = torch.nn.functional.interpolate(
+        torch.tensor(grid).permute(2, 0, 1)[None], mode="bicubic",
+        scale_factor=((new + 0.1) / 14, (new + 0.1) / 14))[0].permute(1, 2, 0).numpy()
+    assert want.shape == (new, new, 5)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def _micro(**kw):
+  return VisionTransformer(**{"patch": 8, "dim": 32, "depth": 2, "heads": 2, **kw})
+
+
+def test_views_of_any_size_give_one_feature_per_view():
+  vit = _micro(registers=2)
+  x = jax.random.uniform(jax.random.key(0), (2, 3, 32, 32, 3))
+  variables = vit.init(jax.random.key(1), x, train=False)
+  assert vit.apply(variables, x, train=False).shape == (2, 3, 32)
+  small = jax.random.uniform(jax.random.key(2), (6, 3, 16, 16, 3))
+  assert vit.apply(variables, small, train=False).shape == (6, 3, 32)
+  both = _micro(pool="cls_mean").apply(variables, x, train=False)
+  assert both.shape == (2, 3, 64)
+  with pytest.raises(ValueError, match="does not split into 8 px patches"):
+    vit.apply(variables, jnp.zeros((1, 1, 20, 20, 3)), train=False)
+
+
+def test_stochastic_depth_needs_a_key_and_only_trains():
+  ones = jnp.ones((64, 3, 4))
+  drop = DropPath(0.5)
+  dropped = np.asarray(drop.apply({}, ones, True, rngs={"dropout": jax.random.key(0)}))
+  per_example = dropped.reshape(64, -1)
+  assert set(np.unique(per_example)) == {0.0, 2.0}  # whole examples, kept ones scaled
+  assert np.all(per_example.min(1) == per_example.max(1)) and 16 < (per_example[:, 0] == 0).sum() < 48
+  np.testing.assert_array_equal(drop.apply({}, ones, True), ones)  # no key: a teacher's pass
+  np.testing.assert_array_equal(drop.apply({}, ones, False, rngs={"dropout": jax.random.key(0)}),
+                                ones)
+  vit = _micro(drop_path_rate=0.5, layerscale=0.1)
+  x = jax.random.uniform(jax.random.key(0), (1, 8, 16, 16, 3))
+  variables = vit.init(jax.random.key(1), x, train=False)
+  assert float(variables["params"]["block1"]["ls1"][0]) == pytest.approx(0.1)
+  evaluated = vit.apply(variables, x, train=False)
+  np.testing.assert_array_equal(vit.apply(variables, x, train=True), evaluated)
+  trained = vit.apply(variables, x, train=True, rngs={"dropout": jax.random.key(3)})
+  assert not np.allclose(trained, evaluated)
+  # The step's forward passes hand the key on (the online one; a teacher none).
+  model = SSLModel(vit, HeadSpec())
+  encode = lambda rng: encode_views(model, {"backbone": variables["params"]}, {}, [x[0]],
+                                    rng=rng)[0]["features"]
+  np.testing.assert_array_equal(encode(None)[0], evaluated[0])
+  assert not np.allclose(encode(jax.random.key(3))[0], evaluated[0])
+
+
+def test_the_other_familys_settings_are_refused():
+  with pytest.raises(ConfigError, match="model.stem='cifar' does not apply to vit_small16"):
+    build_backbone({"name": "vit_small16", "stem": "cifar"})
+  with pytest.raises(ConfigError, match="model.registers=4 does not apply to resnet18"):
+    build_backbone({"name": "resnet18", "registers": 4})
+  assert {"resnet50", "vit_base16"} <= set(BACKBONES)
+
+
+def _vit_step(mesh):
+  method = build_method(helpers.OptimConfig(name="simclr", projector=dict(
+      hidden_dim=32, out_dim=16, num_layers=2), temperature=0.2), 100, 10)
+  model = SSLModel(_micro(drop_path_rate=0.2), method.head)
+  schedule = warmup_cosine(0.05, 0, 100)
+  tx = make_optimizer(helpers.sgd_config(), schedule)
+  view_set = dataclasses.replace(helpers.PLAIN_VIEWS)
+  step = make_train_step(model, method, tx, Schedules(schedule),
+                         ViewAugmenter(view_set, helpers.NORMALIZATION))
+  init = lambda rng: init_train_state(rng, model, method, tx, 16)
+  return helpers.run_steps(step, init, helpers.tiny_split(), 3, 16, mesh, view_set)
+
+
+def test_a_vit_trains_in_the_step_alike_on_one_and_eight_devices():
+  one, history_one = _vit_step(sharding.make_mesh(jax.devices()[:1]))
+  eight, history_eight = _vit_step(sharding.make_mesh())
+  losses = [h["loss"] for h in history_one]
+  assert all(np.isfinite(losses)) and losses[-1] != losses[0]
+  np.testing.assert_allclose([h["loss"] for h in history_eight], losses, rtol=1e-4)
+  helpers.assert_trees_close(eight.params, one.params)
