@@ -1,6 +1,7 @@
 """Vision Transformer backbones: sizes as timm's, DINO's position-embedding
 resize, stochastic depth, and a training step on 1 and 8 devices."""
 import dataclasses
+import os
 
 import jax
 import jax.numpy as jnp
@@ -10,7 +11,7 @@ import pytest
 from ssl_jax import sharding
 from ssl_jax.kernels.schedules import warmup_cosine
 from ssl_jax.methods import build_method
-from ssl_jax.models import BACKBONES, HeadSpec, SSLModel, build_backbone
+from ssl_jax.models import BACKBONES, HeadSpec, SSLModel, build_backbone, timm_names
 from ssl_jax.models.vit import DropPath, VisionTransformer, resize_position_embedding
 from ssl_jax.registry import ConfigError
 from ssl_jax.train.augment import ViewAugmenter
@@ -18,6 +19,7 @@ from ssl_jax.train.optim import make_optimizer
 from ssl_jax.train.state import init_train_state
 from ssl_jax.train.step import Schedules, encode_views, make_train_step
 from tests import helpers
+from tests.official import vit_weights
 
 # timm 1.0.31: sum(p.numel() for p in timm.create_model(NAME, num_classes=0).parameters()).
 TIMM_PARAMETERS = {
@@ -136,3 +138,27 @@ def test_a_vit_trains_in_the_step_alike_on_one_and_eight_devices():
   assert all(np.isfinite(losses)) and losses[-1] != losses[0]
   np.testing.assert_allclose([h["loss"] for h in history_eight], losses, rtol=1e-4)
   helpers.assert_trees_close(eight.params, one.params)
+
+
+def _micro_from_timm_weights():
+  """Our micro ViT with the weights vit_weights gives timm's names."""
+  vit = VisionTransformer(**vit_weights.MICRO)
+  shapes = jax.eval_shape(lambda: vit.init(jax.random.key(0), jnp.zeros((1, 1, 224, 224, 3)),
+                                           train=False))["params"]
+  names = timm_names.to_timm(jax.tree.map(lambda s: np.zeros(s.shape, np.float32), shapes))
+  state = {name: vit_weights.weight(name, value.shape) for name, value in names.items()}
+  return vit, state, timm_names.from_timm(state, shapes)
+
+
+def test_features_equal_dinos_and_timms_vit_with_the_same_weights():
+  """tests/official/vit.npz: DINO's and timm's ViT in float64 (vit_generate.py)."""
+  vit, state, params = _micro_from_timm_weights()
+  fixture = np.load(os.path.join(os.path.dirname(__file__), "official", "vit.npz"))
+  for size, want in ((224, fixture["dino_224"]), (224, fixture["timm_224"]),
+                     (96, fixture["dino_96"])):
+    got = vit.apply({"params": params}, jnp.asarray(vit_weights.images(size))[None], train=False)
+    np.testing.assert_allclose(np.asarray(got[0]), want, rtol=1e-4, atol=1e-5)
+  back = timm_names.to_timm(params)
+  assert back.keys() == state.keys()
+  for name, value in state.items():
+    np.testing.assert_array_equal(back[name], value)

@@ -1,0 +1,78 @@
+"""Our ViT parameters in timm's (and DINO's) names and layouts, and back.
+
+timm's ``VisionTransformer.state_dict()`` (DINO's ``vision_transformer.py``
+uses the same names): ``patch_embed.proj`` a Conv2d [D, 3, p, p],
+``cls_token`` [1, 1, D], ``pos_embed`` [1, 1 + T, D], block i as
+``blocks.{i}.`` + ``norm1``, ``attn.qkv`` (Linear [3D, D]), ``attn.proj``,
+``ls1.gamma``, ``norm2``, ``mlp.fc1``, ``mlp.fc2``, ``ls2.gamma``; the last
+LayerNorm ``norm``.  Linear weights are [out, in] there and [in, out] here;
+LayerNorm ``weight`` is our ``scale``.  Registers (``reg_token`` [1, R, D])
+have no position embedding here, as in DINOv2; timm's own reg_tokens models
+differ in that.
+"""
+import re
+from typing import Dict
+
+import flax
+import numpy as np
+
+_BLOCK = re.compile(r"block(\d+)")
+# Our module in a block -> timm's.
+_IN_BLOCK = {"norm1": "norm1", "qkv": "attn.qkv", "proj": "attn.proj", "norm2": "norm2",
+             "fc1": "mlp.fc1", "fc2": "mlp.fc2"}
+_LEAF = {"kernel": "weight", "scale": "weight", "bias": "bias"}
+
+
+def _timm_name(path):
+  """Our parameter path -> (timm name, how the array changes)."""
+  *modules, leaf = path
+  if not modules:  # pos_embed, cls_token, registers
+    return {"registers": "reg_token"}.get(leaf, leaf), "token"
+  block = _BLOCK.fullmatch(modules[0])
+  if block is None:  # patch_embed, norm
+    prefix = "patch_embed.proj" if modules[0] == "patch_embed" else modules[0]
+    return f"{prefix}.{_LEAF[leaf]}", "conv" if leaf == "kernel" else "plain"
+  prefix = f"blocks.{int(block.group(1)) - 1}"
+  if len(modules) == 1:  # ls1 / ls2 (LayerScale gains)
+    return f"{prefix}.{leaf}.gamma", "plain"
+  return f"{prefix}.{_IN_BLOCK[modules[1]]}.{_LEAF[leaf]}", "linear" if leaf == "kernel" else "plain"
+
+
+def to_timm(params) -> Dict[str, np.ndarray]:
+  """Our ViT ``params`` -> timm's state dict (float32; no head)."""
+  out = {}
+  for path, value in flax.traverse_util.flatten_dict(flax.core.unfreeze(params)).items():
+    name, kind = _timm_name(path)
+    value = np.asarray(value, np.float32)
+    if kind == "conv":
+      value = value.transpose(3, 2, 0, 1)
+    elif kind == "linear":
+      value = value.T
+    elif kind == "token":
+      value = value[None]
+    out[name] = np.ascontiguousarray(value)
+  return out
+
+
+def from_timm(state_dict, like) -> Dict:
+  """timm's state dict -> our params, in the structure of ``like`` (our
+  params or their shapes, which fix the depth and what is present);
+  ``head.*`` is ignored, anything else missing or extra is an error."""
+  wanted = {_timm_name(path): path
+            for path in flax.traverse_util.flatten_dict(flax.core.unfreeze(like))}
+  by_name = {name: (kind, path) for (name, kind), path in wanted.items()}
+  extra = sorted(set(state_dict) - set(by_name) - {n for n in state_dict if n.startswith("head.")})
+  missing = sorted(set(by_name) - set(state_dict))
+  if extra or missing:
+    raise ValueError(f"not this ViT's state dict: missing {missing[:5]}, unexpected {extra[:5]}")
+  flat = {}
+  for name, (kind, path) in by_name.items():
+    value = np.asarray(state_dict[name], np.float32)
+    if kind == "conv":
+      value = value.transpose(2, 3, 1, 0)
+    elif kind == "linear":
+      value = value.T
+    elif kind == "token":
+      value = value[0]
+    flat[path] = value
+  return flax.traverse_util.unflatten_dict(flat)
