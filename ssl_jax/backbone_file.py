@@ -1,32 +1,38 @@
-"""The files a backbone travels in: safetensors in torchvision's layout.
+"""The files a backbone travels in: safetensors in torchvision's or timm's layout.
 
 ``write`` puts a ResNet's weights and BatchNorm statistics under
-torchvision's names and layouts (``models.torchvision_names``) in a
+torchvision's names and layouts (``models.torchvision_names``), a ViT's
+under timm's (``models.timm_names``, which DINO's ViT shares), in a
 safetensors file whose metadata holds what ssl_jax needs besides
 (architecture, input normalisation, resolution, step, source), so
 ``torchvision.models.resnet50().load_state_dict(..., strict=False)`` (only
-``fc`` missing) and ``ssl_jax.backbone.load_backbone`` read the same file.
-``read`` also takes torchvision-layout weights from elsewhere: a plain
-safetensors file, or a PyTorch checkpoint (``.pth``/``.pt``/``.tar``/
-``.ckpt``, read with torch when it is installed) whose ResNet sits under a
-prefix such as ``module.backbone.``; name the prefix as ``FILE#PREFIX`` when
-a checkpoint holds several.  Files written by ssl_jax's first export format
-(msgpack) are read too.
+``fc`` missing), timm's ``VisionTransformer`` of the same size and
+``ssl_jax.backbone.load_backbone`` read the same file.  ``read`` also takes
+weights in those layouts from elsewhere: a plain safetensors file, or a
+PyTorch checkpoint (``.pth``/``.pt``/``.tar``/``.ckpt``, read with torch
+when it is installed) whose backbone sits under a prefix such as
+``module.backbone.``; name the prefix as ``FILE#PREFIX`` when a checkpoint
+holds several.  Files written by ssl_jax's first export format (msgpack)
+are read too.
 """
 import io
 import json
 from typing import Any, Dict
 
+import jax
+import jax.numpy as jnp
 from flax import serialization
 
 from ssl_jax import storage
 from ssl_jax.data.normalization import IMAGENET_MEAN, IMAGENET_STD
-from ssl_jax.models import torchvision_names
+from ssl_jax.models import VITS, build_backbone, timm_names, torchvision_names
 
 FORMAT = "ssl_jax.backbone/2"
 _MSGPACK_FORMAT = "ssl_jax.backbone/1"
 _TORCH_SUFFIXES = (".pth", ".pt", ".tar", ".ckpt")
-_PROBE = "layer1.0.conv1.weight"
+# (a parameter deep in the network, the first one) of each layout.
+_PROBES = {"torchvision": ("layer1.0.conv1.weight", "conv1.weight"),
+           "timm": ("blocks.0.attn.qkv.weight", "patch_embed.proj.weight")}
 
 
 class UnreadableBackbone(ValueError):
@@ -37,8 +43,12 @@ def write(fields: Dict[str, Any], path: str):
   """``fields``: a Backbone's fields (model, variables, mean, std, image_size,
   step, source) -> a safetensors file at ``path`` (a local path or URL)."""
   from safetensors.numpy import save  # pylint: disable=g-import-not-at-top
-  tensors = torchvision_names.to_torchvision(
-      fields["variables"], torchvision_names.block_kind(fields["model"]["name"]))
+  name = fields["model"]["name"]
+  if name in VITS:
+    tensors = timm_names.to_timm(fields["variables"]["params"])
+  else:
+    tensors = torchvision_names.to_torchvision(fields["variables"],
+                                               torchvision_names.block_kind(name))
   metadata = {"format": FORMAT, "model": json.dumps(fields["model"]),
               "mean": json.dumps(list(fields["mean"])), "std": json.dumps(list(fields["std"])),
               "image_size": str(fields["image_size"]), "step": str(fields["step"]),
@@ -59,33 +69,47 @@ def _safetensors_metadata(data: bytes):
 
 
 def _under_prefix(tensors, path, prefix):
-  """The torchvision ResNet among ``tensors``: keys under ``prefix`` (found
-  when there is one candidate), the prefix removed."""
+  """The backbone among ``tensors``: keys under ``prefix`` (found when there
+  is one candidate), the prefix removed."""
   if prefix is None:
-    found = sorted(k[:-len(_PROBE)] for k in tensors
-                   if k.endswith(_PROBE) and f"{k[:-len(_PROBE)]}conv1.weight" in tensors)
+    found = sorted(k[:-len(deep)] for deep, first in _PROBES.values() for k in tensors
+                   if k.endswith(deep) and f"{k[:-len(deep)]}{first}" in tensors)
     if not found:
-      raise UnreadableBackbone(f"{path} holds no torchvision-layout ResNet (no "
-                               f"'conv1.weight' and '{_PROBE}' under any prefix)")
+      raise UnreadableBackbone(
+          f"{path} holds no torchvision-layout ResNet or timm-layout ViT (none of "
+          + ", ".join(f"'{first}' with '{deep}'" for deep, first in _PROBES.values())
+          + " under any prefix)")
     if len(found) > 1:
-      raise UnreadableBackbone(f"{path} holds {len(found)} ResNets (prefixes "
+      raise UnreadableBackbone(f"{path} holds {len(found)} backbones (prefixes "
                                f"{', '.join(repr(p) for p in found)}): name one as "
                                f"{path}#PREFIX")
     prefix = found[0]
   out = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-  if "conv1.weight" not in out:
-    raise UnreadableBackbone(f"{path} has no '{prefix}conv1.weight'")
+  if not any(first in out for _, first in _PROBES.values()):
+    raise UnreadableBackbone(f"{path} has no backbone under '{prefix}'")
   return out
 
 
+def _variables(model, tensors, image_size):
+  """Our {"params", "batch_stats"} of ``tensors`` in the layout of ``model``'s family."""
+  if model["name"] not in VITS:
+    return torchvision_names.from_torchvision(tensors)
+  shapes = jax.eval_shape(lambda: build_backbone(model).init(
+      jax.random.key(0), jnp.zeros((1, 1, image_size, image_size, 3)), train=False))
+  return {"params": timm_names.from_timm(tensors, shapes["params"]), "batch_stats": {}}
+
+
 def _foreign(tensors, path):
-  """Fields of a backbone from torchvision-layout weights alone: ImageNet's
-  normalisation and resolution (32 px for the CIFAR stem)."""
-  name, width, stem = torchvision_names.architecture(tensors)
-  return {"model": {"name": name, "width": width, "stem": stem},
-          "variables": torchvision_names.from_torchvision(tensors),
+  """Fields of a backbone from torchvision- or timm-layout weights alone:
+  ImageNet's normalisation and resolution (32 px for the CIFAR stem)."""
+  if "patch_embed.proj.weight" in tensors:
+    model, size = timm_names.architecture(tensors, VITS), 224
+  else:
+    name, width, stem = torchvision_names.architecture(tensors)
+    model, size = {"name": name, "width": width, "stem": stem}, 224 if stem == "imagenet" else 32
+  return {"model": model, "variables": _variables(model, tensors, size),
           "mean": IMAGENET_MEAN, "std": IMAGENET_STD,
-          "image_size": 224 if stem == "imagenet" else 32, "step": 0, "source": path}
+          "image_size": size, "step": 0, "source": path}
 
 
 def _torch_tensors(data, path):
@@ -113,7 +137,8 @@ def read(path: str) -> Dict[str, Any]:
   if metadata is not None and metadata.get("format") == FORMAT:
     tensors = _tensors(load, data, path)
     model = json.loads(metadata["model"])
-    return {"model": model, "variables": torchvision_names.from_torchvision(tensors),
+    size = int(metadata["image_size"])
+    return {"model": model, "variables": _variables(model, tensors, size),
             "mean": tuple(json.loads(metadata["mean"])),
             "std": tuple(json.loads(metadata["std"])),
             "image_size": int(metadata["image_size"]), "step": int(metadata["step"]),

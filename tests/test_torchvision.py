@@ -142,7 +142,7 @@ def test_a_checkpoint_with_two_resnets_names_them_and_takes_a_prefix(tmp_path):
   state = _torchvision_resnet().resnet18().state_dict()
   torch.save({**{f"encoder_q.{k}": v for k, v in state.items()},
               **{f"encoder_k.{k}": v for k, v in state.items()}}, tmp_path / "moco.pth")
-  with pytest.raises(backbones.BackboneNotFound, match="holds 2 ResNets.*'encoder_k.'"):
+  with pytest.raises(backbones.BackboneNotFound, match="holds 2 backbones.*'encoder_k.'"):
     backbones.load_backbone(str(tmp_path / "moco.pth"))
   assert backbones.load_backbone(f"{tmp_path}/moco.pth#encoder_q.").model["name"] == "resnet18"
 

@@ -162,3 +162,29 @@ def test_features_equal_dinos_and_timms_vit_with_the_same_weights():
   assert back.keys() == state.keys()
   for name, value in state.items():
     np.testing.assert_array_equal(back[name], value)
+
+
+def test_a_vit_travels_in_timms_layout_and_is_read_back_from_other_checkpoints(tmp_path):
+  from safetensors.numpy import save_file  # pylint: disable=g-import-not-at-top
+  from ssl_jax import backbone as backbones  # pylint: disable=g-import-not-at-top
+  shapes = jax.eval_shape(lambda: build_backbone({"name": "vit_tiny16"}).init(
+      jax.random.key(0), jnp.zeros((1, 1, 224, 224, 3)), train=False))["params"]
+  names = timm_names.to_timm(jax.tree.map(lambda s: np.zeros(s.shape, np.float32), shapes))
+  state = {name: vit_weights.weight(name, value.shape) for name, value in names.items()}
+  params = timm_names.from_timm(state, shapes)
+  exported = backbones.Backbone(model={"name": "vit_tiny16"}, variables={
+      "params": params, "batch_stats": {}}, mean=(0.5,) * 3, std=(0.25,) * 3, image_size=224)
+  backbones.save(exported, str(tmp_path / "vit.safetensors"))
+  save_file({**{f"module.backbone.{k}": v for k, v in state.items()},
+             "module.head.weight": np.zeros((4, 192), np.float32)},
+            str(tmp_path / "dino.safetensors"))
+  images = (vit_weights.images(224) * 60 + 128).clip(0, 255).astype(np.uint8)
+  want = np.asarray(exported.features(images))
+  loaded = {name: backbones.load_backbone(str(tmp_path / f"{name}.safetensors"))
+            for name in ("vit", "dino")}
+  for backbone in loaded.values():
+    assert backbone.model["name"] == "vit_tiny16"
+    for a, b in zip(jax.tree.leaves(backbone.variables["params"]), jax.tree.leaves(params)):
+      np.testing.assert_array_equal(np.asarray(a), b)
+  np.testing.assert_array_equal(np.asarray(loaded["vit"].features(images)), want)
+  assert loaded["dino"].mean == (0.485, 0.456, 0.406)  # weights alone: ImageNet's

@@ -1,6 +1,6 @@
 """Writes a run's backbone to one file.
 
-    python -m ssl_jax.jobs.export --workdir=RUN --out=resnet.safetensors [--ema]
+    python -m ssl_jax.jobs.export --workdir=RUN --out=backbone.safetensors [--ema]
 
 The online (or EMA) backbone of the run's latest checkpoint: the weights,
 the architecture and the input normalisation (``ssl_jax.backbone``).
@@ -22,7 +22,8 @@ def main(argv=None):
   backbone = from_run(args.workdir, args.ema)
   save(backbone, args.out)
   count = sum(np.size(x) for x in jax.tree.leaves(backbone.variables["params"]))
-  print(f"wrote {args.out}: {backbone.model['name']} x{backbone.model['width']} "
+  width = backbone.model.get("width", 1.0)
+  print(f"wrote {args.out}: {backbone.model['name']}{'' if width == 1.0 else f' x{width}'} "
         f"({count / 1e6:.2f} M parameters), step {backbone.step} of {backbone.source}")
 
 

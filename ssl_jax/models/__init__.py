@@ -36,11 +36,12 @@ def _vit(size, patch):
   return build
 
 
+# Our name -> (size, patch).
+VITS = {"vit_tiny16": ("tiny", 16), "vit_small16": ("small", 16), "vit_small8": ("small", 8),
+        "vit_base16": ("base", 16), "vit_base8": ("base", 8), "vit_large16": ("large", 16)}
 BACKBONES = Registry("model", {
     **{name: _resnet(cls) for name, cls in RESNETS.items()},
-    "vit_tiny16": _vit("tiny", 16), "vit_small16": _vit("small", 16),
-    "vit_small8": _vit("small", 8), "vit_base16": _vit("base", 16),
-    "vit_base8": _vit("base", 8), "vit_large16": _vit("large", 16),
+    **{name: _vit(*size_patch) for name, size_patch in VITS.items()},
 })
 
 
@@ -54,6 +55,6 @@ def build_model(model_config, head: HeadSpec, dtype=jnp.float32) -> SSLModel:
   return SSLModel(backbone=build_backbone(model_config, dtype), head=head, dtype=dtype)
 
 
-__all__ = ["BACKBONES", "HeadSpec", "MLP", "MLPSpec", "PrototypeSpec", "Prototypes", "ResNet",
+__all__ = ["BACKBONES", "VITS", "HeadSpec", "MLP", "MLPSpec", "PrototypeSpec", "Prototypes", "ResNet",
            "ResNet10", "ResNet18", "ResNet50", "SSLModel", "STEMS", "VisionTransformer",
            "build_backbone", "build_model"]

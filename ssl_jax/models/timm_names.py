@@ -11,10 +11,12 @@ have no position embedding here, as in DINOv2; timm's own reg_tokens models
 differ in that.
 """
 import re
-from typing import Dict
+from typing import Any, Dict
 
 import flax
 import numpy as np
+
+from ssl_jax.models.vit import SIZES
 
 _BLOCK = re.compile(r"block(\d+)")
 # Our module in a block -> timm's.
@@ -76,3 +78,19 @@ def from_timm(state_dict, like) -> Dict:
       value = value[0]
     flat[path] = value
   return flax.traverse_util.unflatten_dict(flat)
+
+
+def architecture(state_dict, names) -> Dict[str, Any]:
+  """The model dict (name, registers, layerscale) of a timm-layout ViT
+  state dict; ``names``: our ViT names -> (size, patch).  LayerScale's
+  value there only says the gains exist: the loaded ones replace it."""
+  dim, _, patch, _ = np.shape(state_dict["patch_embed.proj.weight"])
+  depth = 1 + max(int(k.split(".")[1]) for k in state_dict if k.startswith("blocks."))
+  ours = {(SIZES[size][:2], p): name for name, (size, p) in names.items()}
+  name = ours.get(((dim, depth), patch))
+  if name is None:
+    raise ValueError(f"a ViT of width {dim}, depth {depth} and {patch} px patches is not one "
+                     f"of ssl_jax's ({', '.join(names)})")
+  registers = np.shape(state_dict["reg_token"])[1] if "reg_token" in state_dict else 0
+  return {"name": name, "registers": registers,
+          "layerscale": 1.0 if "blocks.0.ls1.gamma" in state_dict else None}
