@@ -1,9 +1,14 @@
 """The device mesh and how arrays are laid out on it.
 
-One mesh axis, ``data``: parameters and optimizer state are replicated,
-batches are split along their leading (example) axis.  Per-process host
-batches become global arrays, so every reduction over the batch inside the
-step (BatchNorm, whitening, contrastive negatives) is over the global batch.
+One mesh axis, ``data``: batches are split along their leading (example)
+axis.  Per-process host batches become global arrays, so every reduction
+over the batch inside the step (BatchNorm, whitening, contrastive
+negatives) is over the global batch.  The training state is replicated, or
+(``state_shardings(..., shard_params=True)``) split over the same axis
+(FSDP, ZeRO-3): each large array of parameters, optimiser and teacher state
+lives in slices across the devices, and XLA gathers a layer's weights where
+the step uses them and scatters its gradients back.  The step itself does
+not change.  The pretraining job keeps the state replicated.
 """
 import collections
 import itertools
@@ -30,18 +35,45 @@ def batch_sharded(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P(DATA_AXIS))
 
 
-def jit_train_step(step, mesh: Mesh, donate: bool = True):
+# Arrays with fewer elements stay replicated under shard_params: slicing
+# them saves little memory and costs a gather each.
+MIN_SHARDED_SIZE = 2 ** 14
+
+
+def array_sharding(shape, mesh: Mesh, min_size: int = MIN_SHARDED_SIZE) -> NamedSharding:
+  """FSDP layout of one array: split over the data axis along its largest
+  dimension the device count divides; replicated if small or indivisible."""
+  devices = mesh.shape[DATA_AXIS]
+  if int(np.prod(shape)) < min_size:
+    return replicated(mesh)
+  for dim in sorted(range(len(shape)), key=lambda d: -shape[d]):
+    if shape[dim] % devices == 0:
+      return NamedSharding(mesh, P(*(DATA_AXIS if d == dim else None for d in range(len(shape)))))
+  return replicated(mesh)
+
+
+def state_shardings(abstract_state, mesh: Mesh, shard_params: bool,
+                    min_size: int = MIN_SHARDED_SIZE):
+  """A sharding per leaf of a state (arrays or ShapeDtypeStructs):
+  replicated, or ``array_sharding`` with ``shard_params``."""
+  if not shard_params:
+    return jax.tree.map(lambda _: replicated(mesh), abstract_state)
+  return jax.tree.map(lambda a: array_sharding(a.shape, mesh, min_size), abstract_state)
+
+
+def jit_train_step(step, mesh: Mesh, donate: bool = True, state_sharding=None):
   """``step(state, batch, rng) -> (state, metrics)`` jitted for the mesh.
 
-  State, key and metrics are replicated; the batch is split.  With
-  ``donate`` XLA writes the new state into the old one's buffers, so a step
-  holds one copy of parameters, optimiser and method state, not two; the
-  old state is unusable afterwards (``donate=False`` for callers that
-  compare states across steps).
+  The state keeps ``state_sharding`` (None: replicated); key and metrics
+  are replicated, the batch is split.  With ``donate`` XLA writes the new
+  state into the old one's buffers, so a step holds one copy of parameters,
+  optimiser and method state, not two; the old state is unusable afterwards
+  (``donate=False`` for callers that compare states across steps).
   """
   repl = replicated(mesh)
+  state = repl if state_sharding is None else state_sharding
   return jax.jit(step, donate_argnums=0 if donate else (),
-                 in_shardings=(repl, batch_sharded(mesh), repl), out_shardings=(repl, repl))
+                 in_shardings=(state, batch_sharded(mesh), repl), out_shardings=(state, repl))
 
 
 def check_global_batch(global_batch: int, mesh: Mesh, key="train.batch_size"):
