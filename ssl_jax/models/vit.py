@@ -132,9 +132,9 @@ class VisionTransformer(nn.Module):
   def __call__(self, x, train: bool = True):
     if self.pool not in POOLS:
       raise ValueError(f"unknown pool {self.pool!r}; valid: {', '.join(POOLS)}")
-    lead, (h, w) = x.shape[:-3], x.shape[-3:-1]
-    if h % self.patch or w % self.patch:
-      raise ValueError(f"a {h}x{w} input does not split into {self.patch} px patches")
+    lead = x.shape[:-3]
+    # A side that is not a multiple of the patch loses its remainder (the
+    # last rows and columns), as DINO's strided patch convolution does.
     x = x.reshape((-1,) + x.shape[-3:]).astype(self.dtype)
     x = nn.Conv(self.dim, (self.patch, self.patch), (self.patch, self.patch), padding="VALID",
                 kernel_init=_patch_init, dtype=self.dtype, name="patch_embed")(x)
