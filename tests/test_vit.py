@@ -74,16 +74,13 @@ def _micro(**kw):
 
 def test_views_of_any_size_give_one_feature_per_view():
   vit = _micro(registers=2)
-  x = jax.random.uniform(jax.random.key(0), (2, 3, 32, 32, 3))
+  x = jax.random.uniform(jax.random.key(0), (2, 3, 16, 16, 3))
   variables = vit.init(jax.random.key(1), x, train=False)
   assert vit.apply(variables, x, train=False).shape == (2, 3, 32)
-  small = jax.random.uniform(jax.random.key(2), (6, 3, 16, 16, 3))
-  assert vit.apply(variables, small, train=False).shape == (6, 3, 32)
-  both = _micro(pool="cls_mean").apply(variables, x, train=False)
-  assert both.shape == (2, 3, 64)
-  # A remainder of the patch is dropped (DINO's strided convolution).
-  np.testing.assert_array_equal(vit.apply(variables, small[:, :, :12, :12], train=False),
-                                vit.apply(variables, small[:, :, :8, :8], train=False))
+  # 12 px: one 8 px patch, the remainder dropped (DINO's strided convolution).
+  np.testing.assert_array_equal(vit.apply(variables, x[:, :, :12, :12], train=False),
+                                vit.apply(variables, x[:, :, :8, :8], train=False))
+  assert _micro(pool="cls_mean").apply(variables, x, train=False).shape == (2, 3, 64)
 
 
 def test_stochastic_depth_needs_a_key_and_only_trains():
@@ -168,9 +165,9 @@ def _micro_from_timm_weights():
 
 
 def test_features_equal_dinos_and_timms_vit_with_the_same_weights():
-  """tests/official/vit.npz: DINO's and timm's ViT in float64 (vit_generate.py)."""
+  """tests/official/vit/features.npz: DINO's and timm's ViT in float64 (vit_generate.py)."""
   vit, state, params = _micro_from_timm_weights()
-  fixture = np.load(os.path.join(os.path.dirname(__file__), "official", "vit.npz"))
+  fixture = np.load(os.path.join(os.path.dirname(__file__), "official", "vit", "features.npz"))
   for size, want in ((224, fixture["dino_224"]), (224, fixture["timm_224"]),
                      (96, fixture["dino_96"])):
     got = vit.apply({"params": params}, jnp.asarray(vit_weights.images(size))[None], train=False)
@@ -205,3 +202,6 @@ def test_a_vit_travels_in_timms_layout_and_is_read_back_from_other_checkpoints(t
       np.testing.assert_array_equal(np.asarray(a), b)
   np.testing.assert_array_equal(np.asarray(loaded["vit"].features(images)), want)
   assert loaded["dino"].mean == (0.485, 0.456, 0.406)  # weights alone: ImageNet's
+  # No position for the CLS token (timm's no_embed_class): refused, not misread.
+  with pytest.raises(ValueError, match=r"pos_embed of shape \(1, 196, 192\) does not fit"):
+    timm_names.from_timm({**state, "pos_embed": state["pos_embed"][:, 1:]}, shapes)

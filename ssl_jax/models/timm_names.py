@@ -60,8 +60,9 @@ def from_timm(state_dict, like) -> Dict:
   """timm's state dict -> our params, in the structure of ``like`` (our
   params or their shapes, which fix the depth and what is present);
   ``head.*`` is ignored, anything else missing or extra is an error."""
-  wanted = {_timm_name(path): path
-            for path in flax.traverse_util.flatten_dict(flax.core.unfreeze(like))}
+  wanted_shapes = {path: np.shape(value) for path, value in
+                   flax.traverse_util.flatten_dict(flax.core.unfreeze(like)).items()}
+  wanted = {_timm_name(path): path for path in wanted_shapes}
   by_name = {name: (kind, path) for (name, kind), path in wanted.items()}
   extra = sorted(set(state_dict) - set(by_name) - {n for n in state_dict if n.startswith("head.")})
   missing = sorted(set(by_name) - set(state_dict))
@@ -76,6 +77,10 @@ def from_timm(state_dict, like) -> Dict:
       value = value.T
     elif kind == "token":
       value = value[0]
+    want = tuple(wanted_shapes[path])
+    if value.shape != want:
+      raise ValueError(f"{name} of shape {np.shape(state_dict[name])} does not fit this ViT "
+                       f"({want} in ssl_jax's layout)")
     flat[path] = value
   return flax.traverse_util.unflatten_dict(flat)
 

@@ -8,7 +8,8 @@ and ``utils.py``); timm 1.0.31 and PyTorch's CPU build installed.  Both
 models get the weights ``vit_weights.weight`` gives their parameter names
 and run in float64 on ``vit_weights.images``: DINO's at 224 px and at
 96 px (its ``interpolate_pos_encoding``), timm's at 224 px.  The CLS
-features go to tests/official/vit.npz.
+features go to tests/official/vit/features.npz (a folder of its own: the
+official-step tests take every .npz beside this file for a method).
 """
 import argparse
 import functools
@@ -53,7 +54,7 @@ def main():
   timm_vit = _load(timm.models.vision_transformer.VisionTransformer(
       img_size=224, patch_size=m["patch"], embed_dim=m["dim"], depth=m["depth"],
       num_heads=m["heads"], num_classes=0))
-  np.savez(os.path.join(HERE, "vit.npz"), dino_224=_features(dino, 224),
+  np.savez(os.path.join(HERE, "vit", "features.npz"), dino_224=_features(dino, 224),
            dino_96=_features(dino, 96), timm_224=_features(timm_vit, 224),
            dino_commit=DINO_COMMIT, timm_version=timm.__version__)
 
