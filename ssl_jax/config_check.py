@@ -61,11 +61,11 @@ def validate(config):
   view_size = config.data.get("view_size")
   _check(view_size is None or view_size >= 8, "data.view_size", view_size,
          "must be at least 8 px (or unset: the preset's sizes)")
-  canvas = config.data.get("crop_canvas")
-  if canvas is not None:
-    largest = max(v.size for v in views_of(config.data).views)
-    _check(canvas >= largest, "data.crop_canvas", canvas,
-           f"must hold the largest view ({largest} px)")
+  try:
+    views_of(config.data)
+  except ValueError as e:  # the crop canvas (the preset's own values are checked)
+    raise ConfigError(f"data.crop_canvas={config.data.crop_canvas!r} is out of range: "
+                      f"{e}") from None
   _check(t.batch_size >= 2, "train.batch_size", t.batch_size, "must be >= 2")
   _check(t.epochs >= 1 or t.total_steps, "train.epochs", t.epochs, "must be >= 1")
   _check(t.total_steps is None or t.total_steps >= 1, "train.total_steps",

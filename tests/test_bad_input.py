@@ -55,7 +55,7 @@ COMMAND_LINES = [
      r"unknown config key config.train.bogus: config.train has no 'bogus'; valid keys"),
     ("stray-argument", lambda w: [*_tiny(w), "extra"], 2, r"unexpected arguments: extra"),
     ("crop-canvas-below-a-view", lambda w: _tiny(w, "--config.data.crop_canvas=8"), 2,
-     r"data.crop_canvas=8 is out of range: must hold the largest view \(\d+ px\)"),
+     r"data.crop_canvas=8 is out of range: .*must hold the largest view \(\d+ px\)"),
     # Through a job: the status and line main gives for a job's error.
     ("infinite-lr", lambda w: _tiny(w, "--config.optim.base_lr=inf"), 2,
      r"optim.base_lr=inf is not a finite number"),

@@ -175,6 +175,8 @@ VIEW_PRESETS = Registry("view preset", {
 
 def views_of(data_config) -> ViewSet:
   """The views ``config.data`` asks for: the preset ``data.views`` at
-  ``data.view_size`` (absent in configs saved before the key existed)."""
-  return VIEW_PRESETS.lookup(data_config.views, "data.views").resized(
+  ``data.view_size``, cut on the accelerator from ``data.crop_canvas``
+  (keys absent in older configs and in the evaluation jobs' mean None)."""
+  views = VIEW_PRESETS.lookup(data_config.views, "data.views").resized(
       data_config.get("view_size"))
+  return dataclasses.replace(views, canvas=data_config.get("crop_canvas"))

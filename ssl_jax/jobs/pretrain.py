@@ -58,7 +58,7 @@ def build_run(config) -> Run:
   batch = config.train.batch_size
   sharding.check_global_batch(batch, mesh)
   shard = pipeline.HostShard.current()
-  views = dataclasses.replace(views_of(config.data), canvas=config.data.get("crop_canvas"))
+  views = views_of(config.data)
   dataset = load_dataset(config.data)
   spe = pipeline.steps_per_epoch(len(dataset.train), batch)
   total = config.train.total_steps or config.train.epochs * spe
