@@ -4,8 +4,8 @@ One mesh axis, ``data``: batches are split along their leading (example)
 axis.  Per-process host batches become global arrays, so every reduction
 over the batch inside the step (BatchNorm, whitening, contrastive
 negatives) is over the global batch.  The training state is replicated, or
-(``state_shardings(..., shard_params=True)``) split over the same axis
-(FSDP, ZeRO-3): each large array of parameters, optimiser and teacher state
+(``fsdp_shardings``) split over the same axis (FSDP, ZeRO-3): each large
+array of parameters, optimiser and teacher state
 lives in slices across the devices, and XLA gathers a layer's weights where
 the step uses them and scatters its gradients back.  The step itself does
 not change.  The pretraining job keeps the state replicated.
@@ -35,8 +35,8 @@ def batch_sharded(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P(DATA_AXIS))
 
 
-# Arrays with fewer elements stay replicated under shard_params: slicing
-# them saves little memory and costs a gather each.
+# Arrays with fewer elements stay replicated under FSDP: slicing them saves
+# little memory and costs a gather each.
 MIN_SHARDED_SIZE = 2 ** 14
 
 
@@ -52,12 +52,8 @@ def array_sharding(shape, mesh: Mesh, min_size: int = MIN_SHARDED_SIZE) -> Named
   return replicated(mesh)
 
 
-def state_shardings(abstract_state, mesh: Mesh, shard_params: bool,
-                    min_size: int = MIN_SHARDED_SIZE):
-  """A sharding per leaf of a state (arrays or ShapeDtypeStructs):
-  replicated, or ``array_sharding`` with ``shard_params``."""
-  if not shard_params:
-    return jax.tree.map(lambda _: replicated(mesh), abstract_state)
+def fsdp_shardings(abstract_state, mesh: Mesh, min_size: int = MIN_SHARDED_SIZE):
+  """``array_sharding`` of every leaf of a state (arrays or ShapeDtypeStructs)."""
   return jax.tree.map(lambda a: array_sharding(a.shape, mesh, min_size), abstract_state)
 
 

@@ -129,8 +129,8 @@ def _vit_steps(mesh, shard_params, num_steps=3):
   step = make_train_step(model, method, tx, Schedules(schedule),
                          ViewAugmenter(view_set, helpers.NORMALIZATION))
   init = lambda rng: init_train_state(rng, model, method, tx, 16)
-  where = sharding.state_shardings(jax.eval_shape(init, jax.random.key(0)), mesh, shard_params,
-                                   min_size=1024)
+  where = (sharding.fsdp_shardings(jax.eval_shape(init, jax.random.key(0)), mesh, min_size=1024)
+           if shard_params else sharding.replicated(mesh))
   state = jax.jit(init, out_shardings=where)(jax.random.key(0))
   fn = sharding.jit_train_step(step, mesh, state_sharding=where)
   batches = pipeline.train_batches(helpers.tiny_split(), view_set, 16, 0, 0)
