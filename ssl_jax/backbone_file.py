@@ -102,7 +102,7 @@ def _variables(model, tensors, image_size):
 def _foreign(tensors, path):
   """Fields of a backbone from torchvision- or timm-layout weights alone:
   ImageNet's normalisation and resolution (32 px for the CIFAR stem)."""
-  if "patch_embed.proj.weight" in tensors:
+  if _PROBES["timm"][1] in tensors:
     model, size = timm_names.architecture(tensors, VITS), 224
   else:
     name, width, stem = torchvision_names.architecture(tensors)

@@ -66,9 +66,14 @@ def _view(image, begin, size, flip_seed, spec):
   return random_flip(view, flip_seed, spec.flip_prob)
 
 
+def _crop_and_flip_seeds(seed):
+  """A view's seed [2] -> (crop seed, flip seed)."""
+  return tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+
+
 def crop_and_flip(image, seed, spec):
   """One view of a decoded uint8 image [H, W, 3]: crop, resize, flip."""
-  crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+  crop_seed, flip_seed = _crop_and_flip_seeds(seed)
   begin, size = sample_crop_window(tf.shape(image), crop_seed, spec.min_scale,
                                    spec.max_scale)
   return _view(image, begin, size, flip_seed, spec)
@@ -119,8 +124,7 @@ class _ViewDraws:
   split as ``crop_and_flip`` splits them."""
 
   def __init__(self, seeds, specs):
-    pairs = [tf.unstack(tf.random.experimental.stateless_split(seeds[v], 2))
-             for v in range(len(specs))]
+    pairs = [_crop_and_flip_seeds(seeds[v]) for v in range(len(specs))]
     self.specs = specs
     self.crop_seeds = [crop for crop, _ in pairs]
     self.flip_seeds = [flip for _, flip in pairs]

@@ -23,6 +23,11 @@ _BLOCK = re.compile(r"block(\d+)")
 _IN_BLOCK = {"norm1": "norm1", "qkv": "attn.qkv", "proj": "attn.proj", "norm2": "norm2",
              "fc1": "mlp.fc1", "fc2": "mlp.fc2"}
 _LEAF = {"kernel": "weight", "scale": "weight", "bias": "bias"}
+# How an array changes between our layout and timm's: (to timm, from timm).
+_LAYOUT = {"conv": (lambda v: v.transpose(3, 2, 0, 1), lambda v: v.transpose(2, 3, 1, 0)),
+           "linear": (lambda v: v.T, lambda v: v.T),
+           "token": (lambda v: v[None], lambda v: v[0]),
+           "plain": (lambda v: v, lambda v: v)}
 
 
 def _timm_name(path):
@@ -45,14 +50,7 @@ def to_timm(params) -> Dict[str, np.ndarray]:
   out = {}
   for path, value in flax.traverse_util.flatten_dict(flax.core.unfreeze(params)).items():
     name, kind = _timm_name(path)
-    value = np.asarray(value, np.float32)
-    if kind == "conv":
-      value = value.transpose(3, 2, 0, 1)
-    elif kind == "linear":
-      value = value.T
-    elif kind == "token":
-      value = value[None]
-    out[name] = np.ascontiguousarray(value)
+    out[name] = np.ascontiguousarray(_LAYOUT[kind][0](np.asarray(value, np.float32)))
   return out
 
 
@@ -62,21 +60,17 @@ def from_timm(state_dict, like) -> Dict:
   ``head.*`` is ignored, anything else missing or extra is an error."""
   wanted_shapes = {path: np.shape(value) for path, value in
                    flax.traverse_util.flatten_dict(flax.core.unfreeze(like)).items()}
-  wanted = {_timm_name(path): path for path in wanted_shapes}
-  by_name = {name: (kind, path) for (name, kind), path in wanted.items()}
+  by_name = {}
+  for path in wanted_shapes:
+    name, kind = _timm_name(path)
+    by_name[name] = (kind, path)
   extra = sorted(set(state_dict) - set(by_name) - {n for n in state_dict if n.startswith("head.")})
   missing = sorted(set(by_name) - set(state_dict))
   if extra or missing:
     raise ValueError(f"not this ViT's state dict: missing {missing[:5]}, unexpected {extra[:5]}")
   flat = {}
   for name, (kind, path) in by_name.items():
-    value = np.asarray(state_dict[name], np.float32)
-    if kind == "conv":
-      value = value.transpose(2, 3, 1, 0)
-    elif kind == "linear":
-      value = value.T
-    elif kind == "token":
-      value = value[0]
+    value = _LAYOUT[kind][1](np.asarray(state_dict[name], np.float32))
     want = tuple(wanted_shapes[path])
     if value.shape != want:
       raise ValueError(f"{name} of shape {np.shape(state_dict[name])} does not fit this ViT "

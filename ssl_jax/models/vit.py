@@ -124,10 +124,6 @@ class VisionTransformer(nn.Module):
   pool: str = "cls"
   dtype: Any = jnp.float32
 
-  @property
-  def num_features(self):
-    return self.dim * (2 if self.pool == "cls_mean" else 1)
-
   @nn.compact
   def __call__(self, x, train: bool = True):
     if self.pool not in POOLS:
