@@ -77,6 +77,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.optim.name = "sgd"
   c.optim.base_lr = 0.5           # peak lr = base_lr * batch_size / 256
   c.optim.weight_decay = 1e-5
+  c.optim.weight_decay_end = placeholder(float)  # cosine from weight_decay to this (DINO)
+  c.optim.clip_grad = placeholder(float)  # each tensor's gradient norm at most this (DINO)
   c.optim.momentum = 0.9
   c.optim.warmup_epochs = 2.0
   c.optim.warmup_start_lr = 0.0   # the warm-up's first lr (absolute, not batch-scaled)

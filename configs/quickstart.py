@@ -92,6 +92,13 @@ METHODS = {
     "wmse": Recipe(
         dict(projector=dict(hidden_dim=256, out_dim=32, num_layers=2), whiten_size=64,
              whiten_iters=1, eps=0.0, detach_second=False), "adamw", 0.002, 1e-6),
+    "dino": Recipe(
+        dict(projector=dict(hidden_dim=256, out_dim=64, num_layers=3, hidden_bn=False,
+                            activation="gelu"),
+             num_prototypes=1024, student_temp=0.1, teacher_temp=0.04,
+             warmup_teacher_temp=0.04, warmup_teacher_temp_epochs=0, center_momentum=0.9,
+             freeze_prototypes_epochs=1.0, ema_momentum=0.99, koleo_weight=0.1),
+        "sgd", 0.3, 1e-5),
     # τ_t 0.1 (the paper's 0.225 gives targets too flat for 100 prototypes
     # on a 1/8-width network), prototypes trained from the first step (the
     # paper's one frozen epoch is a sixth of this run) and KoLeo 0.1.  Without

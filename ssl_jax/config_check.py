@@ -75,6 +75,10 @@ def validate(config):
          t.max_consecutive_skips, "must be >= 1")
   _check(o.base_lr > 0, "optim.base_lr", o.base_lr, "must be > 0")
   _check(o.weight_decay >= 0, "optim.weight_decay", o.weight_decay, "must be >= 0")
+  wd_end, clip = o.get("weight_decay_end"), o.get("clip_grad")
+  _check(wd_end is None or wd_end >= 0, "optim.weight_decay_end", wd_end,
+         "must be >= 0 (or None: constant weight decay)")
+  _check(clip is None or clip > 0, "optim.clip_grad", clip, "must be > 0 (or None: no clipping)")
   _check(0 <= o.momentum < 1, "optim.momentum", o.momentum, "must be in [0, 1)")
   _check(o.warmup_epochs >= 0, "optim.warmup_epochs", o.warmup_epochs, "must be >= 0")
   _check(0 <= o.end_lr_ratio <= 1, "optim.end_lr_ratio", o.end_lr_ratio, "must be in [0, 1]")

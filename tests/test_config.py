@@ -46,7 +46,7 @@ def test_config_loads_validates_and_builds(path):
   views = VIEW_PRESETS.lookup(config.data.views)
   method = build_method(config.method, total_steps=1000)
   model = build_model(config.model, method.head)
-  tx = make_optimizer(config.optim, warmup_cosine(0.1, 10, 1000), 0.1)
+  tx = make_optimizer(config.optim, warmup_cosine(0.1, 10, 1000), 0.1, total_steps=1000)
   shapes = jax.eval_shape(
       lambda r: init_train_state(r, model, method, tx, views.views[0].size),
       jax.random.key(0))
@@ -86,7 +86,7 @@ def _quickstart():
 
 
 @pytest.mark.parametrize("key,value,match", [
-    ("method.name", "simclrr", "valid method names: barlow_twins, byol, intl"),
+    ("method.name", "simclrr", "valid method names: barlow_twins, byol, dino, intl"),
     ("model.name", "resnet9", "valid model names: resnet10, resnet18, resnet50"),
     ("data.name", "mnist", "valid dataset names: cifar10"),
     ("optim.name", "adagrad", "adam, adamw, larc, lars, sgd"),
@@ -104,6 +104,7 @@ def test_unknown_names_list_the_valid_ones(key, value, match):
 @pytest.mark.parametrize("key,value", [
     ("train.batch_size", 0), ("optim.base_lr", -0.1), ("optim.momentum", 1.0),
     ("eval.knn_temperature", 0.0), ("eval.knn_k", 0), ("train.total_steps", -5),
+    ("optim.clip_grad", 0.0), ("optim.weight_decay_end", -0.1),
 ])
 def test_out_of_range_values_name_the_key(key, value):
   config = _quickstart()

@@ -135,6 +135,11 @@ VIEW_PRESETS = Registry("view preset", {
                           (160, 0.143, 0.714), (128, 0.114, 0.571), (96, 0.086, 0.429)])),
     # MIRA / DINO: 2 global crops (scale 0.14-1, BYOL blur/solarize) + 6 x 96.
     "mira_multicrop": ViewSet(_asymmetric(224, 0.14) + _local(96, 0.05, 0.14, 6)),
+    # DINO's DataAugmentationDINO with main_dino.py's defaults (the ViT
+    # recipe): 2 x 224 (0.4-1, BYOL's blur/solarize) + 8 x 96 (0.05-0.4, blur 0.5).
+    "dino_multicrop": ViewSet(_asymmetric(224, 0.4) + _local(96, 0.05, 0.4, 8)),
+    # DINO's ResNet-50 command (README): global 0.14-1, local 0.05-0.14.
+    "dino_resnet_multicrop": ViewSet(_asymmetric(224, 0.14) + _local(96, 0.05, 0.14, 8)),
     # SwAV (main_swav.py): 2 x 224 (0.14-1) + 6 x 96 (0.05-0.14), colour
     # distortion of strength 1 and blur 0.5 on every crop.
     "swav_multicrop": ViewSet(

@@ -65,3 +65,17 @@ def cosine_anneal(start, end, total_steps):
     progress = jnp.clip(jnp.asarray(step, jnp.float32) / max(total_steps, 1), 0.0, 1.0)
     return end - (end - start) * 0.5 * (1.0 + jnp.cos(math.pi * progress))
   return schedule
+
+
+def epoch_linspace_warmup(start, end, warmup_epochs, steps_per_epoch):
+  """Step -> value held per epoch: ``linspace(start, end, W)[epoch]`` over
+  the first W epochs, ``end`` after (DINO's teacher temperature,
+  ``DINOLoss.teacher_temp_schedule``; W = 1 gives ``start`` for one epoch)."""
+  def schedule(step):
+    epoch = jnp.asarray(step, jnp.int32) // max(steps_per_epoch, 1)
+    if warmup_epochs <= 1:
+      return jnp.where(epoch < warmup_epochs, start, end).astype(jnp.float32)
+    frac = jnp.minimum(epoch, warmup_epochs - 1).astype(jnp.float32) / (warmup_epochs - 1)
+    warm = start + (end - start) * frac
+    return jnp.where(epoch < warmup_epochs, warm, end).astype(jnp.float32)
+  return schedule

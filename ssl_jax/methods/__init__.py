@@ -2,13 +2,15 @@
 import dataclasses
 import inspect
 
-from ssl_jax.methods import clustering, contrastive, intl, redundancy, regression, sce
+from ssl_jax.methods import (clustering, contrastive, distillation, intl, redundancy,
+                             regression, sce)
 from ssl_jax.methods.base import LossAux, Method
 from ssl_jax.registry import ConfigError, Registry
 
 METHODS = Registry("method", {
     "barlow_twins": redundancy.make_barlow_twins,
     "byol": regression.make_byol,
+    "dino": distillation.make,
     "intl": intl.make,
     "mio": contrastive.make_mio,
     "mira": clustering.make_mira,

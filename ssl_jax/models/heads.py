@@ -7,7 +7,8 @@ adds a BN after the last Linear (SimSiam, MoCo v3, whose last BN has no
 affine parameters).  Linear layers followed by BN carry no bias, nor does
 the last one with ``last_bias=False`` (eztorch's SCE heads); after a last BN,
 ``last_bias=False`` drops the BN's shift and keeps its scale (SimCLR's
-``center=use_bias``).
+``center=use_bias``).  ``activation="gelu"`` (exact, PyTorch's nn.GELU) gives
+DINO's head: Linear -> GELU, without BN by default.
 
 Prototypes score the L2-normalised projection against K unit vectors:
 ``normalize(z) @ normalize(W)ᵀ`` (MIRA's weight-normalised head with g = 1)
@@ -30,6 +31,8 @@ dense_init = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
 prototype_init = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform",
                                                   in_axis=-1, out_axis=-2)
 
+ACTIVATIONS = {"relu": nn.relu, "gelu": lambda x: nn.gelu(x, approximate=False)}
+
 
 @dataclasses.dataclass(frozen=True)
 class MLPSpec:
@@ -41,11 +44,15 @@ class MLPSpec:
   last_bn: bool = False
   last_bn_affine: bool = True
   last_bias: bool = True
+  activation: str = "relu"
 
   def __post_init__(self):
     for name in ("hidden_dim", "out_dim", "num_layers"):
       if getattr(self, name) < 1:
         raise ValueError(f"MLP {name} must be >= 1, got {getattr(self, name)}")
+    if self.activation not in ACTIVATIONS:
+      raise ValueError(f"MLP activation must be one of {sorted(ACTIVATIONS)}, "
+                       f"got {self.activation!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +94,7 @@ class MLP(nn.Module):
                    dtype=self.dtype, name=f"linear{i + 1}")(x)
       if spec.hidden_bn:
         x = BatchNorm(dtype=self.dtype, name=f"bn{i + 1}")(x, train)
-      x = nn.relu(x)
+      x = ACTIVATIONS[spec.activation](x)
     x = nn.Dense(spec.out_dim, use_bias=spec.last_bias and not spec.last_bn,
                  kernel_init=dense_init,
                  dtype=self.dtype, name=f"linear{spec.num_layers}")(x)

@@ -10,7 +10,8 @@ import jax.numpy as jnp
 import optax
 
 from ssl_jax.registry import ConfigError, Registry
-from ssl_jax.kernels.schedules import milestone_steps, warmup_cosine, warmup_multistep
+from ssl_jax.kernels.schedules import (cosine_anneal, milestone_steps, warmup_cosine,
+                                       warmup_multistep)
 
 
 def decay_mask(params):
@@ -22,22 +23,24 @@ def _mask_or_all(optim_config):
   return decay_mask if optim_config.exclude_bias_and_norm else None
 
 
-def _sgd(optim_config, lr):
+def _sgd(optim_config, lr, decay, own_parts):
   """PyTorch SGD: decay added to the gradient, then momentum, then -lr."""
+  del own_parts
   return optax.chain(
-      optax.add_decayed_weights(optim_config.weight_decay, _mask_or_all(optim_config)),
+      optax.add_decayed_weights(decay, _mask_or_all(optim_config)),
       optax.sgd(lr, momentum=optim_config.momentum or None))
 
 
-def _lars(optim_config, lr):
+def _lars(optim_config, lr, decay, own_parts):
   """The PyTorch references' LARS (MoCo v3, MIRA, eztorch, solo-learn):
   d = (g + wd p) η ||p|| / ||g + wd p|| for weights, d = g otherwise;
   buf = μ buf + d; p -= lr buf.  The learning rate scales the buffer, not
   what enters it (optax.lars does the latter: the two differ whenever the
   rate changes, as in warm-up)."""
+  del own_parts
   mask = _mask_or_all(optim_config) or True
   return optax.chain(
-      optax.add_decayed_weights(optim_config.weight_decay, mask),
+      optax.add_decayed_weights(decay, mask),
       optax.masked(optax.scale_by_trust_ratio(
           trust_coefficient=optim_config.trust_coefficient, eps=0.0), mask),
       optax.trace(decay=optim_config.momentum),
@@ -57,31 +60,59 @@ def _larc_scaling(trust_coefficient, weight_decay, eps=1e-8):
   return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
-def _larc(optim_config, lr):
+def _larc(optim_config, lr, decay, own_parts):
   """SwAV's optimiser: apex LARC (``_larc_scaling``) around PyTorch SGD with
   momentum; unlike ``lars``, the ratio's denominator is ||g|| + wd ||p||."""
+  del own_parts
+  if callable(decay):
+    raise ConfigError("optim.weight_decay_end: larc takes a constant weight decay")
   mask = _mask_or_all(optim_config) or True
   return optax.chain(
-      optax.masked(_larc_scaling(optim_config.trust_coefficient, optim_config.weight_decay),
-                   mask),
+      optax.masked(_larc_scaling(optim_config.trust_coefficient, decay), mask),
       optax.trace(decay=optim_config.momentum),
       optax.scale_by_learning_rate(lr))
 
 
-def _adam(optim_config, lr):
+def _moments(optim_config, own_parts):
+  """Adam's moment estimates; each group of ``own_parts`` has an instance of
+  its own, whose step count (bias correction) advances only while the group
+  trains, as PyTorch counts steps per parameter: a group frozen for the
+  first epoch starts its correction at 1 when released, not at the epoch's
+  length (DINO's last layer under AdamW)."""
+  adam = lambda: optax.scale_by_adam(b1=optim_config.momentum or 0.9)
+  if not own_parts:
+    return adam()
+  label = lambda params: {k: (k if k in own_parts else "main") for k in params}
+  return optax.multi_transform({"main": adam(), **{k: adam() for k in own_parts}}, label)
+
+
+def _adam(optim_config, lr, decay, own_parts):
   """PyTorch's Adam: weight decay added to the gradient before the moments
   (L2, not AdamW's decoupled decay), as W-MSE's and INTL's CIFAR linear
   classifier uses it."""
   return optax.chain(
-      optax.add_decayed_weights(optim_config.weight_decay, _mask_or_all(optim_config)),
-      optax.scale_by_adam(b1=optim_config.momentum or 0.9),
+      optax.add_decayed_weights(decay, _mask_or_all(optim_config)),
+      _moments(optim_config, own_parts),
       optax.scale_by_learning_rate(lr))
 
 
-def _adamw(optim_config, lr):
-  return optax.adamw(lr, b1=optim_config.momentum or 0.9,
-                     weight_decay=optim_config.weight_decay,
-                     mask=_mask_or_all(optim_config))
+def _adamw(optim_config, lr, decay, own_parts):
+  """PyTorch's AdamW: p -= lr (m̂ / (√v̂ + ε) + wd p)."""
+  return optax.chain(
+      _moments(optim_config, own_parts),
+      optax.add_decayed_weights(decay, _mask_or_all(optim_config)),
+      optax.scale_by_learning_rate(lr))
+
+
+def _clip_per_tensor(max_norm):
+  """DINO's ``clip_gradients``: each tensor's gradient g scaled by
+  min(1, c / (||g|| + 1e-6)), independently of the others."""
+  def update(updates, state, params=None):
+    del params
+    def clip(g):
+      return g * jnp.minimum(1.0, max_norm / (jnp.linalg.norm(g) + 1e-6))
+    return jax.tree.map(clip, updates), state
+  return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
 OPTIMIZERS = Registry("optimizer", {"sgd": _sgd, "lars": _lars, "larc": _larc,
@@ -131,7 +162,20 @@ def _part_labels(constant_parts, bias_ratio):
   return labels
 
 
-def make_optimizer(optim_config, lr_schedule, peak_lr=None) -> optax.GradientTransformation:
+def weight_decay(optim_config, total_steps=None):
+  """``optim.weight_decay``, or with ``optim.weight_decay_end`` a step ->
+  value cosine from one to the other over ``total_steps`` (DINO's
+  ``wd_schedule``: 0.04 -> 0.4)."""
+  end = optim_config.get("weight_decay_end")
+  if end is None:
+    return optim_config.weight_decay
+  if total_steps is None:
+    raise ValueError("optim.weight_decay_end needs the run's total steps")
+  return cosine_anneal(optim_config.weight_decay, end, total_steps)
+
+
+def make_optimizer(optim_config, lr_schedule, peak_lr=None, total_steps=None,
+                   own_parts=()) -> optax.GradientTransformation:
   """The optimiser ``optim.name`` on ``lr_schedule``.  Two options of the
   references change the rate per parameter group:
 
@@ -139,17 +183,30 @@ def make_optimizer(optim_config, lr_schedule, peak_lr=None) -> optax.GradientTra
   (SimSiam's --fix-pred-lr for its predictor).
   ``optim.bias_lr_ratio``: biases and BatchNorm parameters at this fraction
   of the schedule (Barlow Twins: 0.0048 / 0.2).
+
+  ``optim.weight_decay_end`` schedules the decay (``weight_decay``);
+  ``optim.clip_grad`` clips each tensor's gradient norm first (DINO).
+  ``own_parts``: parameter groups the method freezes for a while; Adam keeps
+  their moments and step count apart (``_moments``).
   """
   build = OPTIMIZERS.lookup(optim_config.name, "optim.name")
+  decay = weight_decay(optim_config, total_steps)
+  make = lambda lr: build(optim_config, lr, decay, tuple(own_parts))
   constant_parts = tuple(optim_config.get("constant_lr_parts", ()))
   bias_ratio = optim_config.get("bias_lr_ratio", 1.0)
   if not constant_parts and bias_ratio == 1.0:
-    return build(optim_config, lr_schedule)
+    return _clipped(optim_config, make(lr_schedule))
   if constant_parts and peak_lr is None:
     raise ValueError("optim.constant_lr_parts needs the peak learning rate")
-  transforms = {"main": build(optim_config, lr_schedule)}
+  transforms = {"main": make(lr_schedule)}
   if constant_parts:
-    transforms["constant"] = build(optim_config, lambda step: peak_lr)
+    transforms["constant"] = make(lambda step: peak_lr)
   if bias_ratio != 1.0:
-    transforms["bias"] = build(optim_config, lambda step: bias_ratio * lr_schedule(step))
-  return optax.multi_transform(transforms, _part_labels(constant_parts, bias_ratio))
+    transforms["bias"] = make(lambda step: bias_ratio * lr_schedule(step))
+  return _clipped(optim_config, optax.multi_transform(
+      transforms, _part_labels(constant_parts, bias_ratio)))
+
+
+def _clipped(optim_config, tx):
+  clip = optim_config.get("clip_grad")
+  return tx if not clip else optax.chain(_clip_per_tensor(clip), tx)

@@ -1,0 +1,112 @@
+"""Self-distillation without labels: DINO.
+
+DINO (Caron et al. 2021, official facebookresearch/dino ``main_dino.py``):
+the EMA teacher's centred, sharpened distribution over K prototypes on the
+two global crops supervises the student's on every other crop
+(``kernels.dino_loss``).  The head is DINO's: a 3-layer MLP with GELU (no
+BatchNorm unless ``projector.hidden_bn``) down to a bottleneck, whose
+L2-normalised output is scored against K weight-normalised prototypes
+(``weight_norm`` with g fixed at 1, ``norm_last_layer=True``).  The teacher
+is an EMA of the whole student, prototypes included; the centre is an EMA
+(momentum 0.9) of the teacher's logits, updated after the loss reads it.
+
+As the official loop:
+- the teacher temperature is held per epoch, a linspace from
+  ``warmup_teacher_temp`` to ``teacher_temp`` over the warm-up epochs;
+- the prototypes ("last layer") take no update for the first
+  ``freeze_prototypes_epochs`` (their AdamW moments and step count start
+  when they are released, ``optim._moments``);
+- the teacher after step s is m(s) teacher + (1 - m(s)) student, m the
+  cosine from ``ema_momentum`` to 1 evaluated at the step just taken;
+- crops of one resolution go through the backbone as one batch (BatchNorm
+  statistics pooled over them, ``MultiCropWrapper``).
+Gradient clipping per tensor and the weight-decay cosine are the
+optimiser's (``optim.clip_grad``, ``optim.weight_decay_end``).
+
+Kept different: the hidden Linear layers carry no bias when BatchNorm
+follows them (the official keeps one, which the BatchNorm's mean removes);
+the heads start from PyTorch's default initialisation, not DINO's
+truncated normal (std 0.02); ``norm_last_layer=False`` (a trained g) is not
+offered.
+"""
+import dataclasses
+
+import jax.numpy as jnp
+
+from ssl_jax import kernels
+from ssl_jax.kernels.schedules import epoch_linspace_warmup
+from ssl_jax.methods.base import (HeadSpec, LossAux, Method, PrototypeSpec, frozen_until,
+                                  mlp_spec, require_positive, require_unit_interval)
+
+
+@dataclasses.dataclass(frozen=True)
+class DINO(Method):
+  collapse_hint = ("a teacher temperature too high or a centre momentum too low (uniform "
+                   "targets), or a teacher temperature too low for the batch (one prototype "
+                   "wins): DINO's two collapse modes")
+  required_heads = ("prototypes",)
+  requires_teacher = True
+
+  student_temp: float = 0.1
+  teacher_temp: float = 0.04
+  warmup_teacher_temp: float = 0.04
+  warmup_teacher_temp_epochs: int = 0
+  center_momentum: float = 0.9
+  freeze_prototypes_steps: int = 0
+  steps_per_epoch: int = 1
+
+  bn_pooling = "all"
+  teacher_parts = ("backbone", "projector", "prototypes")
+
+  def __post_init__(self):
+    super().__post_init__()
+    require_positive(self, "student_temp", "teacher_temp", "warmup_teacher_temp")
+    require_unit_interval(self, "center_momentum")
+    if self.warmup_teacher_temp_epochs < 0:
+      raise ValueError(f"warmup_teacher_temp_epochs must be >= 0, got "
+                       f"{self.warmup_teacher_temp_epochs}")
+
+  def target_views(self, num_global):
+    if num_global < 2:
+      raise ValueError("DINO needs two global crops")
+    return (0, 1)
+
+  def ema_schedule(self, total_steps):
+    """m(s - 1) at s: the step applies the teacher's update after step s - 1
+    with the momentum the official loop uses there, ``momentum_schedule[s-1]``."""
+    base = super().ema_schedule(total_steps)
+    return lambda step: base(step - 1)
+
+  def teacher_temperature(self, step):
+    return epoch_linspace_warmup(self.warmup_teacher_temp, self.teacher_temp,
+                                 self.warmup_teacher_temp_epochs, self.steps_per_epoch)(step)
+
+  def frozen_parts(self, step):
+    return frozen_until("prototypes", step, self.freeze_prototypes_steps)
+
+  def init_state(self, rng, dim):
+    del rng, dim
+    return {"center": jnp.zeros((self.head.prototypes.num,), jnp.float32)}
+
+  def loss(self, online, target, state, step, rng):
+    del rng
+    temp = self.teacher_temperature(step)
+    teacher = target["logits"]
+    loss = kernels.dino_loss(online["logits"], teacher, state["center"], self.student_temp,
+                             temp)
+    center = kernels.dino_center_update(state["center"], teacher, self.center_momentum)
+    return loss, LossAux({"center": center}, {"dino_teacher_temp": temp})
+
+
+def make(projector, num_prototypes=65536, student_temp=0.1, teacher_temp=0.04,
+         warmup_teacher_temp=0.04, warmup_teacher_temp_epochs=0, center_momentum=0.9,
+         freeze_prototypes_epochs=1.0, ema_momentum=0.996, steps_per_epoch=1):
+  """DINO from config.method; ``projector`` is the head's MLP down to the
+  bottleneck (the official: hidden 2048, 3 layers, out 256, GELU, no BN)."""
+  head = HeadSpec(projector=mlp_spec(projector),
+                  prototypes=PrototypeSpec(num_prototypes, normalize_weights=True))
+  return DINO(head=head, ema_momentum=ema_momentum, student_temp=student_temp,
+              teacher_temp=teacher_temp, warmup_teacher_temp=warmup_teacher_temp,
+              warmup_teacher_temp_epochs=warmup_teacher_temp_epochs,
+              center_momentum=center_momentum, steps_per_epoch=steps_per_epoch,
+              freeze_prototypes_steps=int(round(freeze_prototypes_epochs * steps_per_epoch)))
