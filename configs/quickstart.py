@@ -86,6 +86,11 @@ METHODS = {
     "vicreg": Recipe(
         dict(projector=dict(hidden_dim=512, out_dim=512, num_layers=3),
              sim_weight=25.0, var_weight=25.0, cov_weight=1.0), "lars", 0.3, 1e-4),
+    # IterNorm in groups of 32 channels, as solo-learn's 2048 / 64.
+    "vibcreg": Recipe(
+        dict(projector=dict(hidden_dim=256, out_dim=256, num_layers=3, activation="gelu",
+                            last_iternorm_groups=8),
+             sim_weight=25.0, var_weight=25.0, cov_weight=200.0), "lars", 0.3, 1e-4),
     # Adam, as the W-MSE paper trains (SGD at lr 0.5 ends at 20.8 % k-NN,
     # AdamW at 33.2 %).  Below raw pixels on synthetic and digits; nothing
     # tried lifts it (bench/README.md, "W-MSE on digits").
@@ -111,6 +116,14 @@ METHODS = {
              num_prototypes=100, tau_s=0.1, tau_t=0.1, beta_start=0.75,
              beta_end=2.0 / 3.0, iters=30, ema_momentum=0.99,
              freeze_prototypes_epochs=0.0, koleo_weight=0.1), "sgd", 0.5, 1e-6),
+    "nnclr": Recipe(
+        dict(projector=dict(hidden_dim=256, out_dim=128, num_layers=3, last_bn=True),
+             predictor=dict(hidden_dim=512, out_dim=128, num_layers=2), temperature=0.2,
+             queue_size=4096), "sgd", 0.4, 1e-5),
+    "ressl": Recipe(
+        dict(projector=dict(hidden_dim=256, out_dim=128, num_layers=2, hidden_bn=False),
+             temperature=0.1, temperature_m=0.04, queue_size=4096, ema_momentum=0.99),
+        "sgd", 0.3, 5e-4),
     # SCE without KoLeo: digits 19.0 % at rank 1.4 (collapse reported).
     "sce": Recipe(
         dict(projector=_PROJ, predictor=None, lam=0.5, temperature=0.1,

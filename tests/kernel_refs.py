@@ -152,6 +152,13 @@ def ressl(q, k, queue, temperature=0.1, temperature_m=0.04):
                          * log_softmax(q @ queue.T / temperature), 1))
 
 
+def nnclr(z, p, support, temperature=0.1):
+  """solo-learn's find_nn and nnclr_loss_func on one device."""
+  nn = support[np.argmax(normalize(z) @ support.T, axis=1)]
+  logits = normalize(nn) @ normalize(p).T / temperature
+  return -np.mean(np.diag(log_softmax(logits)))
+
+
 def byol(p, z):
   """DeepMind's regression_loss: squared distance of the unit vectors."""
   return np.mean(np.sum((normalize(p) - normalize(z)) ** 2, 1))
@@ -179,6 +186,21 @@ def vicreg(z1, z2):
     c = zc.T @ zc / (n - 1)
     return (c[~np.eye(d, dtype=bool)] ** 2).sum() / d
   return 25 * inv + 25 * var + cov_term(z1) + cov_term(z2)
+
+
+def vibcreg(z1, z2):
+  """solo-learn's vibcreg_loss_func (weights 25, 25, 200) on one device."""
+  z1, z2 = np.asarray(z1, np.float64), np.asarray(z2, np.float64)
+  inv = np.mean((z1 - z2) ** 2)
+  std = lambda z: np.sqrt(z.var(0, ddof=1) + 1e-4)
+  var = np.mean(np.maximum(0, 1 - std(z1))) + np.mean(np.maximum(0, 1 - std(z2)))
+  def corr_term(z):
+    zc = z - z.mean(0)
+    zn = zc / np.maximum(np.linalg.norm(zc, axis=0), 1e-12)
+    c = zn.T @ zn
+    np.fill_diagonal(c, 0.0)
+    return np.mean(c ** 2)
+  return 25 * inv + 25 * var + 200 * (corr_term(z1) + corr_term(z2))
 
 
 def dino(student, teacher, center, ts=0.1, tt=0.04):

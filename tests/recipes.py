@@ -173,6 +173,26 @@ RECIPES = {
         "method.freeze_prototypes_epochs": 1.0, "method.ema_momentum": 0.9995,
         "optim.name": "lars", "optim.base_lr": 0.3, "optim.weight_decay": 1e-6,
         "optim.clip_grad": None}),
+    "ressl_cifar10.py": ("solo-learn scripts/pretrain/cifar/ressl.yaml", {
+        **_SOLO_CIFAR, "method.projector.hidden_dim": 4096, "method.projector.out_dim": 256,
+        "method.projector.hidden_bn": False, "method.temperature": 0.1,
+        "method.temperature_m": 0.04, "method.queue_size": 65536, "method.ema_momentum": 0.99,
+        "optim.name": "sgd", "optim.base_lr": 0.05, "optim.weight_decay": 1e-4,
+        "num_views": 2, "view0.min_scale": 0.08, "view0.saturation": 0.2,
+        "view0.blur_prob": 0.5, "view1.jitter_prob": 0.0, "view1.gray_prob": 0.0}),
+    "nnclr_cifar10.py": ("solo-learn scripts/pretrain/cifar/nnclr.yaml", {
+        **_SOLO_CIFAR, "method.projector.hidden_dim": 2048, "method.projector.out_dim": 256,
+        "method.projector.num_layers": 3, "method.projector.last_bn": True,
+        "method.predictor.hidden_dim": 4096, "method.temperature": 0.2,
+        "method.queue_size": 65536, "optim.name": "lars", "optim.base_lr": 0.4,
+        "optim.weight_decay": 1e-5}),
+    "vibcreg_cifar10.py": ("solo-learn scripts/pretrain/cifar/vibcreg.yaml", {
+        **_SOLO_CIFAR, "method.projector.hidden_dim": 2048, "method.projector.out_dim": 2048,
+        "method.projector.num_layers": 3, "method.projector.activation": "gelu",
+        "method.projector.last_iternorm_groups": 64, "method.sim_weight": 25.0,
+        "method.var_weight": 25.0, "method.cov_weight": 200.0, "optim.name": "lars",
+        "optim.base_lr": 0.3, "optim.weight_decay": 1e-4, "view0.min_scale": 0.2,
+        "view0.solarize_prob": 0.1, "view0.blur_prob": 0.0, "view1.solarize_prob": 0.1}),
     "barlow_twins_cifar10.py": ("solo-learn scripts/pretrain/cifar/barlow.yaml", {
         **_SOLO_CIFAR, "method.lambd": 0.0051, "method.scale": 0.1,
         "method.projector.hidden_dim": 2048, "optim.name": "lars", "optim.base_lr": 0.3,

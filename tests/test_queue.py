@@ -33,7 +33,8 @@ def test_keys_go_in_fifo_order_normalised_and_the_oldest_are_overwritten():
     enqueue(state, jnp.ones((3, 3)))
 
 
-@pytest.mark.parametrize("key", sorted(k for k in TINY if "queue_size" in TINY[k]))
+@pytest.mark.parametrize("key", sorted(k for k in TINY if "queue_size" in TINY[k]
+                                        and method_name(k) not in ("ressl", "nnclr")))
 def test_a_step_enqueues_the_keys_of_every_global_crop(key):
   config = ConfigDict({"name": method_name(key), **TINY[key]})
   method = build_method(config, total_steps=10, steps_per_epoch=10)
@@ -49,16 +50,19 @@ def test_a_step_enqueues_the_keys_of_every_global_crop(key):
   assert int(aux.state["ptr"]) == 2 * n
 
 
-@pytest.mark.parametrize("name", ["mocov2", "sce"])
+@pytest.mark.parametrize("name", ["mocov2", "sce", "ressl"])
 def test_one_directional_form_queries_view_0_or_1_against_one_key(name):
   """MoCo v2's official loss: view 0's query against view 1's key; SCE's
-  pseudo-code: every other view against view 0's key.  The queue receives
+  pseudo-code: every other view against view 0's key; ReSSL (always one
+  way): every view but the weak view 1 against its key.  The queue receives
   only that key view."""
-  config = ConfigDict({"name": name, **TINY[name], "symmetric": False})
+  symmetric = {} if name == "ressl" else {"symmetric": False}
+  config = ConfigDict({"name": name, **TINY[name], **symmetric})
   method = build_method(config, total_steps=10, steps_per_epoch=10)
-  key_view = 1 if name == "mocov2" else 0
+  key_view = 0 if name == "sce" else 1
   assert method.target_views(2) == (key_view,)
-  assert method.online_views(4, 2) == ((0,) if name == "mocov2" else (1, 2, 3))
+  assert method.online_views(4, 2) == {"mocov2": (0,), "sce": (1, 2, 3),
+                                       "ressl": (0, 2, 3)}[name]
   n, d = 4, TINY[name]["projector"]["out_dim"]
   state = method.init_state(jax.random.key(0), d)
   rng = np.random.default_rng(1)
@@ -70,10 +74,32 @@ def test_one_directional_form_queries_view_0_or_1_against_one_key(name):
   queue = np.asarray(state["queue"])
   if name == "mocov2":
     ref = lambda a, b: R.mocov2(a, b, queue, method.temperature)
+  elif name == "ressl":
+    ref = lambda a, b: R.ressl(a, b, queue, method.temperature, method.temperature_m)
   else:
     ref = lambda a, b: R.sce(a, b, queue, method.lam, method.temperature, method.temperature_m)
   want = np.mean([ref(q[j], k[0]) for j in range(len(q))])
   np.testing.assert_allclose(float(loss), want, rtol=1e-5)
   np.testing.assert_allclose(np.asarray(aux.state["queue"])[:n], R.normalize(k[0]),
+                             rtol=1e-5, atol=1e-6)
+  assert int(aux.state["ptr"]) == n
+
+
+def test_nnclr_swaps_each_projection_for_its_neighbour_and_enqueues_view_0():
+  """solo-learn's NNCLR step: nn(z1) against p2 and nn(z2) against p1,
+  averaged; the support set then receives z1 (view 0) alone."""
+  config = ConfigDict({"name": "nnclr", **TINY["nnclr"]})
+  method = build_method(config, total_steps=10, steps_per_epoch=10)
+  n, d = 4, TINY["nnclr"]["projector"]["out_dim"]
+  state = method.init_state(jax.random.key(0), d)
+  rng = np.random.default_rng(1)
+  z, p = rng.normal(size=(2, n, d)), rng.normal(size=(2, n, d))
+  loss, aux = method.loss({"projection": jnp.asarray(z), "prediction": jnp.asarray(p)},
+                          None, state, jnp.int32(0), jax.random.key(2))
+  support = np.asarray(state["queue"])
+  want = 0.5 * (R.nnclr(z[0], p[1], support, method.temperature)
+                + R.nnclr(z[1], p[0], support, method.temperature))
+  np.testing.assert_allclose(float(loss), want, rtol=1e-5)
+  np.testing.assert_allclose(np.asarray(aux.state["queue"])[:n], R.normalize(z[0]),
                              rtol=1e-5, atol=1e-6)
   assert int(aux.state["ptr"]) == n

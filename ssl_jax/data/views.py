@@ -162,6 +162,13 @@ VIEW_PRESETS = Registry("view preset", {
                           dataclasses.replace(_SCE_WEAK, size=96))),
     "sce_tiny_imagenet": ViewSet((dataclasses.replace(_SCE_STRONG, size=64),
                                   dataclasses.replace(_SCE_WEAK, size=64))),
+    # ReSSL (solo-learn augmentations/ressl.yaml): a strong view (jitter
+    # (0.4, 0.4, 0.2, 0.1) p 0.8, grey 0.2, blur 0.5) and the teacher's weak one
+    # (crop and flip only).
+    "ressl_cifar": ViewSet((ViewSpec(size=32, blur_prob=0.5),
+                            ViewSpec(size=32, jitter_prob=0.0, gray_prob=0.0))),
+    # VIbCReg (solo-learn vibcreg.yaml): crops 0.2-1, solarize 0.1, no blur.
+    "vibcreg_cifar": ViewSet((ViewSpec(size=32, min_scale=0.2, solarize_prob=0.1),) * 2),
     "mio_cifar": ViewSet((_MIO, _MIO)),
     "mio_cifar_table3": ViewSet((dataclasses.replace(_MIO, solarize_prob=0.2),) * 2),
     "mio_stl10": ViewSet((dataclasses.replace(_MIO, size=96, blur_prob=0.5,

@@ -10,7 +10,8 @@ reductions are plain jnp reductions: on batch-sharded global arrays they are
 reductions over the global batch.
 """
 from ssl_jax.kernels import iternorm
-from ssl_jax.kernels.contrastive import mio_loss, mocov2_loss, mocov3_loss, simclr_loss
+from ssl_jax.kernels.contrastive import (mio_loss, mocov2_loss, mocov3_loss, nnclr_loss,
+                                         simclr_loss)
 from ssl_jax.kernels.distillation import dino_center_update, dino_loss
 from ssl_jax.kernels.intl import intl_loss, intl_loss_terms, intl_trade_off, trace_loss
 from ssl_jax.kernels.iternorm import (centered_covariance, iter_norm,
@@ -18,7 +19,7 @@ from ssl_jax.kernels.iternorm import (centered_covariance, iter_norm,
                                       newton_schulz_whitening_matrix)
 from ssl_jax.kernels.mira import mira_loss, mira_targets
 from ssl_jax.kernels.probability import hard_cross_entropy, soft_cross_entropy
-from ssl_jax.kernels.redundancy import barlow_twins_loss, vicreg_loss
+from ssl_jax.kernels.redundancy import barlow_twins_loss, vibcreg_loss, vicreg_loss
 from ssl_jax.kernels.regression import byol_loss, simsiam_loss
 from ssl_jax.kernels.relational import ressl_loss, sce_loss
 from ssl_jax.kernels.similarity import (cosine_similarity, l2_normalize, normalized_mse,
@@ -33,8 +34,9 @@ __all__ = [
     "intl_loss", "intl_loss_terms", "intl_trade_off", "iter_norm",
     "iter_norm_spectral_map", "iternorm", "koleo_loss", "l2_normalize", "mio_loss",
     "mira_loss",
-    "mira_targets", "mocov2_loss", "mocov3_loss", "newton_schulz_whitening_matrix",
+    "mira_targets", "mocov2_loss", "mocov3_loss", "newton_schulz_whitening_matrix", "nnclr_loss",
     "normalized_mse", "pairwise_dot", "ressl_loss", "sce_loss", "simclr_loss", "simsiam_loss",
-    "sinkhorn_knopp", "soft_cross_entropy", "swav_loss", "trace_loss", "vicreg_loss",
+    "sinkhorn_knopp", "soft_cross_entropy", "swav_loss", "trace_loss", "vibcreg_loss",
+    "vicreg_loss",
     "wmse_loss",
 ]

@@ -110,3 +110,25 @@ def mio_loss(z1, z2, temperature_pos=0.5, temperature_neg=0.5, lam=1.0,
   sq = jnp.square(a - b)
   reg = jnp.mean(sq) if regularizer == "mean" else jnp.sum(sq)
   return pos_term + neg_term + lam * reg
+
+
+def nnclr_loss(z, p, support, temperature=0.1):
+  """NNCLR (Dwibedi et al. 2021; solo-learn ``nnclr_loss_func``): each
+  projection's nearest neighbour in the support set is the positive of the
+  other view's prediction, the batch's other predictions its negatives.
+
+      nn_i = support[argmax_j ẑ_i · support_j]      (no gradient)
+      L    = CE(nn p̂ᵀ / τ, arange(N))
+
+  Args:
+    z: [N, D] projections of one view (only select neighbours: no gradient).
+    p: [N, D] predictions of the other view.
+    support: [K, D] the support set (a queue of past projections, unit norm).
+  Returns:
+    float32 scalar (one direction; the method averages both).
+  """
+  z = lax.stop_gradient(l2_normalize(z))
+  support = lax.stop_gradient(as_float(support))
+  nn = support[jnp.argmax(pairwise_dot(z, support), axis=1)]
+  logits = pairwise_dot(l2_normalize(nn), l2_normalize(p)) / temperature
+  return jnp.mean(hard_cross_entropy(logits, jnp.arange(p.shape[0], dtype=jnp.int32)))

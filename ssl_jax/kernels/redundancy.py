@@ -1,4 +1,4 @@
-"""Redundancy-reduction losses: Barlow Twins and VICReg."""
+"""Redundancy-reduction losses: Barlow Twins, VICReg and VIbCReg."""
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -59,4 +59,35 @@ def vicreg_loss(z1, z2, sim_weight=25.0, var_weight=25.0, cov_weight=1.0,
 
   v1, c1 = var_cov(z1)
   v2, c2 = var_cov(z2)
+  return sim_weight * inv + var_weight * (v1 + v2) + cov_weight * (c1 + c2)
+
+
+def vibcreg_loss(z1, z2, sim_weight=25.0, var_weight=25.0, cov_weight=200.0, eps=1e-4):
+  """VIbCReg (Lee & Aune 2021), as solo-learn's ``vibcreg_loss_func``:
+  VICReg's invariance and variance terms with a scale-free covariance term,
+
+      cov = Σ_views mean over D² of R_ij² (i ≠ j; the diagonal counts as 0),
+      R = Ẑᵀ Ẑ,  Ẑ the centred Z with unit-norm columns.
+
+  z1, z2: [N, D] -> scalar.
+  """
+  z1 = as_float(z1)
+  z2 = as_float(z2)
+  n = z1.shape[0]
+  inv = jnp.mean(jnp.square(z1 - z2))
+
+  def var_corr(z):
+    zc = z - jnp.mean(z, axis=0)
+    var = jnp.sum(jnp.square(zc), axis=0) / (n - 1)
+    std_term = jnp.mean(jax.nn.relu(1.0 - jnp.sqrt(var + eps)))
+    # F.normalize(dim=0): columns divided by max(||·||, 1e-12); the norm is
+    # never differentiated at 0 (a constant column), where it has no gradient.
+    sq = jnp.sum(jnp.square(zc), axis=0)
+    big = sq > 1e-24
+    zn = zc * jnp.where(big, lax.rsqrt(jnp.where(big, sq, 1.0)), 1e12)
+    corr = jnp.matmul(zn.T, zn, precision=_HIGHEST)
+    return std_term, _off_diagonal_sq_sum(corr) / corr.size
+
+  v1, c1 = var_corr(z1)
+  v2, c2 = var_corr(z2)
   return sim_weight * inv + var_weight * (v1 + v2) + cov_weight * (c1 + c2)

@@ -3,7 +3,7 @@ import dataclasses
 import inspect
 
 from ssl_jax.methods import (clustering, contrastive, distillation, intl, redundancy,
-                             regression, sce)
+                             regression, ressl, sce)
 from ssl_jax.methods.base import LossAux, Method
 from ssl_jax.registry import ConfigError, Registry
 
@@ -16,10 +16,13 @@ METHODS = Registry("method", {
     "mira": clustering.make_mira,
     "mocov2": contrastive.make_mocov2,
     "mocov3": contrastive.make_mocov3,
+    "nnclr": contrastive.make_nnclr,
+    "ressl": ressl.make,
     "sce": sce.make,
     "simclr": contrastive.make_simclr,
     "simsiam": regression.make_simsiam,
     "swav": clustering.make_swav,
+    "vibcreg": redundancy.make_vibcreg,
     "vicreg": redundancy.make_vicreg,
     "wmse": redundancy.make_wmse,
 })

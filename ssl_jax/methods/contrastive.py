@@ -1,4 +1,4 @@
-"""Contrastive methods: SimCLR, MoCo v2, MoCo v3 and MIO.
+"""Contrastive methods: SimCLR, MoCo v2, MoCo v3, MIO and NNCLR.
 
 SimCLR (Chen et al. 2020): NT-Xent over every view of the batch.
 MoCo v2 (Chen et al. 2020), symmetrised as in solo-learn (``symmetric``):
@@ -7,7 +7,11 @@ receives the keys of every global crop; or one-directional as the official
 code: view 0's query against view 1's key, the queue receiving view 1's
 keys.  MoCo v3 (Chen et al. 2021): predictions against the
 other view's momentum keys, in-batch negatives, both directions summed.
-MIO (binary contrastive, ``mio_loss``) over the two views.
+MIO (binary contrastive, ``mio_loss``) over the two views.  NNCLR
+(Dwibedi et al. 2021, as solo-learn): each view's projection is replaced by
+its nearest neighbour in a support queue, the positive of the other view's
+prediction (``nnclr_loss``), both directions averaged; the queue receives
+view 0's projections.
 
 MIO's one and three steps equal miossl's ``Trainer.train_epoch`` with its
 LARS (tests/test_official_steps.py), but for choices kept on purpose:
@@ -134,6 +138,34 @@ class MIO(Method):
     return loss, LossAux(state, {})
 
 
+@dataclasses.dataclass(frozen=True)
+class NNCLR(Method):
+  collapse_hint = ("a support set too small or too stale for the batch (neighbours that are "
+                   "the same few keys), or a temperature too high for the batch")
+  required_heads = ("predictor",)
+  online_crops = "global"
+
+  temperature: float = 0.1
+  queue_size: int = 98304
+
+  def __post_init__(self):
+    super().__post_init__()
+    require_positive(self, "temperature", "queue_size")
+
+  def init_state(self, rng, dim):
+    return init_queue(rng, self.queue_size, dim)
+
+  def loss(self, online, target, state, step, rng):
+    del target, step, rng
+    z, p = online["projection"], online["prediction"]
+    if z.shape[0] != 2:
+      raise ValueError(f"NNCLR takes two views, got {z.shape[0]}")
+    support = state["queue"]
+    loss = 0.5 * (kernels.nnclr_loss(z[0], p[1], support, self.temperature)
+                  + kernels.nnclr_loss(z[1], p[0], support, self.temperature))
+    return loss, LossAux(enqueue(state, z[0]), {})
+
+
 def make_simclr(projector, temperature=0.1):
   return SimCLR(head=HeadSpec(projector=mlp_spec(projector)), temperature=temperature)
 
@@ -155,3 +187,8 @@ def make_mio(projector, temperature_pos=0.5, temperature_neg=0.5, lam=1.0,
   return MIO(head=HeadSpec(projector=mlp_spec(projector)), temperature_pos=temperature_pos,
              temperature_neg=temperature_neg, lam=lam, regularizer=regularizer)
 
+
+
+def make_nnclr(projector, predictor, temperature=0.1, queue_size=98304):
+  return NNCLR(head=HeadSpec(projector=mlp_spec(projector), predictor=mlp_spec(predictor)),
+               temperature=temperature, queue_size=queue_size)

@@ -30,6 +30,7 @@ truncated normal (std 0.02); ``norm_last_layer=False`` (a trained g) is not
 offered.
 """
 import dataclasses
+from typing import Optional
 
 import jax.numpy as jnp
 
@@ -47,6 +48,7 @@ class DINO(Method):
   required_heads = ("prototypes",)
   requires_teacher = True
 
+  ema_momentum: Optional[float] = 0.996
   student_temp: float = 0.1
   teacher_temp: float = 0.04
   warmup_teacher_temp: float = 0.04
@@ -100,7 +102,7 @@ class DINO(Method):
 
 def make(projector, num_prototypes=65536, student_temp=0.1, teacher_temp=0.04,
          warmup_teacher_temp=0.04, warmup_teacher_temp_epochs=0, center_momentum=0.9,
-         freeze_prototypes_epochs=1.0, ema_momentum=0.996, steps_per_epoch=1):
+         freeze_prototypes_epochs=1.0, ema_momentum=DINO.ema_momentum, steps_per_epoch=1):
   """DINO from config.method; ``projector`` is the head's MLP down to the
   bottleneck (the official: hidden 2048, 3 layers, out 256, GELU, no BN)."""
   head = HeadSpec(projector=mlp_spec(projector),

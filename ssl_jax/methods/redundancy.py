@@ -1,4 +1,4 @@
-"""Redundancy-reduction and whitening methods: Barlow Twins, VICReg, W-MSE."""
+"""Redundancy-reduction and whitening methods: Barlow Twins, VICReg, VIbCReg, W-MSE."""
 import dataclasses
 from typing import Optional
 
@@ -41,6 +41,28 @@ class VICReg(Method):
     del target, step, rng
     z = online["projection"]
     loss = kernels.vicreg_loss(z[0], z[1], self.sim_weight, self.var_weight, self.cov_weight)
+    return loss, LossAux(state, {})
+
+
+@dataclasses.dataclass(frozen=True)
+class VIbCReg(Method):
+  """VIbCReg (Lee & Aune 2021, as solo-learn): VICReg's terms with a
+  normalised covariance term (``kernels.vibcreg_loss``) on a projector
+  that ends in IterNorm (``MLPSpec.last_iternorm_groups``)."""
+  collapse_hint = ("a variance weight too small against the invariance weight, or a "
+                   "learning rate too high for SGD (LARS keeps it stable)")
+
+  sim_weight: float = 25.0
+  var_weight: float = 25.0
+  cov_weight: float = 200.0
+
+  online_crops = "global"
+
+  def loss(self, online, target, state, step, rng):
+    del target, step, rng
+    z = online["projection"]
+    loss = kernels.vibcreg_loss(z[0], z[1], self.sim_weight, self.var_weight,
+                                self.cov_weight)
     return loss, LossAux(state, {})
 
 
@@ -90,3 +112,8 @@ def make_vicreg(projector, sim_weight=25.0, var_weight=25.0, cov_weight=1.0):
 def make_wmse(projector, whiten_size=None, whiten_iters=1, eps=0.0, detach_second=False):
   return WMSE(head=HeadSpec(projector=mlp_spec(projector)), whiten_size=whiten_size,
               whiten_iters=whiten_iters, eps=eps, detach_second=detach_second)
+
+
+def make_vibcreg(projector, sim_weight=25.0, var_weight=25.0, cov_weight=200.0):
+  return VIbCReg(head=HeadSpec(projector=mlp_spec(projector)), sim_weight=sim_weight,
+                 var_weight=var_weight, cov_weight=cov_weight)

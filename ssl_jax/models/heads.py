@@ -7,8 +7,9 @@ adds a BN after the last Linear (SimSiam, MoCo v3, whose last BN has no
 affine parameters).  Linear layers followed by BN carry no bias, nor does
 the last one with ``last_bias=False`` (eztorch's SCE heads); after a last BN,
 ``last_bias=False`` drops the BN's shift and keeps its scale (SimCLR's
-``center=use_bias``).  ``activation="gelu"`` (exact, PyTorch's nn.GELU) gives
-DINO's head: Linear -> GELU, without BN by default.
+``center=use_bias``).  ``last_iternorm_groups > 0`` ends the head with
+IterNorm in that many feature groups instead (VIbCReg).
+``activation="gelu"`` (exact, PyTorch's nn.GELU) gives DINO's head.
 
 Prototypes score the L2-normalised projection against K unit vectors:
 ``normalize(z) @ normalize(W)ᵀ`` (MIRA's weight-normalised head with g = 1)
@@ -23,6 +24,7 @@ import jax.numpy as jnp
 
 from ssl_jax.kernels.similarity import l2_normalize
 from ssl_jax.models.batchnorm import BatchNorm
+from ssl_jax.models.iternorm import IterNorm
 
 # torch.nn.Linear's default kaiming_uniform(a=sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 dense_init = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
@@ -45,6 +47,7 @@ class MLPSpec:
   last_bn_affine: bool = True
   last_bias: bool = True
   activation: str = "relu"
+  last_iternorm_groups: int = 0
 
   def __post_init__(self):
     for name in ("hidden_dim", "out_dim", "num_layers"):
@@ -53,6 +56,9 @@ class MLPSpec:
     if self.activation not in ACTIVATIONS:
       raise ValueError(f"MLP activation must be one of {sorted(ACTIVATIONS)}, "
                        f"got {self.activation!r}")
+    if self.last_iternorm_groups < 0 or (self.last_iternorm_groups and self.last_bn):
+      raise ValueError("MLP last_iternorm_groups must be >= 0 and not go with last_bn, got "
+                       f"{self.last_iternorm_groups}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +108,8 @@ class MLP(nn.Module):
       x = BatchNorm(dtype=self.dtype, use_scale=spec.last_bn_affine,
                     use_bias=spec.last_bn_affine and spec.last_bias,
                     name=f"bn{spec.num_layers}")(x, train)
+    if spec.last_iternorm_groups:
+      x = IterNorm(num_groups=spec.last_iternorm_groups, name="iternorm")(x, train)
     return x.astype(jnp.float32)
 
 
