@@ -2,10 +2,11 @@
 
     python bench/train_step.py [--quick] [--methods=intl,simclr] [--model=resnet18]
         [--width=0.125] [--stem=cifar] [--size=24] [--batch=128] [--steps=10]
-        [--precision=float32] [--crop_canvas=N]
+        [--precision=float32] [--crop_canvas=N] [--recipes=imagenet]
 
-For each method, its quickstart config (``configs/quickstart.py:METHOD``)
-with the backbone, resolution and batch given here, the real jitted step
+For each method, its quickstart config (``configs/quickstart.py:METHOD``;
+with ``--recipes=imagenet`` its ``configs/METHOD_imagenet.py``: the paper's
+heads and views) with the backbone, resolution and batch given here, the real jitted step
 (on-device augmentation, forward, loss, update, EMA) runs on random uint8
 views of the preset's sizes: TensorFlow is not needed (input speed is
 ``bench/input_pipeline.py``'s).  With ``--crop_canvas=N`` the step gets
@@ -26,10 +27,12 @@ random N px canvases and crop windows instead, and cuts the views itself
 """
 import argparse
 import dataclasses
+import importlib
 import os
 import statistics
 import sys
 import time
+from typing import Callable
 
 import numpy as np
 
@@ -70,7 +73,13 @@ def peak_flops(dtype, quick):
 
 
 def _config(method, args):
-  c = quickstart.get_config(method).unlock()
+  """The method's quickstart config, or with ``--recipes=imagenet`` its
+  ImageNet config (heads, loss, optimiser, views), at the backbone, batch
+  and precision given here."""
+  if args.recipes == "imagenet":
+    c = importlib.import_module(f"configs.{method}_imagenet").get_config().unlock()
+  else:
+    c = quickstart.get_config(method).unlock()
   c.model.name, c.model.width, c.model.stem = args.model, args.width, args.stem
   c.train.batch_size = args.batch
   c.train.precision = args.precision
@@ -154,7 +163,19 @@ def _plain_step_seconds(model, views, state, batch, dtype, steps):
   return median_seconds(lambda: grad(state.params, images, key), steps)
 
 
-def bench_method(name, args, mesh, peak):
+@dataclasses.dataclass
+class Prepared:
+  """One method's compiled step on fixed inputs (``prepare``)."""
+  run: Callable       # () -> None: one step, blocked until done
+  flops: float        # of the lowered step
+  memory: int         # XLA's buffer plan, bytes
+  compile_s: float
+  shapes: tuple       # the views' sides
+  plain_seconds: Callable  # (repeats) -> seconds of a plain fwd+bwd step
+
+
+def prepare(name, args, mesh):
+  """Compiles ``name``'s step (``_config``) on random uint8 views."""
   config = _config(name, args)
   views, method, model, tx, schedules, dtype = _parts(config, args)
   batch, shapes = _views(views, args.size, args.batch, mesh)
@@ -165,28 +186,37 @@ def bench_method(name, args, mesh, peak):
                          ViewAugmenter(views, _NORMALIZATION, dtype))
   jitted = sharding.jit_train_step(step, mesh)
   rng = jax.device_put(jax.random.key(1), repl)
-  state = init(jax.random.key(0))
-  lowered, compiled, compile_s = _compile(jitted, state, batch, rng)
+  holder = {"state": init(jax.random.key(0))}
+  lowered, compiled, compile_s = _compile(jitted, holder["state"], batch, rng)
+
+  def run():
+    holder["state"], metrics = compiled(holder["state"], batch, rng)
+    jax.block_until_ready(metrics)
+
+  plain = lambda repeats: _plain_step_seconds(model, views, holder["state"], batch, dtype,
+                                              repeats)
+  return Prepared(run, _flops(lowered), _memory(compiled), compile_s, tuple(shapes), plain)
+
+
+def bench_method(name, args, mesh, peak):
+  p = prepare(name, args, mesh)
   times = []
   for _ in range(args.steps + 1):
     start = time.perf_counter()
-    state, metrics = compiled(state, batch, rng)
-    jax.block_until_ready(metrics)
+    p.run()
     times.append(time.perf_counter() - start)
   seconds = statistics.median(times[1:])
-  flops = _flops(lowered)
-  memory = _memory(compiled)
-  plain = _plain_step_seconds(model, views, state, batch, dtype, max(2, args.steps // 2))
-  print(f"| {name} | {'+'.join(map(str, shapes))} | {seconds * 1e3:.1f} | "
-        f"{args.batch / seconds:.0f} | {compile_s:.1f} | {memory / 2 ** 20:.0f} MiB | "
-        f"{flops / 1e9:.1f} | {100 * flops / seconds / peak:.1f} % | "
+  plain = p.plain_seconds(max(2, args.steps // 2))
+  print(f"| {name} | {'+'.join(map(str, p.shapes))} | {seconds * 1e3:.1f} | "
+        f"{args.batch / seconds:.0f} | {p.compile_s:.1f} | {p.memory / 2 ** 20:.0f} MiB | "
+        f"{p.flops / 1e9:.1f} | {100 * p.flops / seconds / peak:.1f} % | "
         f"{100 * (seconds / plain - 1):+.0f} % |", flush=True)
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--methods", default=None,
-                      help=f"comma-separated; default all (--quick: {QUICK_METHODS})")
+def add_arguments(parser):
+  """The flags that choose the step (shared with bench/gpu_side_by_side.py)."""
+  parser.add_argument("--recipes", default="quickstart", choices=("quickstart", "imagenet"),
+                      help="heads, loss and views of the quickstart or the ImageNet config")
   parser.add_argument("--model", default="resnet18")
   parser.add_argument("--width", type=float, default=0.125)
   parser.add_argument("--stem", default="cifar", choices=("cifar", "imagenet"))
@@ -196,6 +226,13 @@ def main():
   parser.add_argument("--precision", default="float32", choices=sorted(_DTYPES))
   parser.add_argument("--crop_canvas", type=int, default=None,
                       help="cut the views in the step from canvases of this side")
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--methods", default=None,
+                      help=f"comma-separated; default all (--quick: {QUICK_METHODS})")
+  add_arguments(parser)
   parser.add_argument("--quick", action="store_true", help="fewer steps, smaller peak test")
   args = parser.parse_args()
   if args.quick:

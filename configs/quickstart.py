@@ -122,7 +122,8 @@ METHODS = {
              queue_size=4096), "sgd", 0.4, 1e-5),
     "ressl": Recipe(
         dict(projector=dict(hidden_dim=256, out_dim=128, num_layers=2, hidden_bn=False),
-             temperature=0.1, temperature_m=0.04, queue_size=4096, ema_momentum=0.99),
+             temperature=0.1, temperature_m=0.04, queue_size=4096, ema_momentum=0.99,
+             koleo_weight=0.1),
         "sgd", 0.3, 5e-4),
     # SCE without KoLeo: digits 19.0 % at rank 1.4 (collapse reported).
     "sce": Recipe(

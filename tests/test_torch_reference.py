@@ -1,0 +1,93 @@
+"""bench/torch_reference.py computes what our step computes (the losses and
+augmentations against ssl_jax's, the heads' sizes against ours), and
+bench/gpu_side_by_side.py prints its table on CPU with tiny shapes."""
+import argparse
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ssl_jax import kernels
+from ssl_jax.models.heads import MLP, MLPSpec
+from ssl_jax.train import augment as ours
+
+torch = pytest.importorskip("torch")
+from bench import torch_augment, torch_losses, torch_reference  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+def _t(x):
+  return torch.tensor(np.asarray(x), dtype=torch.float64)
+
+
+@pytest.mark.parametrize("views", [2, 3])
+def test_simclr_loss_equals_the_kernel(views):
+  z = np.random.default_rng(0).normal(size=(views, 12, 8)).astype(np.float32)
+  want = float(kernels.simclr_loss(jnp.asarray(z), 0.2))
+  assert float(torch_losses.simclr(_t(z), 0.2)) == pytest.approx(want, rel=1e-5)
+
+
+def test_intl_loss_equals_the_kernel():
+  z = np.random.default_rng(1).normal(size=(2, 16, 24)).astype(np.float32)
+  want = float(kernels.intl_loss(jnp.asarray(z), iters=4))
+  assert float(torch_losses.intl(_t(z), 4)) == pytest.approx(want, rel=1e-4)
+
+
+def test_mira_loss_equals_the_kernel():
+  rng = np.random.default_rng(2)
+  student = np.tanh(rng.normal(size=(4, 16, 10))).astype(np.float32)
+  teacher = np.tanh(rng.normal(size=(2, 16, 10))).astype(np.float32)
+  want = float(kernels.mira_loss(jnp.asarray(student), jnp.asarray(teacher), 0.1, 0.225,
+                                 0.75, 30))
+  got = float(torch_losses.mira(_t(student), _t(teacher), 0.1, 0.225, 0.75, 30))
+  assert got == pytest.approx(want, rel=1e-4)
+
+
+@pytest.mark.parametrize("spec", [
+    dict(hidden_dim=32, out_dim=16, num_layers=2),
+    dict(hidden_dim=32, out_dim=16, num_layers=3, last_bn=True, last_bias=False),
+    dict(hidden_dim=32, out_dim=16, num_layers=2, hidden_bn=False),
+])
+def test_the_torch_heads_have_our_parameters(spec):
+  flax_params = MLP(MLPSpec(**spec)).init(jax.random.key(0), jnp.zeros((1, 2, 20)),
+                                          train=True)["params"]
+  ours_count = sum(x.size for x in jax.tree.leaves(flax_params))
+  theirs = torch_reference.mlp(spec, 20)
+  assert sum(p.numel() for p in theirs.parameters()) == ours_count
+
+
+def test_the_colour_ops_equal_ours():
+  rng = np.random.default_rng(3)
+  image = rng.uniform(size=(8, 8, 3)).astype(np.float32)
+  batch = torch.tensor(image).permute(2, 0, 1)[None]
+  hue = torch_augment._hue(batch, torch.tensor([0.3]))[0].permute(1, 2, 0).numpy()
+  np.testing.assert_allclose(hue, np.asarray(ours.adjust_hue(jnp.asarray(image), 0.3)),
+                             atol=1e-5)
+  grey = torch_augment._gray(batch)[0, 0].numpy()
+  np.testing.assert_allclose(grey, np.asarray(ours.grayscale(jnp.asarray(image)))[..., 0],
+                             atol=1e-6)
+  blur = torch_augment._blur(batch, (1.3, 1.3))[0].permute(1, 2, 0).numpy()
+  want = ours.gaussian_blur(jnp.asarray(image), jax.random.key(0), (1.3, 1.3))
+  np.testing.assert_allclose(blur, np.asarray(want), atol=1e-5)
+
+
+def _tiny_args(**kw):
+  args = dict(recipes="quickstart", model="resnet18", width=1.0, stem="imagenet", size=16,
+              batch=8, steps=1, rounds=1, precision="float32", crop_canvas=None,
+              no_compile=True)
+  return argparse.Namespace(**{**args, **kw})
+
+
+def test_the_side_by_side_row_on_cpu():
+  """The table row of bench/gpu_side_by_side.py for MIRA (EMA teacher) on one
+  CPU device: both steps build, run and are counted."""
+  from bench import gpu_side_by_side  # pylint: disable=g-import-not-at-top
+  from ssl_jax import sharding  # pylint: disable=g-import-not-at-top
+  mesh = sharding.make_mesh(jax.devices()[:1])
+  row = gpu_side_by_side.compare("mira", _tiny_args(), mesh, torch.device("cpu"), 1e11)
+  cells = [c.strip() for c in row.strip("|").split("|")]
+  assert cells[0] == "mira" and cells[1] == "16+16"
+  ours_ms, theirs_ms, speedup = float(cells[2]), float(cells[3]), float(cells[6])
+  assert ours_ms > 0 and theirs_ms > 0
+  assert speedup == pytest.approx(theirs_ms / ours_ms, rel=0.02)
+  assert float(cells[7].rstrip(" %")) > 0 and float(cells[8].rstrip(" %")) > 0
