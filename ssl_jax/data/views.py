@@ -174,6 +174,10 @@ VIEW_PRESETS = Registry("view preset", {
     "mio_stl10": ViewSet((dataclasses.replace(_MIO, size=96, blur_prob=0.5,
                                               solarize_prob=0.2),) * 2),
     "synthetic": ViewSet((_SYNTHETIC, dataclasses.replace(_SYNTHETIC, solarize_prob=0.2))),
+    # ReSSL's pair at the same crops: the student's strong view, the teacher's
+    # crop-and-flip view.
+    "synthetic_weak_teacher": ViewSet((_SYNTHETIC, dataclasses.replace(
+        _SYNTHETIC, jitter_prob=0.0, gray_prob=0.0))),
     # One view for supervised training on top of a pretrained backbone.
     "linear_imagenet": _crop_and_flip(224),
     "linear_cifar": _crop_and_flip(32),
