@@ -50,6 +50,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.drop_path_rate = 0.0           # stochastic depth of the last block
   c.model.layerscale = placeholder(float)  # LayerScale's initial gain; None: none
   c.model.registers = 0                  # register tokens
+  c.model.num_heads = placeholder(int)   # attention heads; None: the size's (timm's)
+  c.model.pos_embed = "learned"          # or "sincos": MoCo v3's fixed table
+  c.model.freeze_patch_embed = False     # MoCo v3's frozen random patch projection
 
   c.data = data_config("imagenet2012")
   c.data.views = "asymmetric_imagenet"  # augmentation preset (ssl_jax/data/views.py)

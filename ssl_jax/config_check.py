@@ -44,7 +44,7 @@ def validate(config):
   from ssl_jax.data.sources import SOURCES  # pylint: disable=g-import-not-at-top
   from ssl_jax.data.views import VIEW_PRESETS, views_of  # pylint: disable=g-import-not-at-top
   from ssl_jax.methods import METHODS  # pylint: disable=g-import-not-at-top
-  from ssl_jax.models import BACKBONES, STEMS  # pylint: disable=g-import-not-at-top
+  from ssl_jax.models import BACKBONES, STEMS, VITS  # pylint: disable=g-import-not-at-top
   from ssl_jax.train.optim import OPTIMIZERS  # pylint: disable=g-import-not-at-top
 
   check_finite(config)
@@ -58,6 +58,9 @@ def validate(config):
 
   t, o, e = config.train, config.optim, config.eval
   _check(config.model.width > 0, "model.width", config.model.width, "must be > 0")
+  freeze = config.model.get("freeze_patch_embed", False)
+  _check(not freeze or config.model.name in VITS, "model.freeze_patch_embed", freeze,
+         f"applies to ViTs, not {config.model.name}")
   view_size = config.data.get("view_size")
   _check(view_size is None or view_size >= 8, "data.view_size", view_size,
          "must be at least 8 px (or unset: the preset's sizes)")

@@ -269,6 +269,16 @@ RECIPES = {
         "optim.weight_decay": 1e-4, "optim.clip_grad": 3.0, "num_views": 10,
         "view0.min_scale": 0.14, "view2.size": 96, "view2.min_scale": 0.05,
         "view2.max_scale": 0.14}),
+    "mocov3_vits16_imagenet.py": ("facebookresearch/moco-v3 CONFIG.md (ViT-Small, 1 node)", {
+        "model.name": "vit_small16", "model.num_heads": 12, "model.pos_embed": "sincos",
+        "model.freeze_patch_embed": True, "train.batch_size": 1024, "train.epochs": 300,
+        "optim.name": "adamw", "peak_lr": 1.5e-4 * 4, "optim.weight_decay": 0.1,
+        "optim.warmup_epochs": 40.0, "optim.end_lr_ratio": 0.0,
+        "optim.exclude_bias_and_norm": False, "method.temperature": 0.2,
+        "method.ema_momentum": 0.99, "method.projector.hidden_dim": 4096,
+        "method.projector.out_dim": 256, "method.projector.num_layers": 3,
+        "method.projector.last_bn_affine": False, "method.predictor.hidden_dim": 4096,
+        "method.predictor.num_layers": 2, "view0.min_scale": 0.08}),
     "swav_imagenet.py": ("facebookresearch/swav scripts/swav_800ep_pretrain.sh", {
         "method.num_prototypes": 3000, "method.temperature": 0.1, "method.epsilon": 0.05,
         "method.sinkhorn_iters": 3, "method.projector.out_dim": 128,

@@ -105,6 +105,7 @@ def test_unknown_names_list_the_valid_ones(key, value, match):
     ("train.batch_size", 0), ("optim.base_lr", -0.1), ("optim.momentum", 1.0),
     ("eval.knn_temperature", 0.0), ("eval.knn_k", 0), ("train.total_steps", -5),
     ("optim.clip_grad", 0.0), ("optim.weight_decay_end", -0.1),
+    ("model.freeze_patch_embed", True),
 ])
 def test_out_of_range_values_name_the_key(key, value):
   config = _quickstart()

@@ -69,8 +69,10 @@ def build_run(config) -> Run:
   ema = method.ema_schedule(total)
   return Run(mesh=mesh, shard=shard, dataset=dataset, views=views,
              normalization=Normalization(tuple(dataset.mean), tuple(dataset.std)), method=method,
-             model=model, tx=make_optimizer(config.optim, lr, peak, total,
-                                         own_parts=tuple(method.frozen_parts(0))),
+             model=model, tx=make_optimizer(
+                 config.optim, lr, peak, total, own_parts=tuple(method.frozen_parts(0)),
+                 frozen_modules=("patch_embed",) if config.model.get("freeze_patch_embed")
+                 else ()),
              schedules=Schedules(lr, ema),
              probe_tx=_probe_optimizer(config.train, total, dataset.train_labelled),
              steps_per_epoch=spe, total_steps=total)

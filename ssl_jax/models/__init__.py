@@ -12,7 +12,8 @@ from ssl_jax.registry import ConfigError, Registry
 # The keys of config.model each family reads, with the values that mean
 # "not used" for the other family (a saved model dict may lack newer keys).
 _RESNET_KEYS = {"width": 1.0, "stem": "imagenet", "zero_init_residual": False}
-_VIT_KEYS = {"drop_path_rate": 0.0, "layerscale": None, "registers": 0}
+_VIT_KEYS = {"drop_path_rate": 0.0, "layerscale": None, "registers": 0, "num_heads": None,
+             "pos_embed": "learned"}
 
 
 def _settings(model: Mapping[str, Any], own, other):
@@ -32,7 +33,9 @@ def _resnet(cls):
 
 def _vit(size, patch):
   def build(model, dtype):
-    return vit(size, patch)(dtype=dtype, **_settings(model, _VIT_KEYS, _RESNET_KEYS))
+    settings = _settings(model, _VIT_KEYS, _RESNET_KEYS)
+    heads = settings.pop("num_heads")
+    return vit(size, patch)(dtype=dtype, **settings, **({"heads": heads} if heads else {}))
   return build
 
 

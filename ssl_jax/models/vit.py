@@ -101,6 +101,25 @@ class Block(nn.Module):
     return x + self._residual(y, "ls2", train)
 
 
+POS_EMBEDS = ("learned", "sincos")
+
+
+def sincos_position_embedding(gh, gw, dim, temperature=10000.0):
+  """MoCo v3's fixed 2D table (``build_2d_sincos_position_embedding``),
+  [gh, gw, dim]: with ω_k = temperature^(-k / (dim/4)) and (a, b) the
+  position's indices in the order its ``meshgrid(grid_w, grid_h)`` flattens
+  them (a = token // gh, b = token % gh), the features are
+  [sin(a ω), cos(a ω), sin(b ω), cos(b ω)]."""
+  if dim % 4:
+    raise ValueError(f"sin-cos position embeddings need a width divisible by 4, got {dim}")
+  omega = 1.0 / temperature ** (jnp.arange(dim // 4, dtype=jnp.float32) / (dim // 4))
+  token = jnp.arange(gh * gw)
+  a = (token // gh).astype(jnp.float32)[:, None] * omega
+  b = (token % gh).astype(jnp.float32)[:, None] * omega
+  table = jnp.concatenate([jnp.sin(a), jnp.cos(a), jnp.sin(b), jnp.cos(b)], axis=1)
+  return table.reshape(gh, gw, dim)
+
+
 class VisionTransformer(nn.Module):
   """ViT backbone: [G, N, H, W, 3] -> [G, N, D] (``pool="cls_mean"``: 2D).
 
@@ -113,6 +132,9 @@ class VisionTransformer(nn.Module):
       DINOv2: 1e-5 or 0.1); None: no LayerScale.
     registers: extra learned tokens, dropped at the output.
     pool: "cls" or "cls_mean".
+    pos_embed: "learned" (DINO, timm) or "sincos": MoCo v3's fixed 2D
+      sine-cosine table (``sincos_position_embedding``) for the input's grid,
+      zero for the CLS token, no parameter.
   """
   patch: int
   dim: int
@@ -122,12 +144,15 @@ class VisionTransformer(nn.Module):
   layerscale: Optional[float] = None
   registers: int = 0
   pool: str = "cls"
+  pos_embed: str = "learned"
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = True):
     if self.pool not in POOLS:
       raise ValueError(f"unknown pool {self.pool!r}; valid: {', '.join(POOLS)}")
+    if self.pos_embed not in POS_EMBEDS:
+      raise ValueError(f"unknown pos_embed {self.pos_embed!r}; valid: {', '.join(POS_EMBEDS)}")
     lead = x.shape[:-3]
     # A side that is not a multiple of the patch loses its remainder (the
     # last rows and columns), as DINO's strided patch convolution does.
@@ -135,11 +160,15 @@ class VisionTransformer(nn.Module):
     x = nn.Conv(self.dim, (self.patch, self.patch), (self.patch, self.patch), padding="VALID",
                 kernel_init=_patch_init, dtype=self.dtype, name="patch_embed")(x)
     b, gh, gw, d = x.shape
-    base = BASE_IMAGE_SIZE // self.patch
-    pos = self.param("pos_embed", _dense_init, (1 + base * base, d))
-    patch_pos = resize_position_embedding(pos[1:].reshape(base, base, d), gh, gw)
+    if self.pos_embed == "sincos":
+      cls_pos, patch_pos = jnp.zeros((1, d)), sincos_position_embedding(gh, gw, d)
+    else:
+      base = BASE_IMAGE_SIZE // self.patch
+      pos = self.param("pos_embed", _dense_init, (1 + base * base, d))
+      cls_pos = pos[:1]
+      patch_pos = resize_position_embedding(pos[1:].reshape(base, base, d), gh, gw)
     cls = self.param("cls_token", _dense_init, (1, d))
-    tokens = [jnp.broadcast_to(cls + pos[:1], (b, 1, d)).astype(self.dtype)]
+    tokens = [jnp.broadcast_to(cls + cls_pos, (b, 1, d)).astype(self.dtype)]
     if self.registers:
       reg = self.param("registers", _dense_init, (self.registers, d))
       tokens.append(jnp.broadcast_to(reg, (b, self.registers, d)).astype(self.dtype))

@@ -175,7 +175,7 @@ def weight_decay(optim_config, total_steps=None):
 
 
 def make_optimizer(optim_config, lr_schedule, peak_lr=None, total_steps=None,
-                   own_parts=()) -> optax.GradientTransformation:
+                   own_parts=(), frozen_modules=()) -> optax.GradientTransformation:
   """The optimiser ``optim.name`` on ``lr_schedule``.  Two options of the
   references change the rate per parameter group:
 
@@ -188,7 +188,31 @@ def make_optimizer(optim_config, lr_schedule, peak_lr=None, total_steps=None,
   ``optim.clip_grad`` clips each tensor's gradient norm first (DINO).
   ``own_parts``: parameter groups the method freezes for a while; Adam keeps
   their moments and step count apart (``_moments``).
+  ``frozen_modules``: module names (anywhere in a parameter's path) whose
+  parameters never change: no update, no decay (MoCo v3's random patch
+  projection, ``model.freeze_patch_embed``).
   """
+  return _frozen(frozen_modules, _make(optim_config, lr_schedule, peak_lr, total_steps,
+                                       own_parts))
+
+
+def _frozen(modules, tx):
+  if not modules:
+    return tx
+
+  def labels(params):
+    def label(path, _):
+      return "frozen" if any(getattr(e, "key", None) in modules for e in path) else "train"
+    out = jax.tree_util.tree_map_with_path(label, params)
+    if "frozen" not in jax.tree.leaves(out):
+      raise ConfigError(f"no parameters under {', '.join(modules)} to freeze (the model's "
+                        f"groups: {', '.join(sorted(params))}); model.freeze_patch_embed "
+                        "applies to ViTs")
+    return out
+  return optax.multi_transform({"train": tx, "frozen": optax.set_to_zero()}, labels)
+
+
+def _make(optim_config, lr_schedule, peak_lr, total_steps, own_parts):
   build = OPTIMIZERS.lookup(optim_config.name, "optim.name")
   decay = weight_decay(optim_config, total_steps)
   make = lambda lr: build(optim_config, lr, decay, tuple(own_parts))
