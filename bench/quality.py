@@ -87,7 +87,8 @@ def baselines(dataset, workdir):
   init_rng = jax.random.split(jax.random.key(config.train.seed))[0]
   state = jax.jit(lambda r: pretrain.init_state(run, r))(init_rng)
   size = run.views.views[0].size
-  evaluator = PretrainingEvaluator(run.model, run.mesh, run.dataset, size, 500)
+  evaluator = PretrainingEvaluator(run.model, run.normalization, run.mesh, run.dataset,
+                                   size, 500)
   variables = evaluator.variables(state, 0)
   os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, "random_init.safetensors")

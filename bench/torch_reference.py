@@ -118,6 +118,7 @@ class Step:
   memory: int         # bytes, peak of torch's allocator (0 on CPU)
   compile_s: float
   sizes: tuple
+  model: nn.Module    # the online network the step trains
 
 
 def _sync(device):
@@ -239,7 +240,7 @@ def build_step(name, args, device):
   run()
   memory = torch.cuda.max_memory_allocated() if device.type == "cuda" else 0
   return Step(run, float(counter.get_total_flops()), memory, compile_s,
-              tuple(s.size for s in specs))
+              tuple(s.size for s in specs), model)
 
 
 def time_step(step, steps):
