@@ -23,7 +23,6 @@ import copy
 import dataclasses
 import importlib
 import importlib.util
-import math
 import os
 import statistics
 import sys

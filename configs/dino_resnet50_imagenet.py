@@ -11,18 +11,14 @@ centre momentum 0.9, teacher EMA 0.996 -> 1, 2 x 224 + 8 x 96 crops, SGD
 with momentum 0.9 at lr 0.03 x batch/256 warmed up over 10 epochs and
 cosine to 1e-6, each gradient tensor clipped to norm 3.0.
 """
-from configs import _imagenet, common
+from configs import _dino, _imagenet
 
 BATCH = 512
 
 
 def get_config():
   c = _imagenet.imagenet(
-      common.method("dino", projector=common.head(2048, 256, num_layers=3, hidden_bn=False,
-                                                  activation="gelu"),
-                    num_prototypes=65536, student_temp=0.1, teacher_temp=0.04,
-                    warmup_teacher_temp=0.04, warmup_teacher_temp_epochs=0,
-                    center_momentum=0.9, freeze_prototypes_epochs=1.0, ema_momentum=0.996),
+      _dino.method(),
       "dino_resnet_multicrop", "sgd", lr=0.03, weight_decay=1e-4, batch_size=BATCH,
       epochs=100, warmup_epochs=10.0, end_lr_ratio=1e-6 / (0.03 * BATCH / 256))
   c.optim.clip_grad = 3.0

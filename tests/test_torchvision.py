@@ -1,9 +1,7 @@
 """Backbones into and out of PyTorch: torchvision's names and layouts, strict
 loading, and the same features on the same uint8 images (CPU torch)."""
-import importlib.util
 import subprocess
 import sys
-import types
 
 import jax
 import jax.numpy as jnp
@@ -19,22 +17,8 @@ safetensors_torch = pytest.importorskip("safetensors.torch")
 
 
 def _torchvision_resnet():
-  """torchvision.models.resnet.  Where pip paired the CPU torch with
-  torchvision's CUDA wheel, the package's native ops (detection only) fail
-  to load on import; the model code is pure Python, so it is imported
-  without the package's __init__ then."""
-  try:
-    from torchvision.models import resnet  # pylint: disable=g-import-not-at-top
-    return resnet
-  except (RuntimeError, OSError):
-    spec = importlib.util.find_spec("torchvision")
-    for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
-      del sys.modules[name]
-    package = types.ModuleType("torchvision")
-    package.__path__ = list(spec.submodule_search_locations)
-    sys.modules["torchvision"] = package
-    from torchvision.models import resnet  # pylint: disable=g-import-not-at-top
-    return resnet
+  from bench.torch_reference import torchvision_resnets  # pylint: disable=g-import-not-at-top
+  return torchvision_resnets()
 
 
 def _random_variables(name, stem, size, seed=0):

@@ -1,6 +1,6 @@
 """Redundancy-reduction and whitening methods: Barlow Twins, VICReg, VIbCReg, W-MSE."""
 import dataclasses
-from typing import Optional
+from typing import Callable, ClassVar, Optional
 
 from ssl_jax import kernels
 from ssl_jax.methods.base import HeadSpec, LossAux, Method, mlp_spec, require_positive
@@ -30,6 +30,7 @@ class BarlowTwins(Method):
 class VICReg(Method):
   collapse_hint = ("a variance weight too small against the invariance weight, or a learning "
                    "rate too high for SGD (LARS keeps it stable)")
+  kernel: ClassVar[Callable] = staticmethod(kernels.vicreg_loss)
 
   sim_weight: float = 25.0
   var_weight: float = 25.0
@@ -40,30 +41,18 @@ class VICReg(Method):
   def loss(self, online, target, state, step, rng):
     del target, step, rng
     z = online["projection"]
-    loss = kernels.vicreg_loss(z[0], z[1], self.sim_weight, self.var_weight, self.cov_weight)
+    loss = self.kernel(z[0], z[1], self.sim_weight, self.var_weight, self.cov_weight)
     return loss, LossAux(state, {})
 
 
 @dataclasses.dataclass(frozen=True)
-class VIbCReg(Method):
+class VIbCReg(VICReg):
   """VIbCReg (Lee & Aune 2021, as solo-learn): VICReg's terms with a
   normalised covariance term (``kernels.vibcreg_loss``) on a projector
   that ends in IterNorm (``MLPSpec.last_iternorm_groups``)."""
-  collapse_hint = ("a variance weight too small against the invariance weight, or a "
-                   "learning rate too high for SGD (LARS keeps it stable)")
+  kernel: ClassVar[Callable] = staticmethod(kernels.vibcreg_loss)
 
-  sim_weight: float = 25.0
-  var_weight: float = 25.0
   cov_weight: float = 200.0
-
-  online_crops = "global"
-
-  def loss(self, online, target, state, step, rng):
-    del target, step, rng
-    z = online["projection"]
-    loss = kernels.vibcreg_loss(z[0], z[1], self.sim_weight, self.var_weight,
-                                self.cov_weight)
-    return loss, LossAux(state, {})
 
 
 @dataclasses.dataclass(frozen=True)
