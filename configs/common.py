@@ -179,6 +179,7 @@ def linear_eval_config() -> ml_collections.ConfigDict:
   c.optim.name = "sgd"
   c.optim.base_lr = 0.2            # the classifier's; peak = base_lr * batch / 256
   c.optim.backbone_base_lr = 0.0   # 0: frozen backbone (linear evaluation)
+  c.optim.layer_decay = placeholder(float)  # fine-tuning a ViT: block i's lr x decay^(L+1-i)
   c.optim.weight_decay = 0.0
   c.optim.momentum = 0.9
   c.optim.schedule = "multistep"   # or "cosine", "exponential"

@@ -142,6 +142,8 @@ def validate_linear_eval(config):
   _check(o.base_lr > 0, "optim.base_lr", o.base_lr, "must be > 0")
   _check(o.backbone_base_lr >= 0, "optim.backbone_base_lr", o.backbone_base_lr,
          "must be >= 0 (0 freezes the backbone)")
+  decay = o.get("layer_decay")
+  _check(decay is None or 0 < decay <= 1, "optim.layer_decay", decay, "must be in (0, 1]")
   _check(not (t.cached_features and o.backbone_base_lr > 0), "train.cached_features",
          t.cached_features, "needs a frozen backbone (optim.backbone_base_lr=0)")
   _check(o.schedule == "cosine" or o.warmup_epochs == 0, "optim.warmup_epochs",

@@ -55,7 +55,8 @@ def make_optimizer_pair(optim_config, batch, steps_per_epoch, total):
   head = make_optimizer(optim_config, lr(optim_config.base_lr))
   frozen = optim_config.backbone_base_lr == 0
   backbone = optax.set_to_zero() if frozen else make_optimizer(
-      optim_config, lr(optim_config.backbone_base_lr))
+      optim_config, lr(optim_config.backbone_base_lr),
+      layer_decay=optim_config.get("layer_decay"))
   tx = optax.multi_transform({"head": head, "backbone": backbone},
                              {"head": "head", "backbone": "backbone"})
   return tx, lr(optim_config.base_lr), frozen

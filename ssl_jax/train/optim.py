@@ -175,7 +175,8 @@ def weight_decay(optim_config, total_steps=None):
 
 
 def make_optimizer(optim_config, lr_schedule, peak_lr=None, total_steps=None,
-                   own_parts=(), frozen_modules=()) -> optax.GradientTransformation:
+                   own_parts=(), frozen_modules=(),
+                   layer_decay=None) -> optax.GradientTransformation:
   """The optimiser ``optim.name`` on ``lr_schedule``.  Two options of the
   references change the rate per parameter group:
 
@@ -191,9 +192,49 @@ def make_optimizer(optim_config, lr_schedule, peak_lr=None, total_steps=None,
   ``frozen_modules``: module names (anywhere in a parameter's path) whose
   parameters never change: no update, no decay (MoCo v3's random patch
   projection, ``model.freeze_patch_embed``).
+  ``layer_decay``: a ViT's layer-wise learning-rate decay (fine-tuning's
+  ``optim.layer_decay``, ``layer_decay_scales``).
   """
-  return _frozen(frozen_modules, _make(optim_config, lr_schedule, peak_lr, total_steps,
-                                       own_parts))
+  tx = _make(optim_config, lr_schedule, peak_lr, total_steps, own_parts)
+  if layer_decay is not None:
+    tx = optax.chain(tx, _scale_updates(lambda params: _model_scales(params, layer_decay)))
+  return _frozen(frozen_modules, tx)
+
+
+def layer_decay_scales(params, decay):
+  """BEiT's and MAE's layer-wise decay (``param_groups_lrd``) on a ViT's
+  parameters: the patch embedding, CLS token, registers and position table
+  are layer 0, ``block{i}`` is layer i, the rest (the final norm) layer
+  L + 1, and layer l's rate is scaled by decay^(L + 1 - l); L = depth."""
+  blocks = [k for k in params if k.startswith("block") and k[5:].isdigit()]
+  if not blocks:
+    raise ConfigError(f"optim.layer_decay applies to ViTs; the parameters have no blocks "
+                      f"(groups: {', '.join(sorted(params))})")
+  depth = len(blocks)
+
+  def layer(name):
+    if name in ("patch_embed", "cls_token", "pos_embed", "registers"):
+      return 0
+    return int(name[5:]) if name in blocks else depth + 1
+  return {k: jax.tree.map(lambda _, l=layer(k): decay ** (depth + 1 - l), v)
+          for k, v in params.items()}
+
+
+def _model_scales(params, decay):
+  """``layer_decay_scales`` of the ViT under ``backbone`` (the other groups,
+  heads, at 1), or of ``params`` itself when it is the ViT's."""
+  if "backbone" not in params:
+    return layer_decay_scales(params, decay)
+  return {k: (layer_decay_scales(v, decay) if k == "backbone" else jax.tree.map(lambda _: 1.0, v))
+          for k, v in params.items()}
+
+
+def _scale_updates(scales_of):
+  """Each update times its parameter's factor from ``scales_of(params)``."""
+  def update(updates, state, params=None):
+    scales = scales_of(updates)
+    return jax.tree.map(lambda u, s: u * s, updates, scales), state
+  return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
 def _frozen(modules, tx):
