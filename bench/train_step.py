@@ -23,10 +23,15 @@ random N px canvases and crop windows instead, and cuts the views itself
 - overhead: the step's time over a plain step on two views (the same
   augmentation, forward and backward of backbone and projector, its loss a
   sum of squares): what the method's teacher pass, queue, whitening or
-  clustering, and the optimiser update cost.
+  clustering, and the optimiser update cost;
+- teacher fwd and local crops fwd+bwd: two parts timed alone as shares of
+  the step, on views augmented beforehand: the EMA teacher's forward pass
+  over its views, and the forward and backward of the local crops (a sum of
+  squares as the loss); "-" where the method has none.
 """
 import argparse
 import dataclasses
+import functools
 import importlib
 import os
 import statistics
@@ -172,6 +177,7 @@ class Prepared:
   compile_s: float
   shapes: tuple       # the views' sides
   plain_seconds: Callable  # (repeats) -> seconds of a plain fwd+bwd step
+  part_seconds: Callable   # (repeats) -> {"teacher", "local"}: seconds or None
 
 
 def prepare(name, args, mesh):
@@ -195,7 +201,35 @@ def prepare(name, args, mesh):
 
   plain = lambda repeats: _plain_step_seconds(model, views, holder["state"], batch, dtype,
                                               repeats)
-  return Prepared(run, _flops(lowered), _memory(compiled), compile_s, tuple(shapes), plain)
+  parts = lambda repeats: _part_seconds(model, method, views, holder["state"], batch, dtype,
+                                        repeats)
+  return Prepared(run, _flops(lowered), _memory(compiled), compile_s, tuple(shapes), plain,
+                  parts)
+
+
+def _part_seconds(model, method, views, state, batch, dtype, repeats):
+  """Seconds of two parts of the step on pre-augmented views: the EMA
+  teacher's forward pass over its views, and the forward and backward of the
+  local crops (loss Σ z²); None where the method has no such part."""
+  xs = jax.jit(lambda images: augment_views(images, jax.random.key(3), views.views,
+                                            _NORMALIZATION, dtype))(batch["views"])
+  encode = functools.partial(encode_views, model, bn_pooling=method.bn_pooling)
+  out = {"teacher": None, "local": None}
+  if method.uses_target:
+    targets = method.target_views(views.num_global)
+    teacher = jax.jit(lambda p, s, x: encode(p, s, [x[i] for i in targets],
+                                             method=type(model).project)[0])
+    out["teacher"] = median_seconds(
+        lambda: teacher(state.ema_params, state.ema_batch_stats, xs), repeats)
+  local = [i for i in method.online_views(len(views), views.num_global)
+           if i >= views.num_global]
+  if local:
+    def loss(params):
+      z = encode(params, state.batch_stats, [xs[i] for i in local])[0]["projection"]
+      return jnp.sum(jnp.square(z.astype(jnp.float32)))
+    grad = jax.jit(jax.grad(loss))
+    out["local"] = median_seconds(lambda: grad(state.params), repeats)
+  return out
 
 
 def bench_method(name, args, mesh, peak):
@@ -207,10 +241,13 @@ def bench_method(name, args, mesh, peak):
     times.append(time.perf_counter() - start)
   seconds = statistics.median(times[1:])
   plain = p.plain_seconds(max(2, args.steps // 2))
+  parts = p.part_seconds(max(2, args.steps // 2))
+  share = lambda part: "-" if parts[part] is None else f"{100 * parts[part] / seconds:.0f} %"
   print(f"| {name} | {'+'.join(map(str, p.shapes))} | {seconds * 1e3:.1f} | "
         f"{args.batch / seconds:.0f} | {p.compile_s:.1f} | {p.memory / 2 ** 20:.0f} MiB | "
         f"{p.flops / 1e9:.1f} | {100 * p.flops / seconds / peak:.1f} % | "
-        f"{100 * (seconds / plain - 1):+.0f} % |", flush=True)
+        f"{100 * (seconds / plain - 1):+.0f} % | {share('teacher')} | {share('local')} |",
+        flush=True)
 
 
 def add_arguments(parser):
@@ -246,8 +283,8 @@ def main():
         f"batch {args.batch}, {args.precision}; measured matmul peak "
         f"{peak / 1e12:.3f} TFLOP/s\n")
   print("| method | views (px) | ms/step | images/s | compile (s) | memory | GFLOP/step | "
-        "MFU | overhead vs plain fwd+bwd |")
-  print("|---|---|---|---|---|---|---|---|---|")
+        "MFU | overhead vs plain fwd+bwd | teacher fwd | local crops fwd+bwd |")
+  print("|---|---|---|---|---|---|---|---|---|---|---|")
   for name in methods.split(","):
     bench_method(name, args, mesh, peak)
 
