@@ -110,3 +110,28 @@ def test_fine_tuning_decays_only_the_backbones_rates():
   updates, _ = tx.update(grads, tx.init(params), params)
   assert float(updates["head"]["kernel"][0, 0]) == -1.0
   assert float(updates["backbone"]["block1"]["fc1"]["kernel"][0, 0]) == -0.25
+
+
+def test_fine_tuning_a_vit_uses_its_stochastic_depth():
+  """The classifier step gives the backbone keys when fine-tuning: with a
+  drop-path rate the step's features depend on the step (its key), without
+  one they do not."""
+  from ssl_jax.jobs.linear_eval import ClassifierState, make_classifier_step  # pylint: disable=g-import-not-at-top
+  from ssl_jax.models.inputs import Normalization  # pylint: disable=g-import-not-at-top
+  losses = {}
+  for rate in (0.0, 0.5):
+    vit = VisionTransformer(patch=4, dim=8, depth=2, heads=2, drop_path_rate=rate)
+    variables = vit.init(jax.random.key(0), jnp.zeros((1, 1, 8, 8, 3)), train=False)
+    params = {"backbone": variables["params"],
+              "head": {"kernel": jax.random.normal(jax.random.key(2), (8, 3)),
+                       "bias": jnp.zeros(3)}}
+    tx = optax.set_to_zero()
+    step = jax.jit(make_classifier_step(vit, Normalization((0.5,) * 3, (0.25,) * 3), tx,
+                                        lambda s: 0.0, frozen=False))
+    images = jax.random.randint(jax.random.key(1), (8, 8, 8, 3), 0, 256).astype(jnp.uint8)
+    batch = {"views": (images,), "label": jnp.zeros(8, jnp.int32)}
+    losses[rate] = [float(step(ClassifierState(jnp.asarray(s, jnp.int32), params, {},
+                                               tx.init(params)), batch)[1]["loss"])
+                    for s in (0, 1)]
+  assert losses[0.0][0] == losses[0.0][1]
+  assert losses[0.5][0] != losses[0.5][1]

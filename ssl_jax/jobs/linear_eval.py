@@ -62,23 +62,26 @@ def make_optimizer_pair(optim_config, batch, steps_per_epoch, total):
   return tx, lr(optim_config.base_lr), frozen
 
 
-def make_classifier_step(module, normalization, tx, lr, frozen: bool):
+def make_classifier_step(module, normalization, tx, lr, frozen: bool, seed: int = 0):
   """``step(state, batch) -> (state, metrics)``; batch has ``label`` and either
-  ``views`` (uint8 images) or ``features`` (cached, frozen backbone only)."""
+  ``views`` (uint8 images) or ``features`` (cached, frozen backbone only).
+  Fine-tuning runs the backbone in training mode, a ViT's stochastic depth
+  with keys ``fold_in(key(seed), step)``."""
 
-  def features_of(params, batch_stats, batch):
+  def features_of(params, batch_stats, batch, step):
     if "features" in batch:
       return batch["features"], batch_stats
     x = normalization(batch["views"][0])[None]
     variables = {"params": params["backbone"], "batch_stats": batch_stats}
     if frozen:
       return jax.lax.stop_gradient(module.apply(variables, x, train=False)[0]), batch_stats
-    h, mutated = module.apply(variables, x, train=True, mutable=["batch_stats"])
+    rngs = {"dropout": jax.random.fold_in(jax.random.key(seed), step)}
+    h, mutated = module.apply(variables, x, train=True, mutable=["batch_stats"], rngs=rngs)
     return h[0], mutated["batch_stats"]
 
   def step(state, batch):
     def loss_fn(params):
-      h, stats = features_of(params, state.batch_stats, batch)
+      h, stats = features_of(params, state.batch_stats, batch, state.step)
       logits = linear_logits(params["head"], h)
       return cross_entropy(logits, batch["label"]), (logits, stats)
 
@@ -208,7 +211,7 @@ def _train_classifier(job, config, workdir, held, stop):
       job, config, start)
   cached_test = job.extractor(job.backbone.variables, job.dataset.test) if job.frozen else None
   step_fn = jax.jit(make_classifier_step(job.backbone.module, job.backbone.normalization,
-                                         job.tx, job.lr, job.frozen),
+                                         job.tx, job.lr, job.frozen, config.train.seed),
                     donate_argnums=0, out_shardings=(replicated, replicated))
   logging.info("%s of %s on %s: steps %d -> %d", job.prefix, job.backbone.source,
                job.dataset.name, start, job.total_steps)
