@@ -98,8 +98,10 @@ def build_step(fx, records):
   lr = jnp.asarray(records["lr"], jnp.float32)
   optim = helpers.OptimConfig(
       name=meta["optimizer"], weight_decay=meta["weight_decay"], momentum=meta["momentum"],
-      trust_coefficient=meta.get("trust_coefficient", 0.001), exclude_bias_and_norm=True)
-  tx = make_optimizer(optim, lambda s: lr[s])
+      trust_coefficient=meta.get("trust_coefficient", 0.001), exclude_bias_and_norm=True,
+      weight_decay_end=meta.get("weight_decay_end"), clip_grad=meta.get("clip_grad"))
+  tx = make_optimizer(optim, lambda s: lr[s], total_steps=meta["total_steps"],
+                      own_parts=tuple(method.frozen_parts(0)))
   ema = None
   if method.uses_target:
     table = jnp.asarray(records["ema_momentum"], jnp.float32)
@@ -187,7 +189,8 @@ def test_step_equals_official(case):
 
 
 @pytest.mark.parametrize("case, metric, record", [("mira", "mira_beta", "beta"),
-                                                  ("sce", "sce_tau_m", "tau_m")])
+                                                  ("sce", "sce_tau_m", "tau_m"),
+                                                  ("dino", "dino_teacher_temp", "teacher_temp")])
 def test_method_schedules_equal_official(case, metric, record):
   _, _, _, metrics = run_ours(case)
   np.testing.assert_allclose([float(m[metric]) for m in metrics],
@@ -211,4 +214,16 @@ def test_run_schedules_equal_official(case, name, base):
   fx = load(case)
   official = fx.records[3][name]
   ours = [float(_schedule(fx, name, base)(s)) for s in range(len(official))]
+  np.testing.assert_allclose(ours, official, rtol=1e-6)
+
+
+def test_dino_teacher_momentum_equals_official():
+  """DINO's loop updates the teacher after iteration s with
+  momentum_schedule[s]; the step applies ``ema_schedule(s + 1)`` then."""
+  fx = load("dino")
+  method = build_method(ml_collections.ConfigDict(fx.meta["method"]), fx.meta["total_steps"],
+                        fx.meta["steps_per_epoch"])
+  schedule = method.ema_schedule(fx.meta["total_steps"])
+  official = fx.records[3]["ema_momentum"]
+  ours = [float(schedule(s)) for s in range(len(official))]
   np.testing.assert_allclose(ours, official, rtol=1e-6)

@@ -1,6 +1,7 @@
 """Fixtures: what the official training code computes in 1 and 3 steps.
 
-    python tests/official/generate.py --mira=DIR --intl=DIR --eztorch=DIR --miossl=DIR
+    python tests/official/generate.py --mira=DIR --intl=DIR --eztorch=DIR --miossl=DIR \
+        --dino=DIR
 
 Each DIR is a checkout of the official repository; the fixtures were made
 from these commits (``COMMITS``) in a virtual environment of its own
@@ -11,17 +12,20 @@ omegaconf==2.3.1``; PyTorch's CPU build, the last three for eztorch):
     winci-ai/INTL        0aa69af20a263d1d714e45bc835925a84dc11956
     juliendenize/eztorch d8354719d9a4c79419294cb3a2298fca28bbe8c3
     miossl/miossl        cf1d6e5375803e46c74d361ae650403f70fc2b4c
+    facebookresearch/dino 7c446df5b9f45747937fb0d72314eb9f7b66930a
 
 For each method the official code builds its model around ``TinyResNet``
 (torch_tiny.py) from stored initial weights, and its own training loop
 (MIRA's ``Trainer.train_loop``, INTL's ``train``, a Lightning ``Trainer``
-fitting eztorch's ``SCEModel``, miossl's ``Trainer.train_epoch``) runs 1
+fitting eztorch's ``SCEModel``, miossl's ``Trainer.train_epoch``, DINO's
+``train_one_epoch``: dino_run.py) runs 1
 and 3 optimiser steps on stored, already cropped uint8 views (no
 photometric augmentation; both sides normalise them).  What the code
 needs but the computation does not use (wandb, data loaders, CUDA
 placement) is replaced by stand-ins.  The fixture records the initial and
 final variables in ssl_jax's layout, the loss of every step and the
-schedule values the code used (lr, EMA momentum, MIRA's beta, SCE's tau_m).
+schedule values the code used (lr, EMA momentum, MIRA's beta, SCE's tau_m,
+DINO's weight decay and teacher temperature).
 Each method runs in its own subprocess: the repositories share top-level
 module names (``src``, ``main``).
 """
@@ -41,9 +45,10 @@ COMMITS = {
     "sce": "d8354719d9a4c79419294cb3a2298fca28bbe8c3",
     "sce_asym": "d8354719d9a4c79419294cb3a2298fca28bbe8c3",
     "mio": "cf1d6e5375803e46c74d361ae650403f70fc2b4c",
+    "dino": "7c446df5b9f45747937fb0d72314eb9f7b66930a",
 }
 REPOSITORY = {"mira": "mira", "intl": "intl", "intl_ema": "intl", "sce": "eztorch",
-              "sce_asym": "eztorch", "mio": "miossl"}
+              "sce_asym": "eztorch", "mio": "miossl", "dino": "dino"}
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 BATCH = 16
@@ -94,13 +99,15 @@ def main():
   parser.add_argument("--intl")
   parser.add_argument("--eztorch")
   parser.add_argument("--miossl")
+  parser.add_argument("--dino")
   parser.add_argument("--out", default=HERE)
   parser.add_argument("--only", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.only:
     from official_runs import RUNS  # pylint: disable=import-outside-toplevel
+    from dino_run import run_dino  # pylint: disable=import-outside-toplevel
     root = getattr(args, REPOSITORY[args.only])
-    meta, views, init, runs = RUNS[args.only](root)
+    meta, views, init, runs = {**RUNS, "dino": run_dino}[args.only](root)
     save(os.path.join(args.out, f"{args.only}.npz"), args.only, meta, views, init, runs)
     return
   for method, repo in REPOSITORY.items():
