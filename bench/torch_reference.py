@@ -143,6 +143,7 @@ def make_optimizer(model, optim_config, lr, device):
     return sgd.step
   eta = optim_config.trust_coefficient
   buffers = [torch.zeros_like(p) for p in decay]
+  rest_buffers = [torch.zeros_like(p) for p in rest]
 
   @torch.no_grad()
   def lars_step():
@@ -156,8 +157,10 @@ def make_optimizer(model, optim_config, lr, device):
     torch._foreach_mul_(buffers, optim_config.momentum)
     torch._foreach_add_(buffers, grads)
     torch._foreach_add_(decay, buffers, alpha=-lr)
-    for p in rest:  # biases and BN: plain momentum SGD without decay
-      p.add_(p.grad, alpha=-lr)
+    # Biases and BatchNorm: momentum SGD without decay or trust ratio.
+    torch._foreach_mul_(rest_buffers, optim_config.momentum)
+    torch._foreach_add_(rest_buffers, [p.grad for p in rest])
+    torch._foreach_add_(rest, rest_buffers, alpha=-lr)
   return lars_step
 
 

@@ -104,3 +104,35 @@ def test_the_side_by_side_row_on_cpu():
   assert ours_ms > 0 and theirs_ms > 0
   assert speedup == pytest.approx(theirs_ms / ours_ms, rel=0.02)
   assert float(cells[7].rstrip(" %")) > 0 and float(cells[8].rstrip(" %")) > 0
+
+
+@pytest.mark.parametrize("name", ["sgd", "lars"])
+def test_the_reference_optimizers_equal_ours(name):
+  """Two steps of the PyTorch reference's SGD (torch's) and foreach LARS and
+  of ours (decay on weights only; LARS's trust ratio on weights, plain
+  momentum on biases) from the same parameters and gradients."""
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  from ssl_jax.train.optim import make_optimizer  # pylint: disable=g-import-not-at-top
+  config = ml_collections.ConfigDict({"name": name, "weight_decay": 1e-2, "momentum": 0.9,
+                                      "trust_coefficient": 0.02,
+                                      "exclude_bias_and_norm": True})
+  rng = np.random.default_rng(4)
+  net = torch.nn.Linear(5, 3)
+  with torch.no_grad():
+    net.weight.copy_(torch.tensor(rng.normal(size=(3, 5)), dtype=torch.float32))
+    net.bias.copy_(torch.tensor(rng.normal(size=3), dtype=torch.float32))
+  params = {"kernel": jnp.asarray(net.weight.detach().numpy()),
+            "bias": jnp.asarray(net.bias.detach().numpy())}
+  step = torch_reference.make_optimizer(net, config, 0.5, torch.device("cpu"))
+  tx = make_optimizer(config, 0.5)
+  state = tx.init(params)
+  for _ in range(2):
+    grads = {"kernel": rng.normal(size=(3, 5)), "bias": rng.normal(size=3)}
+    net.weight.grad = torch.tensor(grads["kernel"], dtype=torch.float32)
+    net.bias.grad = torch.tensor(grads["bias"], dtype=torch.float32)
+    step()
+    updates, state = tx.update(jax.tree.map(jnp.asarray, grads), state, params)
+    params = jax.tree.map(lambda p, u: p + u, params, updates)
+  np.testing.assert_allclose(net.weight.detach().numpy(), np.asarray(params["kernel"]),
+                             rtol=1e-5)
+  np.testing.assert_allclose(net.bias.detach().numpy(), np.asarray(params["bias"]), rtol=1e-5)
