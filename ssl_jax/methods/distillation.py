@@ -26,9 +26,11 @@ optimiser's (``optim.clip_grad``, ``optim.weight_decay_end``).
 One and three steps equal main_dino.py's ``train_one_epoch`` (AdamW with
 both schedules, clipping, the frozen then released last layer, multi-crop,
 the centre and the teacher; tests/test_official_steps.py).  Kept different:
-the official learning rate warms up along ``linspace(0, peak, W)`` (the peak
-at step W - 1), ours as ``schedules.warmup_cosine``; the hidden Linear
-layers carry no bias when BatchNorm follows them (the official keeps one, which the BatchNorm's mean removes);
+the official learning rate warms up along ``linspace(0, peak, W)`` (0 at
+step 0) and its cosine starts at the peak again at step W, ours
+(``schedules.warmup_cosine``) is peak (s + 1) / W and one step further
+along the cosine; the hidden Linear layers carry no bias when BatchNorm
+follows them (the official keeps one, which the BatchNorm's mean removes);
 the heads start from PyTorch's default initialisation, not DINO's
 truncated normal (std 0.02); ``norm_last_layer=False`` (a trained g) is not
 offered.
