@@ -79,7 +79,7 @@ def main():
     parser.error("--width must be 1: torchvision's ResNets have no width multiplier")
   mesh = sharding.make_mesh(jax.devices()[:1])
   device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-  peak = train_step.peak_flops(train_step._DTYPES[args.precision], quick=device.type != "cuda")
+  peak = train_step.peak_flops(train_step.DTYPES[args.precision], quick=device.type != "cuda")
   kind = jax.devices()[0].device_kind
   print(f"{kind} ({jax.devices()[0].platform}), jax {jax.__version__}, torch "
         f"{torch.__version__}, {time.strftime('%Y-%m-%d')}: {args.model} x{args.width}, "

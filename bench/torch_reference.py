@@ -71,6 +71,8 @@ def torchvision_resnets():
 
 def mlp(spec, in_dim):
   """ssl_jax's MLPSpec in torch: [Linear -> BN -> ReLU] x (L - 1) -> Linear [-> BN]."""
+  if spec.get("activation", "relu") != "relu" or spec.get("last_iternorm_groups", 0):
+    raise ValueError(f"the PyTorch reference builds ReLU heads without IterNorm, got {spec}")
   layers, dim = [], in_dim
   for _ in range(spec["num_layers"] - 1):
     layers += [nn.Linear(dim, spec["hidden_dim"], bias=not spec.get("hidden_bn", True))]

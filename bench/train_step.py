@@ -59,7 +59,7 @@ from ssl_jax.kernels.schedules import ema_momentum, warmup_cosine  # pylint: dis
 from ssl_jax.train.state import init_train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.train.step import Schedules, encode_views, make_train_step  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 # --quick: one method per family of extra work (whitening, contrastive,
 # teacher + predictor, Sinkhorn, MIRA fixed point, Cholesky, queue).
 QUICK_METHODS = "intl,simclr,byol,swav,mira,wmse,sce"
@@ -95,7 +95,7 @@ def _parts(config, args):
   views = VIEW_PRESETS.lookup(config.data.views).resized(args.size)
   views = dataclasses.replace(views, canvas=args.crop_canvas)
   method = build_method(config.method, total_steps=1000, steps_per_epoch=100)
-  dtype = _DTYPES[args.precision]
+  dtype = DTYPES[args.precision]
   model = build_model(config.model, method.head, dtype)
   lr = warmup_cosine(0.1, 10, 1000)
   tx = make_optimizer(config.optim, lr)
@@ -260,7 +260,7 @@ def add_arguments(parser):
   parser.add_argument("--size", type=int, default=24, help="side of the first view")
   parser.add_argument("--batch", type=int, default=128, help="global batch")
   parser.add_argument("--steps", type=int, default=10)
-  parser.add_argument("--precision", default="float32", choices=sorted(_DTYPES))
+  parser.add_argument("--precision", default="float32", choices=sorted(DTYPES))
   parser.add_argument("--crop_canvas", type=int, default=None,
                       help="cut the views in the step from canvases of this side")
 
@@ -276,7 +276,7 @@ def main():
     args.steps = min(args.steps, 4)
   methods = args.methods or (QUICK_METHODS if args.quick else ",".join(sorted(quickstart.METHODS)))
   mesh = sharding.make_mesh()
-  peak = peak_flops(_DTYPES[args.precision], args.quick)
+  peak = peak_flops(DTYPES[args.precision], args.quick)
   device = jax.devices()[0]
   print(f"{device.device_kind} x{jax.device_count()} ({device.platform}), jax "
         f"{jax.__version__}, {time.strftime('%Y-%m-%d')}: {args.model} x{args.width}, "

@@ -56,6 +56,11 @@ def test_the_torch_heads_have_our_parameters(spec):
   assert sum(p.numel() for p in theirs.parameters()) == ours_count
 
 
+def test_a_head_the_reference_cannot_build_is_refused():
+  with pytest.raises(ValueError, match="ReLU heads"):
+    torch_reference.mlp(dict(hidden_dim=8, out_dim=4, num_layers=2, activation="gelu"), 6)
+
+
 def test_the_colour_ops_equal_ours():
   rng = np.random.default_rng(3)
   image = rng.uniform(size=(8, 8, 3)).astype(np.float32)
