@@ -51,7 +51,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.layerscale = placeholder(float)  # LayerScale's initial gain; None: none
   c.model.registers = 0                  # register tokens
   c.model.num_heads = placeholder(int)   # attention heads; None: the size's (timm's)
-  c.model.pos_embed = "learned"          # or "sincos": MoCo v3's fixed table
+  c.model.pos_embed = "learned"          # or MoCo v3's / MAE's fixed "sincos" / "sincos_mae"
+  c.model.pool = "cls"                   # features: CLS token, or "cls_mean" (with the mean patch token)
   c.model.freeze_patch_embed = False     # MoCo v3's frozen random patch projection
 
   c.data = data_config("imagenet2012")
@@ -82,7 +83,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.optim.weight_decay = 1e-5
   c.optim.weight_decay_end = placeholder(float)  # cosine from weight_decay to this (DINO)
   c.optim.clip_grad = placeholder(float)  # each tensor's gradient norm at most this (DINO)
-  c.optim.momentum = 0.9
+  c.optim.momentum = 0.9             # SGD / LARS momentum; Adam's beta1
+  c.optim.beta2 = 0.999             # Adam's second-moment decay (MAE: 0.95)
   c.optim.warmup_epochs = 2.0
   c.optim.warmup_start_lr = 0.0   # the warm-up's first lr (absolute, not batch-scaled)
   c.optim.schedule = "cosine"     # after the warm-up; or "multistep" (W-MSE)

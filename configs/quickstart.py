@@ -12,7 +12,7 @@ where a recipe below says why, with the numbers of ``bench/quality.py``
 (one recipe per method across its three built-in datasets, ``synthetic``,
 ``synthetic_gray`` and ``digits``).
 """
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import ml_collections
 
@@ -25,14 +25,17 @@ _PRED = dict(hidden_dim=256, out_dim=128, num_layers=2)
 class Recipe(NamedTuple):
   """A method's quickstart: config.method fields, optimiser, base lr, weight
   decay, and the global batch (smaller for the methods that learn per step
-  rather than per example within the CPU budget: twice the steps) and the
-  view preset (ReSSL's teacher takes a weak view)."""
+  rather than per example within the CPU budget: twice the steps), the
+  view preset (ReSSL's teacher takes a weak view) and the backbone (MAE
+  needs a ViT)."""
   fields: dict
   optimizer: str
   base_lr: float
   weight_decay: float
   batch_size: int = 128
   views: str = "synthetic"
+  model: Optional[dict] = None  # config.model of a ViT recipe; None: the narrow ResNet-18
+  optim: Optional[dict] = None  # further config.optim keys (MAE's Adam betas)
 
 
 # koleo_weight: DINOv2's KoLeo uniformity term on the embedding (Method.koleo_weight),
@@ -147,6 +150,12 @@ METHODS = {
              temperature_m=0.07, queue_size=4096, ema_momentum=0.99, koleo_weight=0.1),
         "sgd", 0.3, 5e-4,
         batch_size=64),
+    # MAE on ViT-Tiny/4 (36 patches at 24 px, 9 seen) with a 2-block, 128-d
+    # decoder, AdamW with MAE's betas (0.9, 0.95) and weight decay 0.05.
+    "mae": Recipe(
+        dict(decoder_dim=128, decoder_depth=2, decoder_heads=4, mask_ratio=0.75,
+             norm_pix_loss=True), "adamw", 2e-3, 0.05, views="mae_synthetic",
+        model=dict(name="vit_tiny4", pos_embed="sincos_mae"), optim=dict(beta2=0.95)),
     # MIO without KoLeo: digits 21.2 % at rank 6.9, below raw pixels (27.4 %).
     "mio": Recipe(
         dict(projector=_PROJ, temperature_pos=0.5, temperature_neg=0.5, lam=1.0,
@@ -164,9 +173,12 @@ def get_config(method="intl"):
   if method == "intl":
     c.method = common.intl_method(hidden_dim=256, out_dim=256, num_layers=3)
     c.method.koleo_weight = recipe.fields.get("koleo_weight", 0.0)
-  c.model.name = "resnet18"
-  c.model.width = 0.125
-  c.model.stem = "cifar"
+  if recipe.model is None:
+    c.model.name = "resnet18"
+    c.model.width = 0.125
+    c.model.stem = "cifar"
+  else:
+    c.model.update(recipe.model)
   c.data.name = "synthetic"
   c.data.views = recipe.views
   c.train.batch_size = recipe.batch_size
@@ -177,6 +189,7 @@ def get_config(method="intl"):
   c.optim.weight_decay = recipe.weight_decay
   c.optim.warmup_epochs = 0.5
   c.optim.trust_coefficient = 0.02  # LARS only (solo-learn's value)
+  c.optim.update(recipe.optim or {})
   c.eval.every_steps = 100
   c.eval.batch_size = 500
   c.checkpoint.every_steps = 100

@@ -83,6 +83,12 @@ def validate(config):
          "must be >= 0 (or None: constant weight decay)")
   _check(clip is None or clip > 0, "optim.clip_grad", clip, "must be > 0 (or None: no clipping)")
   _check(0 <= o.momentum < 1, "optim.momentum", o.momentum, "must be in [0, 1)")
+  beta2 = o.get("beta2", 0.999)
+  _check(0 <= beta2 < 1, "optim.beta2", beta2, "must be in [0, 1)")
+  _check(beta2 == 0.999 or o.name in ("adam", "adamw"), "optim.beta2", beta2,
+         f"applies to adam and adamw, not {o.name}")
+  _check(config.method.name != "mae" or config.model.name in VITS, "model.name", config.model.name,
+         "must be a ViT for mae (its decoder reads the encoder's patch tokens)")
   _check(o.warmup_epochs >= 0, "optim.warmup_epochs", o.warmup_epochs, "must be >= 0")
   _check(0 <= o.end_lr_ratio <= 1, "optim.end_lr_ratio", o.end_lr_ratio, "must be in [0, 1]")
   _check(o.warmup_start_lr >= 0, "optim.warmup_start_lr", o.warmup_start_lr, "must be >= 0")

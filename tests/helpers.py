@@ -9,7 +9,7 @@ from ssl_jax import sharding
 from ssl_jax.data import synthetic, views
 from ssl_jax.data.sources import ArraySplit
 from ssl_jax.kernels.schedules import warmup_cosine
-from ssl_jax.models import ResNet, SSLModel
+from ssl_jax.models import ResNet, SSLModel, VisionTransformer
 from ssl_jax.models.inputs import Normalization
 from ssl_jax.models.resnet import BasicBlock
 from ssl_jax.train.augment import ViewAugmenter
@@ -46,8 +46,15 @@ def tiny_split(n=64, size=16, seed=0):
 
 
 def tiny_model(method, dtype=jnp.float32):
-  return SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar",
-                         dtype=dtype), method.head, dtype=dtype)
+  """A 2-stage ResNet at 1/16 width, or for a method with a decoder (MAE)
+  a 2-block ViT of width 32 with 4 px patches."""
+  if method.head.decoder is not None:
+    backbone = VisionTransformer(patch=4, dim=32, depth=2, heads=2, pos_embed="sincos_mae",
+                                 dtype=dtype)
+  else:
+    backbone = ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar",
+                      dtype=dtype)
+  return SSLModel(backbone, method.head, dtype=dtype)
 
 
 def tiny_setup(method, total_steps=50, lr=0.3, view_set=TINY_VIEWS, dtype=jnp.float32):

@@ -224,3 +224,18 @@ def koleo(x, eps=1e-8):
   distance = np.linalg.norm(x[:, None] - x[None], axis=-1)
   np.fill_diagonal(distance, np.inf)
   return -np.mean(np.log(distance.min(axis=1) + eps))
+
+
+def mae(pred, target, mask, norm_pix=True, eps=1e-6):
+  """MAE's ``forward_loss``, patch by patch: each target patch normalised by
+  its mean and unbiased variance, the squared error averaged over its
+  values, then over the removed patches (mask 1)."""
+  total = count = 0.0
+  for n in range(pred.shape[0]):
+    for l in range(pred.shape[1]):
+      t = np.asarray(target[n, l], np.float64)
+      if norm_pix:
+        t = (t - t.mean()) / math.sqrt(t.var(ddof=1) + eps)
+      total += mask[n, l] * np.mean((np.asarray(pred[n, l], np.float64) - t) ** 2)
+      count += mask[n, l]
+  return total / count

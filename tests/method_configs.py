@@ -20,6 +20,8 @@ OVERRIDES = {
     # within 3 steps and the centre pushes them off it again, so 20 steps end
     # above the start; at 0.07 the loss against the final teacher falls.
     "dino": dict(teacher_temp=0.07, warmup_teacher_temp=0.07),
+    # MAE's decoder at the micro ViT's scale (tests.helpers.tiny_model).
+    "mae": dict(decoder_dim=16, decoder_depth=1, decoder_heads=2),
     # INTL with its EMA teacher (the multi-crop recipe's form).
     "intl_ema": dict(ema_momentum=0.9),
 }

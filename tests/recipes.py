@@ -269,6 +269,15 @@ RECIPES = {
         "optim.weight_decay": 1e-4, "optim.clip_grad": 3.0, "num_views": 10,
         "view0.min_scale": 0.14, "view2.size": 96, "view2.min_scale": 0.05,
         "view2.max_scale": 0.14}),
+    "mae_vitb16_imagenet.py": ("facebookresearch/mae PRETRAIN.md and main_pretrain.py", {
+        "method.name": "mae", "method.decoder_dim": 512, "method.decoder_depth": 8,
+        "method.decoder_heads": 16, "method.mask_ratio": 0.75, "method.norm_pix_loss": True,
+        "model.name": "vit_base16", "model.pos_embed": "sincos_mae", "train.batch_size": 4096,
+        "train.epochs": 800, "optim.name": "adamw", "peak_lr": 1.5e-4 * 16,
+        "optim.beta2": 0.95, "optim.weight_decay": 0.05, "optim.warmup_epochs": 40.0,
+        "optim.end_lr_ratio": 0.0, "optim.exclude_bias_and_norm": True, "num_views": 1,
+        "view0.size": 224, "view0.min_scale": 0.2, "view0.flip_prob": 0.5,
+        "view0.jitter_prob": 0.0, "view0.gray_prob": 0.0}),
     "mocov3_vits16_imagenet.py": ("facebookresearch/moco-v3 CONFIG.md (ViT-Small, 1 node)", {
         "model.name": "vit_small16", "model.num_heads": 12, "model.pos_embed": "sincos",
         "model.freeze_patch_embed": True, "train.batch_size": 1024, "train.epochs": 300,
@@ -325,6 +334,11 @@ RECIPES = {
         **_LINEAR, "optim.name": "sgd", "optim.base_lr": 0.075, "train.batch_size": 1024,
         "train.epochs": 100, "optim.schedule": "cosine", "optim.weight_decay": 0.0,
         "use_ema": True}),
+    "linear_eval.py:mae_finetune": ("facebookresearch/mae FINETUNE.md (ViT-B)", {
+        **_LINEAR, "optim.name": "adamw", "optim.base_lr": 5e-4,
+        "optim.backbone_base_lr": 5e-4, "optim.layer_decay": 0.65, "optim.weight_decay": 0.05,
+        "train.batch_size": 1024, "train.epochs": 100, "optim.warmup_epochs": 5.0,
+        "optim.schedule": "cosine"}),
     "linear_eval.py:mira_lars": ("MIRA A.4.1", {
         **_LINEAR, "optim.name": "lars", "optim.base_lr": 0.1, "optim.schedule": "cosine"}),
     "linear_eval.py:mio": ("MIO Section 3.3; miossl Trainer.linear_eval", {

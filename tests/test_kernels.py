@@ -25,6 +25,13 @@ class Case:
 
 
 N, D, Q, P = 16, 8, 24, 10
+
+
+def _mae_mask(pred):
+  """MAE's mask for [N, L, P] predictions: 1 (removed) for two patches in three."""
+  n, l = pred.shape[:2]
+  return (np.arange(n * l).reshape(n, l) % 3 != 1).astype(np.float32)
+
 CASES = {
     "simclr_2views": Case(K.simclr_loss, R.simclr, [(2, N, D)]),
     "simclr_3views": Case(K.simclr_loss, R.simclr, [(3, N, D)]),
@@ -54,6 +61,11 @@ CASES = {
     "dino": Case(lambda s, t, c: K.dino_loss(s, t, c), R.dino, [(4, N, P), (2, N, P), (P,)]),
     "intl": Case(K.intl_loss, lambda v: _intl_ref(v), [(2, N, D)], rtol=1e-3,
                  kinds=("random", "nearly_collapsed")),
+    "mae": Case(lambda p, t: K.mae_loss(p, t, _mae_mask(p)),
+                lambda p, t: R.mae(p, t, _mae_mask(p)), [(4, 6, P), (4, 6, P)]),
+    "mae_pixels": Case(lambda p, t: K.mae_loss(p, t, _mae_mask(p), norm_pix=False),
+                       lambda p, t: R.mae(p, t, _mae_mask(p), norm_pix=False),
+                       [(4, 6, P), (4, 6, P)]),
     # Nearly collapsed rows are 1e-3 apart: float32 distances between them
     # are good to ~1e-3 relative, which says nothing about the kernel.
     "koleo": Case(K.koleo_loss, R.koleo, [(N, D)], kinds=("random", "ill_conditioned")),

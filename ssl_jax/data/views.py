@@ -173,6 +173,9 @@ VIEW_PRESETS = Registry("view preset", {
     "mio_cifar_table3": ViewSet((dataclasses.replace(_MIO, solarize_prob=0.2),) * 2),
     "mio_stl10": ViewSet((dataclasses.replace(_MIO, size=96, blur_prob=0.5,
                                               solarize_prob=0.2),) * 2),
+    # MAE (main_pretrain.py): one crop (20-100 %, bicubic there) and flip.
+    "mae_imagenet": _crop_and_flip(224, min_scale=0.2),
+    "mae_synthetic": _crop_and_flip(24, min_scale=0.35),
     "synthetic": ViewSet((_SYNTHETIC, dataclasses.replace(_SYNTHETIC, solarize_prob=0.2))),
     # ReSSL's pair at the same crops: the student's strong view, the teacher's
     # crop-and-flip view.

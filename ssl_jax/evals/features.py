@@ -88,7 +88,10 @@ class RunningStatsEstimator(SplitPass):
     self._finish = jax.jit(_averaged_into, out_shardings=rep)
 
   def __call__(self, variables, split):
-    """``variables`` with ``batch_stats`` estimated on ``split``."""
+    """``variables`` with ``batch_stats`` estimated on ``split`` (unchanged
+    for a model without BatchNorm: a ViT without BN in its heads)."""
+    if not jax.tree.leaves(variables.get("batch_stats", {})):
+      return variables
     total = None
     for batch in self._batches(split):
       part = self._weighted(variables, batch["image"], batch["mask"])

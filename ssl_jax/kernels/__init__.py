@@ -19,6 +19,7 @@ from ssl_jax.kernels.iternorm import (centered_covariance, iter_norm,
                                       newton_schulz_whitening_matrix)
 from ssl_jax.kernels.mira import mira_loss, mira_targets
 from ssl_jax.kernels.probability import hard_cross_entropy, soft_cross_entropy
+from ssl_jax.kernels.reconstruction import mae_loss
 from ssl_jax.kernels.redundancy import barlow_twins_loss, vibcreg_loss, vicreg_loss
 from ssl_jax.kernels.regression import byol_loss, simsiam_loss
 from ssl_jax.kernels.relational import ressl_loss, sce_loss
@@ -32,7 +33,7 @@ __all__ = [
     "barlow_twins_loss", "byol_loss", "centered_covariance", "cholesky_whiten",
     "cosine_similarity", "dino_center_update", "dino_loss", "hard_cross_entropy",
     "intl_loss", "intl_loss_terms", "intl_trade_off", "iter_norm",
-    "iter_norm_spectral_map", "iternorm", "koleo_loss", "l2_normalize", "mio_loss",
+    "iter_norm_spectral_map", "iternorm", "koleo_loss", "l2_normalize", "mae_loss", "mio_loss",
     "mira_loss",
     "mira_targets", "mocov2_loss", "mocov3_loss", "newton_schulz_whitening_matrix", "nnclr_loss",
     "normalized_mse", "pairwise_dot", "ressl_loss", "sce_loss", "simclr_loss", "simsiam_loss",

@@ -2,7 +2,7 @@
 import dataclasses
 import inspect
 
-from ssl_jax.methods import (clustering, contrastive, distillation, intl, redundancy,
+from ssl_jax.methods import (clustering, contrastive, distillation, intl, masked, redundancy,
                              regression, ressl, sce)
 from ssl_jax.methods.base import LossAux, Method
 from ssl_jax.registry import ConfigError, Registry
@@ -12,6 +12,7 @@ METHODS = Registry("method", {
     "byol": regression.make_byol,
     "dino": distillation.make,
     "intl": intl.make,
+    "mae": masked.make,
     "mio": contrastive.make_mio,
     "mira": clustering.make_mira,
     "mocov2": contrastive.make_mocov2,

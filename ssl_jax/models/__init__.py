@@ -13,7 +13,7 @@ from ssl_jax.registry import ConfigError, Registry
 # "not used" for the other family (a saved model dict may lack newer keys).
 _RESNET_KEYS = {"width": 1.0, "stem": "imagenet", "zero_init_residual": False}
 _VIT_KEYS = {"drop_path_rate": 0.0, "layerscale": None, "registers": 0, "num_heads": None,
-             "pos_embed": "learned"}
+             "pos_embed": "learned", "pool": "cls"}
 
 
 def _settings(model: Mapping[str, Any], own, other):
@@ -39,9 +39,11 @@ def _vit(size, patch):
   return build
 
 
-# Our name -> (size, patch).
-VITS = {"vit_tiny16": ("tiny", 16), "vit_small16": ("small", 16), "vit_small8": ("small", 8),
-        "vit_base16": ("base", 16), "vit_base8": ("base", 8), "vit_large16": ("large", 16)}
+# Our name -> (size, patch).  ViT-Tiny/4 is for 24-32 px images (the CPU
+# quickstart: 36 patches at 24 px); the others are timm's.
+VITS = {"vit_tiny4": ("tiny", 4), "vit_tiny16": ("tiny", 16), "vit_small16": ("small", 16),
+        "vit_small8": ("small", 8), "vit_base16": ("base", 16), "vit_base8": ("base", 8),
+        "vit_large16": ("large", 16)}
 BACKBONES = Registry("model", {
     **{name: _resnet(cls) for name, cls in RESNETS.items()},
     **{name: _vit(*size_patch) for name, size_patch in VITS.items()},

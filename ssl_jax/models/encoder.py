@@ -2,8 +2,10 @@
 from typing import Any
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
+from ssl_jax.models.decoder import MaskedDecoder, patchify
 from ssl_jax.models.heads import MLP, HeadSpec, Prototypes
 
 # Which layers see the G views of one size as a single batch of G*N, and so
@@ -14,11 +16,11 @@ BN_POOLINGS = ("per_view", "heads", "all")
 
 
 class SSLModel(nn.Module):
-  """Backbone -> projector -> predictor.
+  """Backbone -> projector -> predictor, or a masked ViT -> decoder (MAE).
 
-  Parameters live under ``backbone``, ``projector``, ``predictor`` and
-  ``prototypes``.
-  Inputs are [G, N, H, W, 3]; every output is [G, N, D] float32.
+  Parameters live under ``backbone``, ``projector``, ``predictor``,
+  ``prototypes`` and ``decoder``.
+  Inputs are [G, N, H, W, 3]; every output is [G, N, ...] float32.
   """
   backbone: nn.Module
   head: HeadSpec
@@ -35,6 +37,12 @@ class SSLModel(nn.Module):
       if self.head.projector is None:
         raise ValueError("prototypes need a projector in front of them")
       self.prototypes = Prototypes(self.head.prototypes)
+    if self.head.decoder is not None:
+      patch = getattr(self.backbone, "patch", None)
+      if patch is None:
+        raise ValueError(f"a masked-image decoder needs a ViT backbone, got "
+                         f"{type(self.backbone).__name__}")
+      self.decoder = MaskedDecoder(self.head.decoder, patch * patch * 3, self.dtype)
 
   def __call__(self, x, train: bool = True, bn_pooling: str = "per_view"):
     """Returns {"features", "projection"?, "logits"?, "prediction"?}.
@@ -45,12 +53,15 @@ class SSLModel(nn.Module):
     return self._forward(x, train, bn_pooling, with_predictor=True)
 
   def project(self, x, train: bool = True, bn_pooling: str = "per_view"):
-    """Teacher pass: {"features", "projection"?, "logits"?}, never the predictor."""
+    """Teacher pass: {"features", "projection"?, "logits"?}, never the
+    predictor; with a decoder, the encoder on every patch, unmasked."""
     return self._forward(x, train, bn_pooling, with_predictor=False)
 
   def _forward(self, x, train, bn_pooling, with_predictor):
     if bn_pooling not in BN_POOLINGS:
       raise ValueError(f"bn_pooling must be one of {BN_POOLINGS}, got {bn_pooling!r}")
+    if self.head.decoder is not None and with_predictor:
+      return self._reconstruct(x, train)
     g, n = x.shape[:2]
     as_one_batch = lambda t: t.reshape((1, g * n) + t.shape[2:])
     h = self.backbone(as_one_batch(x) if bn_pooling == "all" else x, train)
@@ -63,6 +74,21 @@ class SSLModel(nn.Module):
     if with_predictor and self.head.predictor is not None:
       out["prediction"] = self.predictor(out["projection"], train)
     return {k: v.reshape((g, n) + v.shape[2:]) for k, v in out.items()}
+
+  def _reconstruct(self, x, train):
+    """MAE: {"features" [G, N, D] (of the visible patches), "reconstruction"
+    and "target" [G, N, L, p * p * 3] (the input's patches), "mask" [G, N, L]}.
+    The mask's noise comes from the "masking" rng (zeros while initialising)."""
+    patch = self.backbone.patch
+    grid = (x.shape[-3] // patch, x.shape[-2] // patch)
+    shape = x.shape[:2] + (grid[0] * grid[1],)
+    noise = (jnp.zeros(shape) if self.is_initializing()
+             else jax.random.uniform(self.make_rng("masking"), shape))
+    enc = self.backbone(x, train, noise=noise, keep=self.head.decoder.kept(shape[-1]))
+    flat = lambda t: t.reshape((-1,) + t.shape[2:])
+    pred = self.decoder(flat(enc["cls"]), flat(enc["tokens"]), flat(enc["restore"]), grid)
+    return {"features": enc["features"], "reconstruction": pred.reshape(shape + pred.shape[-1:]),
+            "target": patchify(x.astype(jnp.float32), patch), "mask": enc["mask"]}
 
   def embed(self, x):
     """Inference mode on one batch [N, H, W, 3]: {"features" [N, C], "embedding" [N, D]?}.

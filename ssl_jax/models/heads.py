@@ -80,10 +80,14 @@ class HeadSpec:
   projector: backbone features -> projection (``None``: backbone features).
   predictor: projection -> prediction (BYOL, SimSiam, SCE, MoCo v3).
   prototypes: projection -> prototype scores (SwAV, MIRA).
+  decoder: a masked-image decoder (MAE, ``models.decoder.DecoderSpec``):
+    the ViT encodes a random subset of the patches and the decoder predicts
+    the pixels of all.
   """
   projector: Optional[MLPSpec] = None
   predictor: Optional[MLPSpec] = None
   prototypes: Optional[PrototypeSpec] = None
+  decoder: Optional[Any] = None
 
 
 class MLP(nn.Module):

@@ -101,7 +101,7 @@ class Block(nn.Module):
     return x + self._residual(y, "ls2", train)
 
 
-POS_EMBEDS = ("learned", "sincos")
+POS_EMBEDS = ("learned", "sincos", "sincos_mae")
 
 
 def sincos_position_embedding(gh, gw, dim, temperature=10000.0):
@@ -120,6 +120,45 @@ def sincos_position_embedding(gh, gw, dim, temperature=10000.0):
   return table.reshape(gh, gw, dim)
 
 
+def mae_sincos_position_embedding(gh, gw, dim):
+  """MAE's fixed 2D table (``get_2d_sincos_pos_embed``), [gh, gw, dim]:
+  with ω_k = 10000^(-k / (dim/4)) and (r, c) a token's row and column, the
+  features are [sin(c ω), cos(c ω), sin(r ω), cos(r ω)] (its numpy meshgrid
+  puts the column first).  For a square grid, MoCo v3's table with its two
+  halves swapped."""
+  if dim % 4:
+    raise ValueError(f"sin-cos position embeddings need a width divisible by 4, got {dim}")
+  omega = 1.0 / 10000.0 ** (jnp.arange(dim // 4, dtype=jnp.float32) / (dim // 4))
+  rows, cols = jnp.meshgrid(jnp.arange(gh, dtype=jnp.float32),
+                            jnp.arange(gw, dtype=jnp.float32), indexing="ij")
+  r, c = rows[..., None] * omega, cols[..., None] * omega
+  return jnp.concatenate([jnp.sin(c), jnp.cos(c), jnp.sin(r), jnp.cos(r)], axis=-1)
+
+
+def fixed_position_table(kind, gh, gw, dim):
+  """The [gh, gw, dim] table of a fixed ``pos_embed`` kind ("sincos", "sincos_mae")."""
+  table = {"sincos": sincos_position_embedding, "sincos_mae": mae_sincos_position_embedding}
+  return table[kind](gh, gw, dim)
+
+
+def random_masking(tokens, noise, keep):
+  """MAE's per-example random masking: the ``keep`` tokens of lowest noise,
+  in order of increasing noise.
+
+  Args:
+    tokens: [B, L, D]; noise: [B, L] (uniform); keep: how many stay.
+  Returns:
+    (kept [B, keep, D], restore [B, L] int32: the argsort that puts the
+    kept tokens followed by the removed ones back in place, mask [B, L]
+    float32: 1 where removed).
+  """
+  order = jnp.argsort(noise, axis=1)
+  restore = jnp.argsort(order, axis=1).astype(jnp.int32)
+  kept = jnp.take_along_axis(tokens, order[:, :keep, None], axis=1)
+  mask = (restore >= keep).astype(jnp.float32)
+  return kept, restore, mask
+
+
 class VisionTransformer(nn.Module):
   """ViT backbone: [G, N, H, W, 3] -> [G, N, D] (``pool="cls_mean"``: 2D).
 
@@ -132,9 +171,17 @@ class VisionTransformer(nn.Module):
       DINOv2: 1e-5 or 0.1); None: no LayerScale.
     registers: extra learned tokens, dropped at the output.
     pool: "cls" or "cls_mean".
-    pos_embed: "learned" (DINO, timm) or "sincos": MoCo v3's fixed 2D
+    pos_embed: "learned" (DINO, timm), "sincos": MoCo v3's fixed 2D
       sine-cosine table (``sincos_position_embedding``) for the input's grid,
-      zero for the CLS token, no parameter.
+      zero for the CLS token, no parameter, or "sincos_mae": MAE's
+      (``mae_sincos_position_embedding``).
+
+  Called with ``noise`` [G, N, L] (L patches) and ``keep``, the blocks see
+  the CLS token, the registers and only the ``keep`` patches of lowest
+  noise (MAE's encoder, ``random_masking``), and the result is a dict:
+  "features" (pooled as above, over the kept patches), "tokens" [G, N,
+  keep, D] (the kept patches after the last LayerNorm), "cls" [G, N, D],
+  "restore" and "mask" [G, N, L].
   """
   patch: int
   dim: int
@@ -148,7 +195,7 @@ class VisionTransformer(nn.Module):
   dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, x, train: bool = True):
+  def __call__(self, x, train: bool = True, noise=None, keep=None):
     if self.pool not in POOLS:
       raise ValueError(f"unknown pool {self.pool!r}; valid: {', '.join(POOLS)}")
     if self.pos_embed not in POS_EMBEDS:
@@ -160,8 +207,8 @@ class VisionTransformer(nn.Module):
     x = nn.Conv(self.dim, (self.patch, self.patch), (self.patch, self.patch), padding="VALID",
                 kernel_init=_patch_init, dtype=self.dtype, name="patch_embed")(x)
     b, gh, gw, d = x.shape
-    if self.pos_embed == "sincos":
-      cls_pos, patch_pos = jnp.zeros((1, d)), sincos_position_embedding(gh, gw, d)
+    if self.pos_embed != "learned":
+      cls_pos, patch_pos = jnp.zeros((1, d)), fixed_position_table(self.pos_embed, gh, gw, d)
     else:
       base = BASE_IMAGE_SIZE // self.patch
       pos = self.param("pos_embed", _dense_init, (1 + base * base, d))
@@ -172,7 +219,10 @@ class VisionTransformer(nn.Module):
     if self.registers:
       reg = self.param("registers", _dense_init, (self.registers, d))
       tokens.append(jnp.broadcast_to(reg, (b, self.registers, d)).astype(self.dtype))
-    tokens.append((x + patch_pos.astype(self.dtype)).reshape(b, gh * gw, d))
+    patches = (x + patch_pos.astype(self.dtype)).reshape(b, gh * gw, d)
+    if noise is not None:
+      patches, restore, mask = random_masking(patches, noise.reshape(b, gh * gw), keep)
+    tokens.append(patches)
     x = jnp.concatenate(tokens, axis=1)
     for i in range(self.depth):
       rate = self.drop_path_rate * i / max(self.depth - 1, 1)
@@ -181,7 +231,12 @@ class VisionTransformer(nn.Module):
     out = x[:, 0]
     if self.pool == "cls_mean":
       out = jnp.concatenate([out, jnp.mean(x[:, 1 + self.registers:], axis=1)], axis=-1)
-    return out.reshape(lead + out.shape[-1:])
+    out = out.reshape(lead + out.shape[-1:])
+    if noise is None:
+      return out
+    unflat = lambda t: t.reshape(lead + t.shape[1:])
+    return {"features": out, "cls": unflat(x[:, 0]), "tokens": unflat(x[:, 1 + self.registers:]),
+            "restore": unflat(restore), "mask": unflat(mask)}
 
 
 # (dim, depth, heads): timm's vit_{tiny,small,base,large}_patch16_224.

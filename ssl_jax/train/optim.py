@@ -78,8 +78,10 @@ def _moments(optim_config, own_parts):
   its own, whose step count (bias correction) advances only while the group
   trains, as PyTorch counts steps per parameter: a group frozen for the
   first epoch starts its correction at 1 when released, not at the epoch's
-  length (DINO's last layer under AdamW)."""
-  adam = lambda: optax.scale_by_adam(b1=optim_config.momentum or 0.9)
+  length (DINO's last layer under AdamW).  β1 is ``momentum``, β2
+  ``beta2`` (absent: PyTorch's 0.999; MAE 0.95)."""
+  adam = lambda: optax.scale_by_adam(b1=optim_config.momentum or 0.9,
+                                     b2=optim_config.get("beta2", 0.999))
   if not own_parts:
     return adam()
   label = lambda params: {k: (k if k in own_parts else "main") for k in params}

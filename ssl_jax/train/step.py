@@ -40,7 +40,8 @@ def encode_views(model, params, batch_stats, views, train=True, method=None,
   which layers pool their BatchNorm statistics over those views
   (``models.encoder.BN_POOLINGS``).  Running statistics are updated group
   after group.  ``rng``: the key of stochastic layers (a ViT's stochastic
-  depth; group g uses ``fold_in(rng, g)``); None: they pass everything.
+  depth from ``fold_in(rng, g)`` for group g, MAE's masking from
+  ``fold_in(fold_in(rng, g), 1)``); None: they pass everything.
 
   Returns:
     ({key: [V, N, ...]} in the order of ``views``, new batch_stats).
@@ -48,7 +49,10 @@ def encode_views(model, params, batch_stats, views, train=True, method=None,
   per_view = [None] * len(views)
   for g, idx in enumerate(group_by_shape(views)):
     x = jnp.stack([views[i] for i in idx])
-    rngs = {} if rng is None else {"dropout": jax.random.fold_in(rng, g)}
+    rngs = {}
+    if rng is not None:
+      group_rng = jax.random.fold_in(rng, g)
+      rngs = {"dropout": group_rng, "masking": jax.random.fold_in(group_rng, 1)}
     out, mutated = model.apply({"params": params, "batch_stats": batch_stats}, x,
                                train=train, bn_pooling=bn_pooling, rngs=rngs,
                                mutable=["batch_stats"], method=method)
