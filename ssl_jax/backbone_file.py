@@ -45,7 +45,8 @@ def write(fields: Dict[str, Any], path: str):
   from safetensors.numpy import save  # pylint: disable=g-import-not-at-top
   name = fields["model"]["name"]
   if name in VITS:
-    tensors = timm_names.to_timm(fields["variables"]["params"])
+    tensors = timm_names.to_timm(fields["variables"]["params"],
+                                 _fixed_positions(fields["model"], fields["image_size"]))
   else:
     tensors = torchvision_names.to_torchvision(fields["variables"],
                                                torchvision_names.block_kind(name))
@@ -54,6 +55,13 @@ def write(fields: Dict[str, Any], path: str):
               "image_size": str(fields["image_size"]), "step": str(fields["step"]),
               "source": fields["source"], "data": json.dumps(fields.get("data", {}))}
   storage.write_bytes(path, save(tensors, metadata=metadata))
+
+
+def _fixed_positions(model, image_size):
+  """(kind, grid side) of a ViT whose position embeddings are a fixed table,
+  else None."""
+  kind = model.get("pos_embed", "learned")
+  return None if kind == "learned" else (kind, image_size // VITS[model["name"]][1])
 
 
 def _safetensors_metadata(data: bytes):
@@ -96,6 +104,8 @@ def _variables(model, tensors, image_size):
     return torchvision_names.from_torchvision(tensors)
   shapes = jax.eval_shape(lambda: build_backbone(model).init(
       jax.random.key(0), jnp.zeros((1, 1, image_size, image_size, 3)), train=False))
+  if _fixed_positions(model, image_size):  # the table written for timm is not a parameter here
+    tensors = {k: v for k, v in tensors.items() if k != "pos_embed"}
   return {"params": timm_names.from_timm(tensors, shapes["params"]), "batch_stats": {}}
 
 

@@ -205,3 +205,31 @@ def test_a_vit_travels_in_timms_layout_and_is_read_back_from_other_checkpoints(t
   # No position for the CLS token (timm's no_embed_class): refused, not misread.
   with pytest.raises(ValueError, match=r"pos_embed of shape \(1, 196, 192\) does not fit"):
     timm_names.from_timm({**state, "pos_embed": state["pos_embed"][:, 1:]}, shapes)
+
+
+@pytest.mark.parametrize("kind", ["sincos", "sincos_mae"])
+def test_a_fixed_table_vit_exports_its_table_as_timms_position_embeddings(kind, tmp_path):
+  """timm has no fixed tables: the file carries the table as ``pos_embed``,
+  so a learned-embedding ViT (timm's layout) loading it computes the same
+  features at the exported resolution; ssl_jax reads the file back as the
+  fixed-table ViT it was."""
+  from safetensors.numpy import load_file  # pylint: disable=g-import-not-at-top
+  from ssl_jax import backbone as backbones  # pylint: disable=g-import-not-at-top
+  model = {"name": "vit_tiny16", "pos_embed": kind}
+  x = jax.random.normal(jax.random.key(1), (1, 1, 224, 224, 3))
+  variables = build_backbone(model).init(jax.random.key(0), x, train=False)
+  exported = backbones.Backbone(model=model, variables={**variables, "batch_stats": {}},
+                                mean=(0.5,) * 3, std=(0.25,) * 3, image_size=224)
+  backbones.save(exported, str(tmp_path / "vit.safetensors"))
+  state = load_file(str(tmp_path / "vit.safetensors"))
+  assert state["pos_embed"].shape == (1, 1 + 14 * 14, 192) and not state["pos_embed"][0, 0].any()
+  learned = build_backbone({"name": "vit_tiny16"})
+  shapes = jax.eval_shape(lambda: learned.init(jax.random.key(0), x, train=False))["params"]
+  as_learned = timm_names.from_timm(state, shapes)
+  np.testing.assert_allclose(np.asarray(learned.apply({"params": as_learned}, x, train=False)),
+                             np.asarray(build_backbone(model).apply(variables, x, train=False)),
+                             rtol=1e-5, atol=1e-5)
+  back = backbones.load_backbone(str(tmp_path / "vit.safetensors"))
+  assert back.model["pos_embed"] == kind
+  for a, b in zip(jax.tree.leaves(back.variables["params"]), jax.tree.leaves(variables["params"])):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

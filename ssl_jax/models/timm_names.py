@@ -16,7 +16,7 @@ from typing import Any, Dict
 import flax
 import numpy as np
 
-from ssl_jax.models.vit import SIZES
+from ssl_jax.models.vit import SIZES, fixed_position_table
 
 _BLOCK = re.compile(r"block(\d+)")
 # Our module in a block -> timm's.
@@ -45,12 +45,24 @@ def _timm_name(path):
   return f"{prefix}.{_IN_BLOCK[modules[1]]}.{_LEAF[leaf]}", "linear" if leaf == "kernel" else "plain"
 
 
-def to_timm(params) -> Dict[str, np.ndarray]:
-  """Our ViT ``params`` -> timm's state dict (float32; no head)."""
+def to_timm(params, fixed_positions=None) -> Dict[str, np.ndarray]:
+  """Our ViT ``params`` -> timm's state dict (float32; no head).
+
+  ``fixed_positions``: (kind, grid side) of a ViT whose position embeddings
+  are a fixed table (MoCo v3's, MAE's) rather than a parameter; the table
+  at that grid, with a zero row for the CLS token, is written as timm's
+  learned ``pos_embed``, which then computes the same features at that
+  resolution.
+  """
   out = {}
   for path, value in flax.traverse_util.flatten_dict(flax.core.unfreeze(params)).items():
     name, kind = _timm_name(path)
     out[name] = np.ascontiguousarray(_LAYOUT[kind][0](np.asarray(value, np.float32)))
+  if fixed_positions is not None:
+    kind, side = fixed_positions
+    dim = out["cls_token"].shape[-1]
+    table = np.asarray(fixed_position_table(kind, side, side, dim)).reshape(side * side, dim)
+    out["pos_embed"] = np.concatenate([np.zeros((1, dim), np.float32), table])[None]
   return out
 
 
