@@ -75,6 +75,15 @@ def test_layer_decay_scales_equal_maes_param_groups():
   assert got.keys() == fixture["lr_scale"].keys()
   for name, want in fixture["lr_scale"].items():
     assert got[name] == pytest.approx(want, rel=1e-6), name
+  # Weight decay: off the 1-d tensors and timm's no_weight_decay() names
+  # (position table, CLS token), as fine-tuning's optimiser masks it.
+  from ssl_jax.train.optim import _mask_or_all  # pylint: disable=g-import-not-at-top
+  config = ml_collections.ConfigDict({"exclude_bias_and_norm": True,
+                                      "layer_decay": fixture["layer_decay"]})
+  mask = jax.tree.map(lambda p, m: np.full(p.shape, m, np.float32), params,
+                      _mask_or_all(config)(params))
+  decayed = {name: bool(np.unique(v)[0]) for name, v in timm_names.to_timm(mask).items()}
+  assert decayed == {name: wd > 0 for name, wd in fixture["weight_decays"].items()}
 
 
 def test_layer_decay_scales_the_backbones_updates_and_leaves_the_heads():

@@ -14,13 +14,24 @@ from ssl_jax.kernels.schedules import (cosine_anneal, milestone_steps, warmup_co
                                        warmup_multistep)
 
 
-def decay_mask(params):
-  """True for weights that get weight decay and LARS adaptation (ndim >= 2)."""
-  return jax.tree.map(lambda p: p.ndim >= 2, params)
+# Fine-tuning with layer-wise lr decay follows param_groups_lrd (BEiT, MAE),
+# which also leaves timm's ``no_weight_decay()`` names undecayed.
+_NO_DECAY_WITH_LAYER_DECAY = ("pos_embed", "cls_token")
+
+
+def decay_mask(params, skip=()):
+  """True for weights that get weight decay and LARS adaptation (ndim >= 2),
+  except those under a name in ``skip``."""
+  def decayed(path, p):
+    return p.ndim >= 2 and not any(getattr(e, "key", None) in skip for e in path)
+  return jax.tree_util.tree_map_with_path(decayed, params)
 
 
 def _mask_or_all(optim_config):
-  return decay_mask if optim_config.exclude_bias_and_norm else None
+  if not optim_config.exclude_bias_and_norm:
+    return None
+  skip = _NO_DECAY_WITH_LAYER_DECAY if optim_config.get("layer_decay") is not None else ()
+  return lambda params: decay_mask(params, skip)
 
 
 def _sgd(optim_config, lr, decay, own_parts):
