@@ -4,8 +4,9 @@
         [--datasets=synthetic,synthetic_gray,digits] [--jobs=1]
 
 For each dataset it prints the baselines (weighted k-NN and the quick
-linear protocol on raw pixels and on the random initialisation, whose
-BatchNorm statistics are estimated on the data as step 0's are), then a
+linear protocol on raw pixels and on the random initialisation of each
+quickstart backbone, whose BatchNorm statistics are estimated on the data
+as step 0's are), then a
 row per method: its quickstart recipe run unchanged with
 ``--config.data.name=DATASET`` (``python -m ssl_jax.main
 --config=configs/quickstart.py:METHOD``), k-NN top-1 at step 0 and at the
@@ -73,14 +74,15 @@ def run_method(method, dataset, workdir):
           "linear": linear_probe(workdir, dataset, os.path.join(workdir, "linear"))}
 
 
-def baselines(dataset, workdir):
-  """Raw pixels and the random initialisation, by the protocols above."""
+def baselines(dataset, workdir, method="intl"):
+  """Raw pixels and the random initialisation of ``method``'s quickstart
+  backbone (the narrow ResNet, or MAE's ViT), by the protocols above."""
   import jax  # pylint: disable=import-outside-toplevel
   from ssl_jax import backbone as backbones  # pylint: disable=import-outside-toplevel
   from ssl_jax.jobs import pretrain  # pylint: disable=import-outside-toplevel
   from ssl_jax.evals import pixels  # pylint: disable=import-outside-toplevel
   from ssl_jax.evals.monitor import PretrainingEvaluator  # pylint: disable=import-outside-toplevel
-  config = quickstart.get_config()
+  config = quickstart.get_config(method)
   with config.unlocked():
     config.data.name = dataset
   run = pretrain.build_run(config)
@@ -91,23 +93,28 @@ def baselines(dataset, workdir):
                                    size, 500)
   variables = evaluator.variables(state, 0)
   os.makedirs(workdir, exist_ok=True)
-  path = os.path.join(workdir, "random_init.safetensors")
+  path = os.path.join(workdir, f"random_init_{config.model.name}.safetensors")
   backbones.save(backbones.Backbone(
-      model={k: config.model[k] for k in ("name", "width", "stem")},
+      model=config.model.to_dict(),
       variables={"params": variables["params"]["backbone"],
-                 "batch_stats": variables["batch_stats"]["backbone"]},
+                 "batch_stats": variables.get("batch_stats", {}).get("backbone", {})},
       mean=run.dataset.mean, std=run.dataset.std, image_size=size,
       source="random initialisation"), path)
   return {"pixel_knn": pixels.pixel_knn_top1(run.dataset, run.mesh),
           "pixel_linear": pixels.pixel_linear_top1(run.dataset),
           "init_knn": evaluator(state, 0)[0]["knn_top1"],
-          "init_linear": linear_probe(path, dataset, os.path.join(workdir, "random_linear"))}
+          "init_linear": linear_probe(path, dataset, os.path.join(
+              workdir, f"random_linear_{config.model.name}"))}
 
 
-def print_header(dataset, base):
+def print_header(dataset, bases):
+  """``bases``: {backbone name: its baselines}."""
+  base = next(iter(bases.values()))
+  inits = "; ".join(f"random init ({name}): k-NN {b['init_knn']:.1f}, linear "
+                    f"{b['init_linear']:.1f}" for name, b in bases.items())
   print(f"\n### {dataset}\n")
   print(f"Raw pixels: k-NN {base['pixel_knn']:.1f}, linear {base['pixel_linear']:.1f}; "
-        f"random init: k-NN {base['init_knn']:.1f}, linear {base['init_linear']:.1f}.\n")
+        f"{inits}.\n")
   print("| method | k-NN start -> end | linear | backbone rank | embedding rank | "
         "collapse | wall time |")
   print("|---|---|---|---|---|---|---|", flush=True)
@@ -136,16 +143,23 @@ def main():
   parser.add_argument("--json", help="also write every number to this file")
   args = parser.parse_args()
   results = {}
+  methods = args.methods.split(",")
+  backbone = {m: quickstart.get_config(m).model.name for m in methods}
   for dataset in args.datasets.split(","):
-    base = baselines(dataset, os.path.join(args.workdir, dataset))
-    print_header(dataset, base)
-    results[dataset] = {"baselines": base, "runs": []}
+    # One set of baselines per quickstart backbone (MAE's ViT, the others' ResNet).
+    bases = {}
+    for m in methods:
+      if backbone[m] not in bases:
+        bases[backbone[m]] = baselines(dataset, os.path.join(args.workdir, dataset), m)
+    print_header(dataset, bases)
+    results[dataset] = {"baselines": bases, "runs": []}
     with futures.ThreadPoolExecutor(args.jobs) as pool:
       pending = [pool.submit(run_method, m, dataset, os.path.join(args.workdir, dataset, m))
-                 for m in args.methods.split(",")]
+                 for m in methods]
       for job in pending:  # in the order asked; each row written as soon as it is known
         results[dataset]["runs"].append(job.result())
-        print_row(base, results[dataset]["runs"][-1])
+        run = results[dataset]["runs"][-1]
+        print_row(bases[backbone[run["method"]]], run)
         if args.json:
           with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
