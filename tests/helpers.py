@@ -47,9 +47,9 @@ def tiny_split(n=64, size=16, seed=0):
 
 def tiny_model(method, dtype=jnp.float32):
   """A 2-stage ResNet at 1/16 width, or for a method with a decoder (MAE)
-  a 2-block ViT of width 32 with 4 px patches."""
+  a 1-block ViT of width 32 with 4 px patches."""
   if method.head.decoder is not None:
-    backbone = VisionTransformer(patch=4, dim=32, depth=2, heads=2, pos_embed="sincos_mae",
+    backbone = VisionTransformer(patch=4, dim=32, depth=1, heads=2, pos_embed="sincos_mae",
                                  dtype=dtype)
   else:
     backbone = ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar",
