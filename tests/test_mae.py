@@ -1,5 +1,7 @@
 """MAE against the official model (tests/official/mae_generate.py): the
 position tables, the mask, the prediction, the loss and every gradient."""
+import os
+
 import flax
 import jax
 import jax.numpy as jnp
@@ -14,7 +16,7 @@ from ssl_jax.models.decoder import DecoderSpec, patchify
 from ssl_jax.models.vit import mae_sincos_position_embedding, sincos_position_embedding
 from ssl_jax.registry import ConfigError
 
-FIXTURE = "tests/official/mae/mae_forward.npz"
+FIXTURE = os.path.join(os.path.dirname(__file__), "official", "mae", "mae_forward.npz")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def _ours(tree, official, prefix):
 
 def _run(official):
   """(loss, outputs, grads) of our model on the official weights, images
-  and noise."""
+  and noise, and the official gradients in the shape of ours."""
   model = _model()
   images = jnp.asarray(official["images"].transpose(0, 2, 3, 1))[None]
   like = model.init(jax.random.key(0), images)["params"]
