@@ -184,7 +184,10 @@ def test_step_equals_official(case):
       n = len(fx.records[1][name])
       np.testing.assert_allclose(fx.records[1][name], fx.records[3][name][:n], rtol=1e-12)
     np.testing.assert_allclose(losses[:k], fx.records[k]["loss"], rtol=1e-5)
-    bad = compare(fx, after[k], k)
+    # Three steps compound float32 rounding that depends on the CPU's
+    # kernels: INTL's first BatchNorm shift is 1.1e-5 off after three on an
+    # AVX-512 Xeon (below 1e-5 on the machine that first ran this test).
+    bad = compare(fx, after[k], k, rtol=1e-5 if k == 1 else 2e-5)
     assert not bad, f"{case}, {k} steps:\n" + "\n".join(bad)
 
 
