@@ -5,10 +5,11 @@ decoder (``models.decoder``) predicts every patch's pixels from them and
 mask tokens; the loss is the mean squared error on the removed patches,
 against per-patch normalised pixels (``kernels.mae_loss``).  One view (the
 official recipe crops and flips once); with more, the loss is their mean.
-No projector, no teacher: the backbone's CLS token is what evaluation reads.
+No projector, no teacher: evaluation reads the backbone's pooled tokens.
 """
 import dataclasses
 
+import jax
 import jax.numpy as jnp
 
 from ssl_jax import kernels
@@ -30,10 +31,9 @@ class MAE(Method):
 
   def loss(self, online, target, state, step, rng):
     del target, step, rng
-    per_view = [kernels.mae_loss(online["reconstruction"][v], online["target"][v],
-                                 online["mask"][v], self.norm_pix_loss)
-                for v in range(online["reconstruction"].shape[0])]
-    loss = jnp.mean(jnp.stack(per_view))
+    per_view = jax.vmap(kernels.mae_loss, in_axes=(0, 0, 0, None))(
+        online["reconstruction"], online["target"], online["mask"], self.norm_pix_loss)
+    loss = jnp.mean(per_view)
     return loss, LossAux(state, {"masked_fraction": jnp.mean(online["mask"])})
 
 

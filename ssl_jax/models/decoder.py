@@ -12,12 +12,11 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from ssl_jax.models.vit import Block, mae_sincos_position_embedding
+from ssl_jax.models.vit import Block, dense_init, mae_sincos_position_embedding
 
 # MAE normal(std=0.02)s its mask token; the linear layers get the ViT's
 # truncated normal as the encoder's do (MAE: Xavier-uniform).
 _token_init = nn.initializers.normal(0.02)
-_dense_init = nn.initializers.truncated_normal(0.02)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +54,7 @@ class MaskedDecoder(nn.Module):
     spec = self.spec
     b, length = restore.shape
     x = jnp.concatenate([cls[:, None], kept], axis=1).astype(self.dtype)
-    x = nn.Dense(spec.dim, kernel_init=_dense_init, dtype=self.dtype, name="embed")(x)
+    x = nn.Dense(spec.dim, kernel_init=dense_init, dtype=self.dtype, name="embed")(x)
     mask_token = self.param("mask_token", _token_init, (1, spec.dim))
     filler = jnp.broadcast_to(mask_token.astype(self.dtype), (b, length - kept.shape[1], spec.dim))
     patches = jnp.take_along_axis(jnp.concatenate([x[:, 1:], filler], axis=1),
@@ -65,7 +64,7 @@ class MaskedDecoder(nn.Module):
     for i in range(spec.depth):
       x = Block(spec.heads, dtype=self.dtype, name=f"block{i + 1}")(x, False)
     x = nn.LayerNorm(epsilon=1e-6, dtype=self.dtype, name="norm")(x)
-    x = nn.Dense(self.patch_values, kernel_init=_dense_init, dtype=self.dtype, name="pred")(x)
+    x = nn.Dense(self.patch_values, kernel_init=dense_init, dtype=self.dtype, name="pred")(x)
     return x[:, 1:].astype(jnp.float32)
 
 

@@ -22,7 +22,7 @@ BASE_IMAGE_SIZE = 224
 
 # DINO's _init_weights: every Linear trunc_normal(std=0.02), bias 0; the
 # CLS token and position embeddings too.
-_dense_init = nn.initializers.truncated_normal(0.02)
+dense_init = nn.initializers.truncated_normal(0.02)
 # The patch embedding is a Conv2d that DINO leaves at PyTorch's default,
 # uniform in +-1/sqrt(fan_in).
 _patch_init = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
@@ -90,7 +90,7 @@ class Block(nn.Module):
   @nn.compact
   def __call__(self, x, train):
     b, t, d = x.shape
-    dense = functools.partial(nn.Dense, dtype=self.dtype, kernel_init=_dense_init)
+    dense = functools.partial(nn.Dense, dtype=self.dtype, kernel_init=dense_init)
     y = nn.LayerNorm(epsilon=1e-6, dtype=self.dtype, name="norm1")(x)
     qkv = dense(3 * d, name="qkv")(y).reshape(b, t, 3, self.heads, d // self.heads)
     y = jax.nn.dot_product_attention(qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2])
@@ -211,13 +211,13 @@ class VisionTransformer(nn.Module):
       cls_pos, patch_pos = jnp.zeros((1, d)), fixed_position_table(self.pos_embed, gh, gw, d)
     else:
       base = BASE_IMAGE_SIZE // self.patch
-      pos = self.param("pos_embed", _dense_init, (1 + base * base, d))
+      pos = self.param("pos_embed", dense_init, (1 + base * base, d))
       cls_pos = pos[:1]
       patch_pos = resize_position_embedding(pos[1:].reshape(base, base, d), gh, gw)
-    cls = self.param("cls_token", _dense_init, (1, d))
+    cls = self.param("cls_token", dense_init, (1, d))
     tokens = [jnp.broadcast_to(cls + cls_pos, (b, 1, d)).astype(self.dtype)]
     if self.registers:
-      reg = self.param("registers", _dense_init, (self.registers, d))
+      reg = self.param("registers", dense_init, (self.registers, d))
       tokens.append(jnp.broadcast_to(reg, (b, self.registers, d)).astype(self.dtype))
     patches = (x + patch_pos.astype(self.dtype)).reshape(b, gh * gw, d)
     if noise is not None:
