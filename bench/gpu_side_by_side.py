@@ -32,10 +32,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import torch  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from bench import torch_reference, train_step  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import kernel_profile, torch_reference, train_step  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax import sharding  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 METHODS = "simclr,intl,mira"
+_START = time.perf_counter()
 
 
 def _seconds(run, steps):
@@ -47,10 +48,17 @@ def _seconds(run, steps):
   return times
 
 
+def _progress(text):
+  """A line on stderr, so that a run cut short by a lease still says how far it got."""
+  print(f"[{time.perf_counter() - _START:.0f} s] {text}", file=sys.stderr, flush=True)
+
+
 def compare(name, args, mesh, device, peak):
   """One row: both steps built, then timed in alternating rounds."""
   ours = train_step.prepare(name, args, mesh)
+  _progress(f"{name}: ours compiled in {ours.compile_s:.0f} s")
   theirs = torch_reference.build_step(name, args, device)
+  _progress(f"{name}: PyTorch compiled in {theirs.compile_s:.0f} s")
   ours.run()
   theirs.run()
   times_ours, times_theirs = [], []
@@ -59,11 +67,30 @@ def compare(name, args, mesh, device, peak):
     times_theirs += _seconds(theirs.run, args.steps)
   a, b = statistics.median(times_ours), statistics.median(times_theirs)
   mfu = lambda flops, s: f"{100 * flops / s / peak:.1f} %"
-  return (f"| {name} | {'+'.join(map(str, ours.shapes))} | {a * 1e3:.1f} | {b * 1e3:.1f} | "
-          f"{args.batch / a:.0f} | {args.batch / b:.0f} | {b / a:.2f} | "
-          f"{mfu(ours.flops, a)} | {mfu(theirs.flops, b)} | "
-          f"{ours.compile_s:.0f} / {theirs.compile_s:.0f} | "
-          f"{ours.memory / 2 ** 30:.1f} / {theirs.memory / 2 ** 30:.1f} GiB |")
+  row = (f"| {name} | {'+'.join(map(str, ours.shapes))} | {a * 1e3:.1f} | {b * 1e3:.1f} | "
+         f"{args.batch / a:.0f} | {args.batch / b:.0f} | {b / a:.2f} | "
+         f"{mfu(ours.flops, a)} | {mfu(theirs.flops, b)} | "
+         f"{ours.compile_s:.0f} / {theirs.compile_s:.0f} | "
+         f"{ours.memory / 2 ** 30:.1f} / {theirs.memory / 2 ** 30:.1f} GiB |")
+  if args.shares:
+    row += f" {train_step.share_cells(ours, a, args.steps)} |"
+  if args.profile_dir:
+    _profile(name, ours, theirs, args, device)
+  return row
+
+
+def _profile(name, ours, theirs, args, device):
+  """Kernel tables of both sides (``bench/kernel_profile.py``), printed
+  under the method's name; a profiler that fails says so and the run goes on."""
+  for side, profile in (
+      ("ours", lambda: kernel_profile.profile_jax(
+          ours.run, args.steps, os.path.join(args.profile_dir, f"jax_{name}"))),
+      ("PyTorch", lambda: kernel_profile.profile_torch(theirs.run, args.steps, device))):
+    try:
+      text = profile()
+    except Exception as e:  # pylint: disable=broad-except
+      text = f"profiler failed: {type(e).__name__}: {e}"
+    print(f"\n{name}, {side}: {text}\n", file=sys.stderr, flush=True)
 
 
 def main():
@@ -72,6 +99,12 @@ def main():
   train_step.add_arguments(parser)
   parser.add_argument("--rounds", type=int, default=5)
   parser.add_argument("--no_compile", action="store_true", help="eager PyTorch")
+  parser.add_argument("--shares", action="store_true",
+                      help="add ours' overhead over a plain step and the teacher's and "
+                           "local crops' shares (train_step.py's last columns)")
+  parser.add_argument("--profile_dir", default="",
+                      help="profile --steps steps of each side after timing; kernel "
+                           "tables to stderr, our trace under this folder")
   parser.set_defaults(recipes="imagenet", model="resnet50", width=1.0, stem="imagenet",
                       size=224, batch=256, precision="bfloat16", steps=5)
   args = parser.parse_args()
@@ -86,8 +119,10 @@ def main():
         f"batch {args.batch}, {args.precision}, {args.recipes} recipes, torch.compile "
         f"{not args.no_compile}; measured matmul peak {peak / 1e12:.1f} TFLOP/s\n")
   print("| method | views (px) | ours ms/step | PyTorch ms/step | ours ex/s | PyTorch ex/s | "
-        "speed-up | ours MFU | PyTorch MFU | compile s (ours / PyTorch) | memory |")
-  print("|---|---|---|---|---|---|---|---|---|---|---|")
+        "speed-up | ours MFU | PyTorch MFU | compile s (ours / PyTorch) | memory |"
+        + (" ours overhead vs plain fwd+bwd | teacher fwd | local crops fwd+bwd |"
+           if args.shares else ""))
+  print("|---" * (14 if args.shares else 11) + "|")
   for name in args.methods.split(","):
     print(compare(name, args, mesh, device, peak), flush=True)
 

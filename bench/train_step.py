@@ -70,9 +70,11 @@ def peak_flops(dtype, quick):
   """Best FLOP/s of square matmuls on the first device (the roofline's top)."""
   best = 0.0
   for n in ((1024, 2048) if quick else (2048, 4096, 8192)):
-    a = jnp.ones((n, n), dtype)
+    # Random operands: constant ones or zeros multiply faster than real data.
+    a = jax.random.normal(jax.random.key(n), (n, n), dtype)
     matmul = jax.jit(lambda x: x @ x)
-    seconds = median_seconds(lambda: matmul(a), 3)
+    # Ten repeats: an idle GPU's clocks take a few products to ramp up.
+    seconds = median_seconds(lambda: matmul(a), 3 if quick else 10)
     best = max(best, 2 * n ** 3 / seconds)
   return best
 
@@ -139,11 +141,20 @@ def _memory(compiled):
           - m.alias_size_in_bytes)
 
 
-def _flops(lowered):
+def _flops(lowered, fn, *args):
   """FLOPs of the step as written (the lowered, unoptimised HLO): the same
   count on every backend.  The compiled step's own analysis misses whatever
-  the backend hands to a library: on a GPU, every convolution (cuDNN)."""
+  the backend hands to a library: on a GPU, every convolution (cuDNN).  Where
+  the backend's lowering has no cost analysis (jax 0.11.2's CUDA build
+  returns None), the same step lowered for the CPU is counted."""
   cost = lowered.cost_analysis()
+  if cost is None:
+    try:
+      cost = fn.trace(*args).lower(lowering_platforms=("cpu",)).cost_analysis()
+    except Exception as e:  # pylint: disable=broad-except
+      print(f"no FLOP count for the step ({type(e).__name__}: {e}); MFU reads nan",
+            file=sys.stderr)
+      return float("nan")
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   return float(cost.get("flops", 0.0))
 
@@ -203,7 +214,8 @@ def prepare(name, args, mesh):
                                               repeats)
   parts = lambda repeats: _part_seconds(model, method, views, holder["state"], batch, dtype,
                                         repeats)
-  return Prepared(run, _flops(lowered), _memory(compiled), compile_s, tuple(shapes), plain,
+  flops = _flops(lowered, jitted, holder["state"], batch, rng)
+  return Prepared(run, flops, _memory(compiled), compile_s, tuple(shapes), plain,
                   parts)
 
 
@@ -240,14 +252,19 @@ def bench_method(name, args, mesh, peak):
     p.run()
     times.append(time.perf_counter() - start)
   seconds = statistics.median(times[1:])
-  plain = p.plain_seconds(max(2, args.steps // 2))
-  parts = p.part_seconds(max(2, args.steps // 2))
-  share = lambda part: "-" if parts[part] is None else f"{100 * parts[part] / seconds:.0f} %"
   print(f"| {name} | {'+'.join(map(str, p.shapes))} | {seconds * 1e3:.1f} | "
         f"{args.batch / seconds:.0f} | {p.compile_s:.1f} | {p.memory / 2 ** 20:.0f} MiB | "
         f"{p.flops / 1e9:.1f} | {100 * p.flops / seconds / peak:.1f} % | "
-        f"{100 * (seconds / plain - 1):+.0f} % | {share('teacher')} | {share('local')} |",
-        flush=True)
+        f"{share_cells(p, seconds, max(2, args.steps // 2))} |", flush=True)
+
+
+def share_cells(p, seconds, repeats):
+  """'overhead | teacher | local': the step's time over a plain fwd+bwd step,
+  and the teacher's and the local crops' parts as shares of ``seconds``."""
+  plain = p.plain_seconds(repeats)
+  parts = p.part_seconds(repeats)
+  share = lambda part: "-" if parts[part] is None else f"{100 * parts[part] / seconds:.0f} %"
+  return f"{100 * (seconds / plain - 1):+.0f} % | {share('teacher')} | {share('local')}"
 
 
 def add_arguments(parser):

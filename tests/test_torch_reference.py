@@ -79,7 +79,7 @@ def test_the_colour_ops_equal_ours():
 def _tiny_args(**kw):
   args = dict(recipes="quickstart", model="resnet18", width=1.0, stem="imagenet", size=16,
               batch=8, steps=1, rounds=1, precision="float32", crop_canvas=None,
-              no_compile=True)
+              no_compile=True, shares=False, profile_dir="")
   return argparse.Namespace(**{**args, **kw})
 
 
