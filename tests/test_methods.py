@@ -36,13 +36,13 @@ def split():
   return helpers.tiny_split(128)
 
 
-def _assert_one_device_agrees(step, init, batch, after, rtol=1e-4, atol=1e-6):
+def _assert_one_device_agrees(step, start, batch, after, rtol=1e-4, atol=1e-6):
   """The same step from the same start on one device gives ``after`` (the
   8-device state): losses, cross-device BatchNorm, queues and teachers do
   not depend on how the batch is split."""
   one = sharding.make_mesh(jax.devices()[:1])
   fn = sharding.jit_train_step(step, one, donate=False)
-  state = jax.jit(init, out_shardings=sharding.replicated(one))(jax.random.key(0))
+  state = jax.device_put(start, sharding.replicated(one))
   state, _ = fn(state, sharding.to_global(batch, one), jax.random.key(1))
   for part in ("params", "batch_stats", "ema_params", "ema_batch_stats", "method_state"):
     helpers.assert_trees_close(getattr(state, part), getattr(after, part), rtol, atol)
@@ -69,7 +69,7 @@ def test_method_trains(key, split, tmp_path):
     assert np.isfinite(float(metrics["loss"])), key
     assert np.isfinite(float(metrics["grad_norm"])), key
     if i == 0:
-      _assert_one_device_agrees(step, init, batch, state)
+      _assert_one_device_agrees(step, initial, batch, state)
   assert int(state.skipped_steps) == 0
   # The loss went down: the same batch, key, method state (the final queue,
   # for queue methods, which fills with real keys as training starts) and
