@@ -18,13 +18,15 @@ import jax
 # First match wins: cuDNN / CUTLASS convolutions before plain matrix products.
 _KINDS = (
     ("convolution", re.compile(r"conv|xmma|implicit|dgrad|wgrad|fprop|cudnn", re.I)),
-    ("matmul", re.compile(r"gemm|cublas|cutlass|sm90_|matmul|dot", re.I)),
+    ("matmul", re.compile(r"gemm|cublas|nvjet|cutlass|sm90_|matmul|dot", re.I)),
     ("normalisation", re.compile(r"batch_norm|batchnorm|welford|bn_", re.I)),
     ("layout / copy", re.compile(r"transpose|copy|memcpy|memset|nchw|nhwc", re.I)),
 )
 
 
 def kind(name: str) -> str:
+  if name.startswith("triton_"):  # Inductor's fusions name every op they fused
+    return "normalisation" if "batch_norm" in name else "elementwise / reduction / other"
   for label, pattern in _KINDS:
     if pattern.search(name):
       return label

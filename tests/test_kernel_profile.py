@@ -23,15 +23,18 @@ def _rows(text, header):
 def test_the_table_sums_per_kind_and_divides_by_the_steps():
   times = {"sm90_xmma_fprop_implicit_gemm_bf16": 6e6, "cudnn::conv2d_grouped": 2e6,
            "nvjet_sm90_tst_256x128": 4e6, "input_reduce_fusion_12": 3e6,
-           "loop_transpose_fusion": 1e6}
+           "loop_transpose_fusion": 1e6,
+           "triton_poi_fused_add_convolution_backward_relu_3": 0.0}
   text = kernel_profile.table(times, steps=2, wall_s=0.010)
-  assert text.splitlines()[0].startswith("kernels 8.0 ms/step of 5.0 ms/step wall (5 ")
+  assert text.splitlines()[0].startswith("kernels 8.0 ms/step of 5.0 ms/step wall (6 ")
   kinds = _rows(text, "| kind | ms/step | share |")
   assert kinds["convolution"] == ["4.00", "50 %"]
   assert kinds["matmul"] == ["2.00", "25 %"]
   assert kinds["layout / copy"] == ["0.50", "6 %"]
   assert kinds["elementwise / reduction / other"] == ["1.50", "19 %"]
   top = _rows(text, "| kernel | kind | ms/step |")
+  assert top["triton_poi_fused_add_convolution_backward_relu_3"][0] == (
+      "elementwise / reduction / other")
   assert list(top)[0] == "sm90_xmma_fprop_implicit_gemm_bf16"
 
 
