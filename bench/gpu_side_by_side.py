@@ -73,6 +73,7 @@ def compare(name, args, mesh, device, peak):
          f"{ours.compile_s:.0f} / {theirs.compile_s:.0f} | "
          f"{ours.memory / 2 ** 30:.1f} / {theirs.memory / 2 ** 30:.1f} GiB |")
   if args.shares:
+    _progress(f"{name}: {row}")  # the row so far, before three more compiles
     row += f" {train_step.share_cells(ours, a, args.steps)} |"
   if args.profile_dir:
     _profile(name, ours, theirs, args, device)
