@@ -57,6 +57,24 @@ def test_blur_matches_scipy_gaussian_with_edge_replication(image):
   np.testing.assert_allclose(got, want, atol=5e-4)
 
 
+@pytest.mark.parametrize("shape", [(7, 11), (24, 24), (5, 3)])
+def test_blur_is_the_convolution_of_the_edge_padded_image(shape):
+  """The drawn sigma's kernel of radius ceil(3 sigma_max), normalised, over the
+  image padded by replicating its edges (PIL's GaussianBlur), in float64;
+  an image narrower than the kernel too."""
+  image = np.random.default_rng(1).uniform(size=shape + (3,))
+  key, sigma_range = jax.random.key(4), (0.1, 2.0)
+  got = np.asarray(aug.gaussian_blur(jnp.asarray(image, jnp.float32), key, sigma_range))
+  sigma = float(jax.random.uniform(key, (), minval=0.1, maxval=2.0))
+  r = 6
+  g = np.exp(-np.arange(-r, r + 1) ** 2 / (2 * sigma ** 2))
+  g /= g.sum()
+  padded = np.pad(image, ((r, r), (r, r), (0, 0)), mode="edge")
+  rows = sum(g[t] * padded[t:t + shape[0]] for t in range(2 * r + 1))
+  want = sum(g[t] * rows[:, t:t + shape[1]] for t in range(2 * r + 1))
+  np.testing.assert_allclose(got, want, atol=2e-6)
+
+
 def test_color_jitter_applies_the_four_ops_in_the_sampled_order(image):
   key = jax.random.key(3)
   got = np.asarray(aug.color_jitter(jnp.asarray(image), key, 0.4, 0.4, 0.4, 0.1))

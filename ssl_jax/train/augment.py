@@ -62,12 +62,32 @@ def color_jitter(image, key, brightness, contrast, saturation, hue):
   return lax.fori_loop(0, 4, lambda i, x: lax.switch(order[i], ops, x), image)
 
 
+def blur_matrix(sigma, radius, n):
+  """[n, n] matrix of a 1D Gaussian blur over a line of n pixels, its ends
+  replicated: row i holds g(t) = exp(-t² / 2σ²) / Σ g at column
+  clip(i + t, 0, n - 1) for t in [-radius, radius], summed where taps meet."""
+  taps = jnp.arange(-radius, radius + 1)
+  g = jnp.exp(-jnp.square(taps.astype(jnp.float32)) / (2.0 * sigma ** 2))
+  g = g / jnp.sum(g)
+  source = jnp.clip(jnp.arange(n)[:, None] + taps[None, :], 0, n - 1)  # [n, taps]
+  hits = source[:, None, :] == jnp.arange(n)[None, :, None]  # [n, n, taps]
+  return jnp.sum(jnp.where(hits, g, 0.0), axis=-1)
+
+
 def gaussian_blur(image, key, sigma_range):
-  """Blur with sigma ~ U(sigma_range) pixels, edges replicated like PIL."""
+  """Blur [H, W, C] with sigma ~ U(sigma_range) pixels, edges replicated like
+  PIL, as two matrix products (``blur_matrix`` down the columns, then along
+  the rows).  Each image has its own sigma, so as a convolution it is one
+  group per image and channel; as products it runs 4-11 times faster on CPU
+  (bench/README.md) and on the matrix units of accelerators."""
   sigma = jax.random.uniform(key, (), minval=sigma_range[0], maxval=sigma_range[1])
   radius = int(math.ceil(3 * sigma_range[1]))
-  padded = jnp.pad(image, ((radius, radius), (radius, radius), (0, 0)), mode="edge")
-  return pix.gaussian_blur(padded, sigma, 2 * radius + 1, padding="VALID")
+  h, w = image.shape[:2]
+  # HIGH as cut_view: TF32 on GPUs keeps the weights to a fraction of a grey level.
+  x = jnp.einsum("yv,vxc->yxc", blur_matrix(sigma, radius, h), image,
+                 precision=lax.Precision.HIGH)
+  return jnp.einsum("xu,yuc->yxc", blur_matrix(sigma, radius, w), x,
+                    precision=lax.Precision.HIGH)
 
 
 def solarize(image):
