@@ -12,10 +12,6 @@ os.environ["XLA_FLAGS"] = " ".join(
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-# xdist runs one worker per core: a library that starts a thread per core
-# (torch's OpenMP, OpenBLAS) spins against the other worker.  A subset of
-# torch and JAX tests ran 11 % faster on 2 cores with one thread each.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # One on-disk XLA compilation cache per session, made by the controlling
 # process and inherited by the xdist workers and by every process a test
