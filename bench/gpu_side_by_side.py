@@ -119,11 +119,13 @@ def main():
         f"{torch.__version__}, {time.strftime('%Y-%m-%d')}: {args.model} x{args.width}, "
         f"batch {args.batch}, {args.precision}, {args.recipes} recipes, torch.compile "
         f"{not args.no_compile}; measured matmul peak {peak / 1e12:.1f} TFLOP/s\n")
-  print("| method | views (px) | ours ms/step | PyTorch ms/step | ours ex/s | PyTorch ex/s | "
-        "speed-up | ours MFU | PyTorch MFU | compile s (ours / PyTorch) | memory |"
-        + (" ours overhead vs plain fwd+bwd | teacher fwd | local crops fwd+bwd |"
-           if args.shares else ""))
-  print("|---" * (14 if args.shares else 11) + "|")
+  columns = ["method", "views (px)", "ours ms/step", "PyTorch ms/step", "ours ex/s",
+             "PyTorch ex/s", "speed-up", "ours MFU", "PyTorch MFU",
+             "compile s (ours / PyTorch)", "memory"]
+  if args.shares:
+    columns += ["ours overhead vs plain fwd+bwd", "teacher fwd", "local crops fwd+bwd"]
+  print("| " + " | ".join(columns) + " |")
+  print("|---" * len(columns) + "|")
   for name in args.methods.split(","):
     print(compare(name, args, mesh, device, peak), flush=True)
 
