@@ -38,6 +38,19 @@ def test_views_shapes_and_dtypes(ids_split):
   assert not np.array_equal(batch["views"][0], batch["views"][1])
 
 
+def test_batches_name_their_examples_by_index_in_the_split(ids_split):
+  """``index`` (DeepCluster v2's memory bank) is each example's row: here the
+  label is the row, and two hosts' indices are their halves of the step's."""
+  batches = _take(pipeline.train_batches(ids_split, VIEWS, 8, seed=5), 7)
+  for batch in batches:
+    assert batch["index"].dtype == np.int32
+    np.testing.assert_array_equal(batch["index"], batch["label"])
+  hosts = [next(pipeline.train_batches(ids_split, VIEWS, 8, 5, 6, pipeline.HostShard(p, 2)))
+           for p in range(2)]
+  np.testing.assert_array_equal(np.concatenate([h["index"] for h in hosts]),
+                                batches[6]["index"])
+
+
 @pytest.mark.parametrize("start", [1, 6, 13])
 def test_resume_at_any_step_continues_the_same_sequence(ids_split, start):
   # 50 examples / batch 8: 6 steps per epoch, so 6 and 13 cross epoch boundaries.

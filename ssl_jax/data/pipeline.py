@@ -150,7 +150,8 @@ def _indexed_examples(split: Union[ArraySplit, ImageFiles], view_set, global_bat
 
   def load(example):
     views = _views_of(read(example["index"]), example["sample"], seed, view_set, cut)
-    return {"views": views, "label": tf.gather(labels, example["index"])}
+    return {"views": views, "label": tf.gather(labels, example["index"]),
+            "index": tf.cast(example["index"], tf.int32)}
 
   return examples_of_step, load, b
 
@@ -268,7 +269,8 @@ def train_batches(split: Split, view_set, global_batch: int, seed: int,
   Yields dicts of NumPy arrays: ``views`` (tuple of uint8 [b, S_v, S_v, 3],
   one per ``ViewSpec``; with ``view_set.canvas`` instead the batched
   ``augment_host.canvas_views``: canvas, windows, flip) and ``label``
-  (int32 [b]), b = global_batch / hosts.
+  (int32 [b]), b = global_batch / hosts; from an indexed split (arrays or
+  files) also ``index`` (int32 [b]), each example's index in the split.
   ``service``: grpc://HOST:PORT of a tf.data service dispatcher whose workers
   build the batches (``ssl_jax.data.service``; indexed splits only).
   """
