@@ -41,6 +41,8 @@ def _shrunk(fields):
     if isinstance(value, dict):  # a projector or predictor, at most 2 layers
       out[key] = {k: _SIZES.get(k, v) for k, v in value.items()}
       out[key]["num_layers"] = min(out[key].get("num_layers", 2), 2)
+    elif key in _SHRUNK and isinstance(value, (list, tuple)):  # one per head
+      out[key] = [_SHRUNK[key]] * len(value)
     elif key in _SHRUNK:
       out[key] = _SHRUNK[key]
     elif key == "ema_momentum" and value is not None:

@@ -165,6 +165,12 @@ RECIPES = {
         "method.epsilon": 0.05, "method.sinkhorn_iters": 3,
         "method.freeze_prototypes_epochs": 2.0, "optim.name": "lars", "optim.base_lr": 0.6,
         "optim.weight_decay": 1e-6}),
+    "deepclusterv2_cifar10.py": ("solo-learn scripts/pretrain/cifar/deepclusterv2.yaml", {
+        **_SOLO_CIFAR, "optim.warmup_epochs": 11.0, "method.num_prototypes": (3000, 3000, 3000),
+        "method.temperature": 0.1, "method.kmeans_iters": 10,
+        "method.projector.hidden_dim": 2048, "method.projector.out_dim": 128,
+        "optim.name": "lars", "optim.base_lr": 0.6, "optim.end_lr_ratio": 0.001,
+        "optim.weight_decay": 1e-6}),
     "dino_cifar10.py": ("solo-learn scripts/pretrain/cifar/dino.yaml, solo/methods/dino.py", {
         **_SOLO_CIFAR, "method.num_prototypes": 4096, "method.projector.hidden_dim": 2048,
         "method.projector.out_dim": 256, "method.projector.hidden_bn": False,
@@ -294,6 +300,15 @@ RECIPES = {
         "method.freeze_prototypes_epochs": 1.0, "train.batch_size": 4096,
         "train.epochs": 800, "optim.name": "larc", "optim.trust_coefficient": 0.001,
         "peak_lr": 4.8,
+        "optim.warmup_start_lr": 0.3, "optim.end_lr_ratio": 0.001,
+        "optim.weight_decay": 1e-6, "optim.exclude_bias_and_norm": False, "num_views": 8,
+        "view0.min_scale": 0.14, "view2.size": 96, "view2.min_scale": 0.05,
+        "view2.max_scale": 0.14, "view2.blur_prob": 0.5, **_STRENGTH_1}),
+    "deepclusterv2_imagenet.py": ("facebookresearch/swav scripts/deepclusterv2_800ep_pretrain.sh", {
+        "method.num_prototypes": (3000, 3000, 3000), "method.temperature": 0.1,
+        "method.kmeans_iters": 10, "method.projector.hidden_dim": 2048,
+        "method.projector.out_dim": 128, "train.batch_size": 4096, "train.epochs": 800,
+        "optim.name": "larc", "optim.trust_coefficient": 0.001, "peak_lr": 4.8,
         "optim.warmup_start_lr": 0.3, "optim.end_lr_ratio": 0.001,
         "optim.weight_decay": 1e-6, "optim.exclude_bias_and_norm": False, "num_views": 8,
         "view0.min_scale": 0.14, "view2.size": 96, "view2.min_scale": 0.05,

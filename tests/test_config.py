@@ -44,7 +44,7 @@ def test_config_loads_validates_and_builds(path):
     return
   config_check.validate(config)
   views = VIEW_PRESETS.lookup(config.data.views)
-  method = build_method(config.method, total_steps=1000)
+  method = build_method(config.method, total_steps=1000, num_examples=10000)
   model = build_model(config.model, method.head)
   tx = make_optimizer(config.optim, warmup_cosine(0.1, 10, 1000), 0.1, total_steps=1000)
   shapes = jax.eval_shape(
@@ -86,7 +86,8 @@ def _quickstart():
 
 
 @pytest.mark.parametrize("key,value,match", [
-    ("method.name", "simclrr", "valid method names: barlow_twins, byol, dino, intl"),
+    ("method.name", "simclrr",
+     "valid method names: barlow_twins, byol, deepclusterv2, dino, intl"),
     ("model.name", "resnet9", "valid model names: resnet10, resnet18, resnet50"),
     ("data.name", "mnist", "valid dataset names: cifar10"),
     ("optim.name", "adagrad", "adam, adamw, larc, lars, sgd"),
@@ -220,4 +221,4 @@ def test_the_quickstart_has_a_recipe_for_every_registered_method():
   assert set(quickstart.METHODS) == set(METHODS)
   for name in METHODS:
     config_check.validate(quickstart.get_config(name))
-    build_method(quickstart.get_config(name).method, total_steps=100)
+    build_method(quickstart.get_config(name).method, total_steps=100, num_examples=1000)

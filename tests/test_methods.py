@@ -19,7 +19,7 @@ from ssl_jax.registry import ConfigError
 from tests import helpers, kernel_refs
 from tests.method_configs import LEARNING_RATE, TINY, method_name
 
-STEPS, BATCH = 20, 32
+STEPS, BATCH, EXAMPLES = 20, 32, 128
 
 
 def test_every_registered_method_has_a_tiny_config():
@@ -28,12 +28,12 @@ def test_every_registered_method_has_a_tiny_config():
 
 def _build(key):
   config = ConfigDict({"name": method_name(key), **TINY[key]})
-  return build_method(config, total_steps=STEPS, steps_per_epoch=10)
+  return build_method(config, total_steps=STEPS, steps_per_epoch=10, num_examples=EXAMPLES)
 
 
 @pytest.fixture(scope="module")
 def split():
-  return helpers.tiny_split(128)
+  return helpers.tiny_split(EXAMPLES)
 
 
 def _assert_one_device_agrees(step, start, batch, after, rtol=1e-4, atol=1e-6):
@@ -139,9 +139,9 @@ def test_mira_without_a_teacher_labels_with_its_own_global_crops():
 @pytest.mark.parametrize("key", sorted(TINY))
 def test_every_method_takes_a_koleo_weight(key):
   config = ConfigDict({"name": method_name(key), **TINY[key], "koleo_weight": 0.25})
-  assert build_method(config, total_steps=STEPS, steps_per_epoch=10).koleo_weight == 0.25
+  assert build_method(config, STEPS, 10, EXAMPLES).koleo_weight == 0.25
   with pytest.raises(ConfigError, match="koleo_weight must be >= 0"):
-    build_method(ConfigDict({**config.to_dict(), "koleo_weight": -1.0}), STEPS, 10)
+    build_method(ConfigDict({**config.to_dict(), "koleo_weight": -1.0}), STEPS, 10, EXAMPLES)
 
 
 def test_koleo_weight_adds_the_uniformity_of_the_embedding():

@@ -26,6 +26,7 @@ from ssl_jax.methods import Method, build_method
 from ssl_jax.metrics import MetricsWriter, is_due, read_metrics
 from ssl_jax.models import build_model
 from ssl_jax.models.inputs import Normalization
+from ssl_jax.registry import ConfigError
 from ssl_jax.train.augment import ViewAugmenter
 from ssl_jax.train.optim import learning_rate, make_optimizer, scaled_learning_rate
 from ssl_jax.train.state import init_train_state
@@ -62,10 +63,11 @@ def build_run(config) -> Run:
   dataset = load_dataset(config.data)
   spe = pipeline.steps_per_epoch(len(dataset.train), batch)
   total = config.train.total_steps or config.train.epochs * spe
-  method = build_method(config.method, total, spe)
+  method = build_method(config.method, total, spe, len(dataset.train))
+  check_indexed(method, dataset)
   model = build_model(config.model, method.head, _DTYPES[config.train.precision])
   peak = scaled_learning_rate(config.optim.base_lr, batch)
-  lr = learning_rate(config.optim, peak, spe, total)
+  lr = learning_rate(config.optim, peak, spe, total, method.idle_steps)
   ema = method.ema_schedule(total)
   return Run(mesh=mesh, shard=shard, dataset=dataset, views=views,
              normalization=Normalization(tuple(dataset.mean), tuple(dataset.std)), method=method,
@@ -76,6 +78,15 @@ def build_run(config) -> Run:
              schedules=Schedules(lr, ema),
              probe_tx=_probe_optimizer(config.train, total, dataset.train_labelled),
              steps_per_epoch=spe, total_steps=total)
+
+
+def check_indexed(method: Method, dataset: Dataset):
+  """ConfigError if ``method`` reads example indices that ``dataset``'s
+  training split (a tfds stream) cannot give."""
+  if method.uses_example_index and isinstance(dataset.train, TfdsSplit):
+    raise ConfigError(f"{method.name} keeps a memory bank indexed by example, which a "
+                      f"streamed tfds split has not: write {dataset.name} once with "
+                      "python -m ssl_jax.prepare and train with --config.data.prepared=DIR")
 
 
 def _probe_optimizer(train_config, total_steps, labelled):

@@ -17,6 +17,7 @@ from ssl_jax.kernels.intl import intl_loss, intl_loss_terms, intl_trade_off, tra
 from ssl_jax.kernels.iternorm import (centered_covariance, iter_norm,
                                       iter_norm_spectral_map,
                                       newton_schulz_whitening_matrix)
+from ssl_jax.kernels.kmeans import deepcluster_loss, nearest_centroid, spherical_kmeans
 from ssl_jax.kernels.mira import mira_loss, mira_targets
 from ssl_jax.kernels.probability import hard_cross_entropy, soft_cross_entropy
 from ssl_jax.kernels.reconstruction import mae_loss
@@ -31,13 +32,16 @@ from ssl_jax.kernels.whitening import cholesky_whiten, wmse_loss
 
 __all__ = [
     "barlow_twins_loss", "byol_loss", "centered_covariance", "cholesky_whiten",
-    "cosine_similarity", "dino_center_update", "dino_loss", "hard_cross_entropy",
+    "cosine_similarity", "deepcluster_loss", "dino_center_update", "dino_loss",
+    "hard_cross_entropy",
     "intl_loss", "intl_loss_terms", "intl_trade_off", "iter_norm",
     "iter_norm_spectral_map", "iternorm", "koleo_loss", "l2_normalize", "mae_loss", "mio_loss",
     "mira_loss",
-    "mira_targets", "mocov2_loss", "mocov3_loss", "newton_schulz_whitening_matrix", "nnclr_loss",
+    "mira_targets", "mocov2_loss", "mocov3_loss", "nearest_centroid",
+    "newton_schulz_whitening_matrix", "nnclr_loss",
     "normalized_mse", "pairwise_dot", "ressl_loss", "sce_loss", "simclr_loss", "simsiam_loss",
-    "sinkhorn_knopp", "soft_cross_entropy", "swav_loss", "trace_loss", "vibcreg_loss",
+    "sinkhorn_knopp", "soft_cross_entropy", "spherical_kmeans", "swav_loss", "trace_loss",
+    "vibcreg_loss",
     "vicreg_loss",
     "wmse_loss",
 ]

@@ -2,14 +2,15 @@
 import dataclasses
 import inspect
 
-from ssl_jax.methods import (clustering, contrastive, distillation, intl, masked, redundancy,
-                             regression, ressl, sce)
+from ssl_jax.methods import (clustering, contrastive, deepcluster, distillation, intl, masked,
+                             redundancy, regression, ressl, sce)
 from ssl_jax.methods.base import LossAux, Method
 from ssl_jax.registry import ConfigError, Registry
 
 METHODS = Registry("method", {
     "barlow_twins": redundancy.make_barlow_twins,
     "byol": regression.make_byol,
+    "deepclusterv2": deepcluster.make,
     "dino": distillation.make,
     "intl": intl.make,
     "mae": masked.make,
@@ -29,16 +30,18 @@ METHODS = Registry("method", {
 })
 
 # Quantities of the run (not hyper-parameters) a factory may ask for by name.
-RUN_ARGS = ("total_steps", "steps_per_epoch")
+RUN_ARGS = ("total_steps", "steps_per_epoch", "num_examples")
 # Options every method takes (Method's fields), set on what the factory built.
 COMMON_ARGS = ("koleo_weight",)
 
 
-def build_method(method_config, total_steps: int, steps_per_epoch: int = 1) -> Method:
+def build_method(method_config, total_steps: int, steps_per_epoch: int = 1,
+                 num_examples: int = 0) -> Method:
   """The Method ``config.method.name`` names, built from the other keys.
 
   Factories that schedule something over training also receive
-  ``total_steps`` / ``steps_per_epoch``.  Unknown or invalid
+  ``total_steps`` / ``steps_per_epoch``; those that keep something per
+  example, the training split's ``num_examples``.  Unknown or invalid
   hyper-parameters fail with the key and what is valid.
   """
   name = method_config.name
@@ -52,7 +55,8 @@ def build_method(method_config, total_steps: int, steps_per_epoch: int = 1) -> M
     takes = [p for p in params if p not in RUN_ARGS] + list(COMMON_ARGS)
     raise ConfigError(f"method {name!r} does not take config.method.{unknown[0]}; "
                       f"it takes: {', '.join(takes)}")
-  run = {"total_steps": total_steps, "steps_per_epoch": steps_per_epoch}
+  run = {"total_steps": total_steps, "steps_per_epoch": steps_per_epoch,
+         "num_examples": num_examples}
   kwargs.update({k: v for k, v in run.items() if k in params})
   try:
     return dataclasses.replace(factory(**kwargs), **common)

@@ -62,6 +62,9 @@ class Method:
     teacher_parts: parameter groups the teacher keeps as an EMA.
     copied_teacher_parts: groups the teacher copies from the online model
       every step instead (MIRA shares its prototypes).
+    uses_example_index: the loss reads ``index``, each example's index in
+      the training split (DeepCluster v2's memory bank), so the batches
+      must come from an indexed split.
   """
   head: HeadSpec
   ema_momentum: Optional[float] = None
@@ -76,6 +79,7 @@ class Method:
   bn_pooling: ClassVar[str] = "per_view"
   teacher_parts: ClassVar[Tuple[str, ...]] = ("backbone", "projector")
   copied_teacher_parts: ClassVar[Tuple[str, ...]] = ()
+  uses_example_index: ClassVar[bool] = False
 
   def __post_init__(self):
     if self.requires_teacher and self.ema_momentum is None:
@@ -99,6 +103,13 @@ class Method:
     if not self.ema_anneal:
       return lambda step: jnp.asarray(self.ema_momentum, jnp.float32)
     return schedules.ema_momentum(self.ema_momentum, total_steps)
+
+  @property
+  def idle_steps(self) -> int:
+    """Steps at the start of a run that train nothing (every parameter group
+    frozen: DeepCluster v2 fills its memory bank); the learning-rate
+    schedule starts after them."""
+    return 0
 
   @property
   def name(self) -> str:
@@ -135,13 +146,15 @@ class Method:
     raise NotImplementedError
 
   def objective(self, online: Outputs, target: Optional[Outputs], state: Any,
-                step: Array, rng: Array) -> Tuple[Array, LossAux]:
+                step: Array, rng: Array, index: Optional[Array] = None
+                ) -> Tuple[Array, LossAux]:
     """What the step minimises: ``loss`` plus ``koleo_weight`` times the
     KoLeo term of each online view's embedding (mean over views).  On the
     embedding, not the backbone's non-negative pooled features: on those, at
     weight 0.1, MIRA's quickstart on ``digits`` still ended with backbone
     features of effective rank 2.0; on the embedding, 13.0."""
-    loss, aux = self.loss(online, target, state, step, rng)
+    by_index = {"index": index} if self.uses_example_index else {}
+    loss, aux = self.loss(online, target, state, step, rng, **by_index)
     if not self.koleo_weight:
       return loss, aux
     z = online.get("projection", online["features"])

@@ -137,13 +137,17 @@ def scaled_learning_rate(base_lr, global_batch):
   return base_lr * global_batch / 256
 
 
-def learning_rate(optim_config, peak, steps_per_epoch, total_steps):
+def learning_rate(optim_config, peak, steps_per_epoch, total_steps, idle_steps=0):
   """Step -> learning rate from ``optim``: a warm-up of ``warmup_epochs``
   from ``warmup_start_lr`` (0 if absent) to ``peak``, then ``schedule``:
   "cosine" to ``end_lr_ratio`` of the peak over ``decay_epochs`` (absent or
   None: the run), "multistep" (x ``gamma`` at each of ``milestones``, in
   epochs) or "exponential" (x ``gamma`` after every epoch, PyTorch's
-  ExponentialLR)."""
+  ExponentialLR).  The schedule starts after ``idle_steps``
+  (``Method.idle_steps``, which train nothing) and spans the rest of the run."""
+  if idle_steps:
+    base = learning_rate(optim_config, peak, steps_per_epoch, total_steps - idle_steps)
+    return lambda step: base(jnp.maximum(step - idle_steps, 0))
   spe = steps_per_epoch
   decay = optim_config.get("decay_epochs")
   horizon = total_steps if decay is None else max(int(round(decay * spe)), 1)

@@ -118,7 +118,8 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
   """Returns ``step(state, batch, rng) -> (state, metrics)``.
 
   ``batch`` holds ``views``, a tuple of uint8 [N, S_v, S_v, 3] (global
-  arrays, batch-sharded).  ``augmenter`` (built once by the job) applies the
+  arrays, batch-sharded), and from an indexed split ``index``, int [N]:
+  each example's index in the split.  ``augmenter`` (built once by the job) applies the
   photometric augmentation and normalisation here, with keys from
   ``fold_in(rng, state.step)``.  A step whose loss, gradients, new
   parameters or new optimiser state are not finite leaves params,
@@ -150,7 +151,8 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
     def loss_fn(params):
       online, stats = encode(params, state.batch_stats, [views[i] for i in online_ids],
                              rng=drop_rng)
-      loss, aux = method.objective(online, target, state.method_state, state.step, loss_rng)
+      loss, aux = method.objective(online, target, state.method_state, state.step, loss_rng,
+                                   index=batch.get("index"))
       return loss, (aux, stats, online["features"][0])
 
     (loss, (aux, stats, features)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
