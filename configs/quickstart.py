@@ -117,11 +117,12 @@ METHODS = {
         "sgd", 0.3, 1e-5),
     # DeepCluster v2 with 3 heads of 100 clusters (the paper's 3000 are for
     # 1.28M images); its first epoch fills the memory bank without updates.
-    # Temperature 0.3 and KoLeo 0.1: at the paper's 0.1 the backbone falls to
-    # effective rank 1.0-1.4 within 22 steps of the first clustering, with
-    # or without KoLeo (synthetic, 3 epochs: 37.8 % k-NN at rank 2.5; KoLeo
-    # 0.1, 28.6 % at rank 2.6 at step 100; lr 0.1 29.8 % at rank 15); at 0.3
-    # with KoLeo 44.5 % at rank 20.4.
+    # Temperature 0.3 and KoLeo 0.1 (synthetic 51.9 % k-NN at rank 14.1).  At
+    # the paper's 0.1 without KoLeo the backbone's features fall to effective
+    # rank 1.2-1.4 within 22 steps of the first clustering (3 epochs on
+    # synthetic: 37.8 % k-NN at rank 2.5); with KoLeo 0.1, rank 2.6 at step
+    # 100; with KoLeo and base lr 0.1, 29.8 % at rank 15.0.  At 0.3 with
+    # KoLeo, 3 epochs: 44.5 % at rank 20.4.
     "deepclusterv2": Recipe(
         dict(projector=_PROJ, num_prototypes=(100, 100, 100), temperature=0.3,
              kmeans_iters=10, koleo_weight=0.1), "sgd", 0.5, 1e-6),

@@ -221,3 +221,14 @@ def test_a_run_within_the_bank_filling_epoch_is_refused():
     build_method(ml_collections.ConfigDict({
         "name": "deepclusterv2", "projector": {"hidden_dim": 8, "out_dim": 4},
         "num_prototypes": [3]}), total_steps=10, steps_per_epoch=10, num_examples=100)
+
+
+@pytest.mark.parametrize("method", ["deepclusterv2", "mira"])
+def test_views_with_one_global_crop_are_refused_before_training(method):
+  from configs import quickstart  # pylint: disable=g-import-not-at-top
+  from ssl_jax.jobs import pretrain  # pylint: disable=g-import-not-at-top
+  config = quickstart.get_config(method)
+  config.data.num_examples, config.data.views = 1280, "mae_synthetic"
+  with pytest.raises(ConfigError, match="data.views='mae_synthetic' has 1 global crop.*"
+                     "needs two global crops"):
+    pretrain.build_run(config)

@@ -65,6 +65,7 @@ def build_run(config) -> Run:
   total = config.train.total_steps or config.train.epochs * spe
   method = build_method(config.method, total, spe, len(dataset.train))
   check_indexed(method, dataset)
+  check_views(method, views, config.data.views)
   model = build_model(config.model, method.head, _DTYPES[config.train.precision])
   peak = scaled_learning_rate(config.optim.base_lr, batch)
   lr = learning_rate(config.optim, peak, spe, total, method.idle_steps)
@@ -87,6 +88,17 @@ def check_indexed(method: Method, dataset: Dataset):
     raise ConfigError(f"{method.name} keeps a memory bank indexed by example, which a "
                       f"streamed tfds split has not: write {dataset.name} once with "
                       "python -m ssl_jax.prepare and train with --config.data.prepared=DIR")
+
+
+def check_views(method: Method, views: ViewSet, preset: str):
+  """ConfigError if ``method`` cannot train on the preset's views (MIRA's
+  and DeepCluster v2's two global crops, ReSSL's weak teacher view)."""
+  try:
+    method.online_views(len(views.views), views.num_global)
+    method.target_views(views.num_global)
+  except ValueError as e:
+    raise ConfigError(f"data.views={preset!r} has {views.num_global} global crop(s): "
+                      f"{e}") from e
 
 
 def _probe_optimizer(train_config, total_steps, labelled):
