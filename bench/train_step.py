@@ -96,7 +96,10 @@ def _config(method, args):
 def _parts(config, args):
   views = VIEW_PRESETS.lookup(config.data.views).resized(args.size)
   views = dataclasses.replace(views, canvas=args.crop_canvas)
-  method = build_method(config.method, total_steps=1000, steps_per_epoch=100)
+  # An epoch of 100 steps: DeepCluster v2's timed steps are its first epoch's
+  # (the k-means runs once an epoch, at the next one's first step).
+  method = build_method(config.method, total_steps=1000, steps_per_epoch=100,
+                        num_examples=100 * args.batch)
   dtype = DTYPES[args.precision]
   model = build_model(config.model, method.head, dtype)
   lr = warmup_cosine(0.1, 10, 1000)
@@ -107,7 +110,8 @@ def _parts(config, args):
 
 def _views(view_set, size, batch, mesh):
   """Random uint8 views at the preset's sizes, scaled to ``size`` for the
-  first, or canvases to cut them from (``view_set.canvas``)."""
+  first, or canvases to cut them from (``view_set.canvas``), with zero
+  labels and the indices 0..batch-1."""
   rng = np.random.default_rng(0)
   shapes = [v.size for v in view_set.views]
   if view_set.canvas is None:
@@ -120,7 +124,8 @@ def _views(view_set, size, batch, mesh):
              "windows": np.concatenate([corners, sides], -1).astype(np.float32),
              "flip": rng.uniform(size=(batch, n)) < 0.5}
   labels = np.zeros(batch, np.int32)
-  return sharding.to_global({"views": views, "label": labels}, mesh), shapes
+  index = np.arange(batch, dtype=np.int32)  # as an indexed split's batches carry
+  return sharding.to_global({"views": views, "label": labels, "index": index}, mesh), shapes
 
 
 def _compile(fn, *args):
