@@ -19,7 +19,8 @@ from ssl_jax.methods import build_method
 from ssl_jax.registry import ConfigError
 from tests import helpers
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "official", "deepcluster.npz")
+FIXTURE = os.path.join(os.path.dirname(__file__), "official", "deepcluster",
+                       "cluster_memory.npz")
 
 
 @pytest.fixture(scope="module")

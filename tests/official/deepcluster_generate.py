@@ -102,7 +102,7 @@ def main():
   for h in range(len(HEADS)):
     out.update({f"init_rows{h}": init_rows[h], f"centroids{h}": centroids[h],
                 f"scores{h}": scores[h]})
-  np.savez(os.path.join(HERE, "deepcluster.npz"), **out)
+  np.savez(os.path.join(HERE, "deepcluster", "cluster_memory.npz"), **out)
 
 
 if __name__ == "__main__":
