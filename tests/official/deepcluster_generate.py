@@ -3,7 +3,8 @@
     python tests/official/deepcluster_generate.py --swav=DIR
 
 DIR is a checkout of facebookresearch/swav (made from commit
-06b1b7cbaf6ba2a792300d79c7299db98b93b7f9).  ``main_deepclusterv2.py``'s
+06b1b7cbaf6ba2a792300d79c7299db98b93b7f9, with torch 2.14.1, numpy 2.4.6,
+and scipy and pandas, which the official modules import).  ``main_deepclusterv2.py``'s
 ``cluster_memory`` runs as written on the CPU, in a one-process gloo group
 (``Tensor.cuda`` returns the tensor itself; ``apex``, which the module
 imports for its optimiser, is given as an empty module).  Its memory bank
