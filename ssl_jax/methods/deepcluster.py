@@ -30,6 +30,12 @@ Kept different, with the reason:
   of arrival; the examples clustered are those seen in the epoch before, as
   in the official bank of one epoch.  The random initial rows are drawn
   from those examples, not from rank 0's share of them.
+
+Known difference, not yet removed: with crops of two sizes (the ImageNet
+recipe's 2 x 224 + 6 x 96) the projection head's BatchNorm pools the
+crops of each size separately, as the step runs one forward pass per size;
+the official model concatenates every crop's backbone features before
+its head.  The quickstart's views have one size, so it is unaffected.
 """
 import dataclasses
 from typing import Tuple
