@@ -89,3 +89,31 @@ def test_prefetch_to_device_keeps_order_and_reads_only_ahead():
   assert first["x"].sharding.spec == sharding.batch_sharded(mesh).spec
   rest = [int(b["x"][0, 0]) for b in stream]
   assert [int(first["x"][0, 0])] + rest == [0, 1, 2, 3, 4]
+
+
+def test_all_pooling_over_two_sizes_runs_the_heads_once_on_every_view():
+  """bn_pooling="all" with 16 px and 8 px views (SwAV's, DeepCluster v2's
+  and DINO's multi-crop model): the backbone pools its statistics per size,
+  the projector over all four views, so its first BatchNorm's running mean
+  moves once, by the mean over every view's hidden activations."""
+  from ssl_jax.models import HeadSpec, MLPSpec, ResNet, SSLModel  # pylint: disable=g-import-not-at-top
+  from ssl_jax.models.resnet import BasicBlock  # pylint: disable=g-import-not-at-top
+  from ssl_jax.train.step import encode_views  # pylint: disable=g-import-not-at-top
+  model = SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=0.0625, stem="cifar"),
+                   HeadSpec(MLPSpec(16, 8, 2)))
+  rng = np.random.default_rng(0)
+  views = [jnp.asarray(rng.normal(size=(6, s, s, 3)), jnp.float32) for s in (16, 16, 8, 8)]
+  variables = jax.jit(model.init)(jax.random.key(0), jnp.stack(views[:2]))
+  params, stats = variables["params"], variables["batch_stats"]
+  encode = jax.jit(lambda vs: encode_views(model, params, stats, vs, bn_pooling="all"))
+  out, new = encode(views)
+  hidden = (np.asarray(out["features"]).reshape(24, -1)
+            @ np.asarray(params["projector"]["linear1"]["kernel"]))
+  start = np.asarray(stats["projector"]["bn1"]["mean"])
+  np.testing.assert_allclose(np.asarray(new["projector"]["bn1"]["mean"]),
+                             0.9 * start + 0.1 * hidden.mean(0), rtol=1e-4, atol=1e-6)
+  small, _ = encode(views[2:])  # the backbone's statistics: per size
+  np.testing.assert_allclose(np.asarray(out["features"][2:]), np.asarray(small["features"]),
+                             rtol=1e-5, atol=1e-6)
+  assert not np.allclose(np.asarray(out["projection"][2:]), np.asarray(small["projection"]),
+                         atol=1e-3)

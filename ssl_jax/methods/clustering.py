@@ -2,12 +2,9 @@
 
 SwAV (Caron et al. 2020): Sinkhorn codes of each global crop supervise the
 prototype scores of every other crop.  Prototypes are renormalised to unit
-length before every step and frozen for the first epoch; crops of one
-resolution share BatchNorm statistics, as SwAV batches them.
-
-The same known difference as DeepCluster v2's (methods/deepcluster.py):
-with crops of two sizes SwAV's projection head pools BatchNorm statistics
-per size, where the official model pools them over every crop.
+length before every step and frozen for the first epoch; as SwAV's model
+batches them, the crops of one resolution share the backbone's BatchNorm
+statistics and all crops share the projection head's.
 
 MIRA (Lee et al. 2023, official code): the logits of the two global crops
 go through the MIRA fixed point; its targets supervise every other crop of

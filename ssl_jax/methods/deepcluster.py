@@ -10,7 +10,9 @@ put its example in its cluster: cross-entropy of
 ``<normalize(z), c_k> / T`` with the assigned k, averaged over the heads.
 The prototypes are never trained (the official scripts freeze them for
 longer than the run), so they live in the method state, not in the
-parameters.
+parameters.  As in SwAV's model, which DeepCluster v2 shares, the crops of
+one resolution share the backbone's BatchNorm statistics and all crops
+share the projection head's (``bn_pooling = "all"``).
 
 The method state (bank, centroids, assignments) is replicated like the
 rest of the state: on ImageNet with the paper's 128-d embedding the bank
@@ -30,12 +32,6 @@ Kept different, with the reason:
   of arrival; the examples clustered are those seen in the epoch before, as
   in the official bank of one epoch.  The random initial rows are drawn
   from those examples, not from rank 0's share of them.
-
-Known difference, not yet removed: with crops of two sizes (the ImageNet
-recipe's 2 x 224 + 6 x 96) the projection head's BatchNorm pools the
-crops of each size separately, as the step runs one forward pass per size;
-the official model concatenates every crop's backbone features before
-its head.  The quickstart's views have one size, so it is unaffected.
 """
 import dataclasses
 from typing import Tuple

@@ -11,7 +11,9 @@ from ssl_jax.models.heads import MLP, HeadSpec, Prototypes
 # Which layers see the G views of one size as a single batch of G*N, and so
 # pool their BatchNorm statistics over the views: none of them (as separate
 # forward passes would), the heads only (a backbone run per view, the heads
-# on the views concatenated: W-MSE's reference), or all (DINO, SwAV).
+# on the views concatenated: W-MSE's reference), or all (DINO, SwAV,
+# DeepCluster v2; with views of several sizes the step's ``encode_views``
+# runs the backbone per size and the heads once on every view).
 BN_POOLINGS = ("per_view", "heads", "all")
 
 
@@ -66,6 +68,20 @@ class SSLModel(nn.Module):
     as_one_batch = lambda t: t.reshape((1, g * n) + t.shape[2:])
     h = self.backbone(as_one_batch(x) if bn_pooling == "all" else x, train)
     z = as_one_batch(h) if bn_pooling == "heads" else h
+    out = self.heads(z, train, with_predictor)
+    return {k: v.reshape((g, n) + v.shape[2:]) for k, v in out.items()}
+
+  def backbone_features(self, x, train: bool = True, bn_pooling: str = "per_view"):
+    """The backbone alone on [G, N, H, W, 3] -> [G, N, C] (statistics pooled
+    over the G views with ``bn_pooling="all"``)."""
+    g, n = x.shape[:2]
+    if bn_pooling != "all":
+      return self.backbone(x, train)
+    return self.backbone(x.reshape((1, g * n) + x.shape[2:]), train).reshape(g, n, -1)
+
+  def heads(self, z, train: bool = True, with_predictor: bool = True):
+    """The heads on features [G, N, C], BatchNorm statistics per g:
+    {"features", "projection"?, "logits"?, "prediction"?}."""
     out = {"features": z}
     if self.head.projector is not None:
       out["projection"] = self.projector(z, train)
@@ -73,7 +89,7 @@ class SSLModel(nn.Module):
       out["logits"] = self.prototypes(out["projection"])
     if with_predictor and self.head.predictor is not None:
       out["prediction"] = self.predictor(out["projection"], train)
-    return {k: v.reshape((g, n) + v.shape[2:]) for k, v in out.items()}
+    return out
 
   def _reconstruct(self, x, train):
     """MAE: {"features" [G, N, D] (of the visible patches), "reconstruction"

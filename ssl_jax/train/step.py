@@ -38,29 +38,62 @@ def encode_views(model, params, batch_stats, views, train=True, method=None,
 
   Views of one size are stacked to [G, N, H, W, 3]; ``bn_pooling`` says
   which layers pool their BatchNorm statistics over those views
-  (``models.encoder.BN_POOLINGS``).  Running statistics are updated group
-  after group.  ``rng``: the key of stochastic layers (a ViT's stochastic
-  depth from ``fold_in(rng, g)`` for group g, MAE's masking from
-  ``fold_in(fold_in(rng, g), 1)``); None: they pass everything.
+  (``models.encoder.BN_POOLINGS``).  With "all" and views of several sizes
+  the backbone runs once per size and the heads once on every view's
+  features, so the heads' statistics pool over all views (SwAV's and
+  DeepCluster v2's model, DINO's ``MultiCropWrapper``).  Running
+  statistics are updated group after group.  ``rng``: the key of stochastic
+  layers (a ViT's stochastic depth from ``fold_in(rng, g)`` for group g,
+  MAE's masking from ``fold_in(fold_in(rng, g), 1)``); None: they pass
+  everything.  ``method``: None (the online network) or ``project`` (the
+  teacher: no predictor).
 
   Returns:
     ({key: [V, N, ...]} in the order of ``views``, new batch_stats).
   """
+  groups = group_by_shape(views)
+  if bn_pooling == "all" and len(groups) > 1 and model.head.decoder is None:
+    return _encode_pooled_heads(model, params, batch_stats, views, groups, train, method,
+                                rng)
   per_view = [None] * len(views)
-  for g, idx in enumerate(group_by_shape(views)):
+  for g, idx in enumerate(groups):
     x = jnp.stack([views[i] for i in idx])
-    rngs = {}
-    if rng is not None:
-      group_rng = jax.random.fold_in(rng, g)
-      rngs = {"dropout": group_rng, "masking": jax.random.fold_in(group_rng, 1)}
     out, mutated = model.apply({"params": params, "batch_stats": batch_stats}, x,
-                               train=train, bn_pooling=bn_pooling, rngs=rngs,
+                               train=train, bn_pooling=bn_pooling, rngs=_group_rngs(rng, g),
                                mutable=["batch_stats"], method=method)
     batch_stats = mutated["batch_stats"]
     for j, i in enumerate(idx):
       per_view[i] = {k: v[j] for k, v in out.items()}
   stacked = {k: jnp.stack([o[k] for o in per_view]) for k in per_view[0]}
   return stacked, batch_stats
+
+
+def _group_rngs(rng, g):
+  if rng is None:
+    return {}
+  group_rng = jax.random.fold_in(rng, g)
+  return {"dropout": group_rng, "masking": jax.random.fold_in(group_rng, 1)}
+
+
+def _encode_pooled_heads(model, params, batch_stats, views, groups, train, method, rng):
+  """``encode_views`` with "all" over several sizes: the backbone per size
+  (statistics pooled within it), then the heads once on [1, V * N, C]."""
+  features = [None] * len(views)
+  for g, idx in enumerate(groups):
+    x = jnp.stack([views[i] for i in idx])
+    h, mutated = model.apply({"params": params, "batch_stats": batch_stats}, x, train=train,
+                             bn_pooling="all", rngs=_group_rngs(rng, g),
+                             mutable=["batch_stats"], method=type(model).backbone_features)
+    batch_stats = mutated["batch_stats"]
+    for j, i in enumerate(idx):
+      features[i] = h[j]
+  v, n = len(views), features[0].shape[0]
+  z = jnp.concatenate(features)[None]
+  out, mutated = model.apply({"params": params, "batch_stats": batch_stats}, z, train=train,
+                             with_predictor=method is None, mutable=["batch_stats"],
+                             method=type(model).heads)
+  return ({k: x.reshape((v, n) + x.shape[2:]) for k, x in out.items()},
+          mutated["batch_stats"])
 
 
 def _all_finite(tree):
