@@ -92,7 +92,7 @@ def build_step(fx, records):
   """Our step for the fixture's recipe, fed the official schedule values."""
   meta = fx.meta
   method = build_method(ml_collections.ConfigDict(meta["method"]), meta["total_steps"],
-                        meta["steps_per_epoch"])
+                        meta["steps_per_epoch"], meta.get("num_examples", 0))
   model = SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=1 / 16, stem="cifar"),
                    method.head)
   lr = jnp.asarray(records["lr"], jnp.float32)
@@ -117,11 +117,13 @@ def build_step(fx, records):
 def initial_state(fx, method, tx):
   v = _nest(fx.init)
   params = v["params"]
+  dim = method.head.projector.out_dim if method.head.projector else 0
   return TrainState(
-      step=jnp.zeros((), jnp.int32), params=params, batch_stats=v["batch_stats"],
+      step=jnp.asarray(fx.meta.get("start_step", 0), jnp.int32), params=params,
+      batch_stats=v["batch_stats"],
       opt_state=tx.init(params), ema_params=v.get("ema_params", {}),
       ema_batch_stats=v.get("ema_batch_stats", {}),
-      method_state=v.get("method_state", method.init_state(jax.random.key(0), 0)),
+      method_state={**method.init_state(jax.random.key(0), dim), **v.get("method_state", {})},
       skipped_steps=jnp.zeros((), jnp.int32), consecutive_skips=jnp.zeros((), jnp.int32),
       probe={})
 
@@ -138,6 +140,8 @@ def run_ours(case):
   after, losses, metrics = {}, [], []
   for b in range(3):
     batch = {"views": tuple(jnp.asarray(v) for v in fx.views[b])}
+    if method.uses_example_index:  # one batch an epoch: the whole split
+      batch["index"] = jnp.arange(len(fx.views[b][0]), dtype=jnp.int32)
     state, m = step(state, sharding.to_global(batch, mesh), jax.random.key(0))
     losses.append(float(m["loss"]))
     metrics.append(jax.device_get(m))
@@ -160,7 +164,8 @@ def compare(fx, ours, k, rtol=1e-5, update_rtol=1e-3):
     if key not in ours:
       bad.append(f"{key}: missing in ours")
       continue
-    mine, start = ours[key], fx.init[key]
+    # Method state the fixture does not start (DeepCluster v2's bank) starts at 0.
+    mine, start = ours[key], fx.init.get(key, np.zeros_like(theirs))
     norm = np.linalg.norm(theirs)
     err = np.linalg.norm(mine - theirs) / max(norm, 1e-30)
     moved = np.linalg.norm(theirs - start)

@@ -20,6 +20,12 @@ takes 1.3 GB on every device, and each device runs the epoch's k-means
 (3 heads x 11 scorings of 1.28M rows against 3000 centroids, about 32
 TFLOP in float32).
 
+From the bank the official ``init_memory`` leaves, one and three steps
+(clustering at each, a one-step epoch) equal main_deepclusterv2.py's
+``train``: parameters, BatchNorm statistics and the bank
+(tests/test_official_steps.py; plain SGD on both sides, as apex's LARC is
+not installable there).
+
 Kept different, with the reason:
 - The official code fills the bank in a pass without updates before epoch
   0.  Here epoch 0 is that pass: the loss is 0 and every parameter group is
@@ -28,6 +34,13 @@ Kept different, with the reason:
   learning-rate schedule starts after it (``idle_steps``), so epoch e + 1
   here is the official epoch e, and a run of E epochs trains E - 1.  A
   separate pass would need the job to know the method.
+- The filling epoch runs the training step's forward pass (every crop, the
+  backbone's BatchNorm statistics pooled per crop size), where the
+  official ``init_memory`` runs each of the two assigned crops alone, so
+  the running statistics and the bank it leaves differ (in the test's tiny
+  network by 1-7 % in the running means and 30 % in the bank).  The step
+  encodes the same views in every step; a pass of its own would need the
+  job to know the method.
 - The bank is indexed by the example's index in the split, not by the order
   of arrival; the examples clustered are those seen in the epoch before, as
   in the official bank of one epoch.  The random initial rows are drawn

@@ -1,7 +1,7 @@
 """Fixtures: what the official training code computes in 1 and 3 steps.
 
     python tests/official/generate.py --mira=DIR --intl=DIR --eztorch=DIR --miossl=DIR \
-        --dino=DIR
+        --dino=DIR --swav=DIR
 
 Each DIR is a checkout of the official repository; the fixtures were made
 from these commits (``COMMITS``) in a virtual environment of its own
@@ -13,12 +13,17 @@ omegaconf==2.3.1``; PyTorch's CPU build, the last three for eztorch):
     juliendenize/eztorch d8354719d9a4c79419294cb3a2298fca28bbe8c3
     miossl/miossl        cf1d6e5375803e46c74d361ae650403f70fc2b4c
     facebookresearch/dino 7c446df5b9f45747937fb0d72314eb9f7b66930a
+    facebookresearch/swav 06b1b7cbaf6ba2a792300d79c7299db98b93b7f9
+
+(DeepCluster v2's fixture, from swav, was made with torch 2.14.1 and numpy
+2.4.6, with scipy and pandas, which main_deepclusterv2.py imports.)
 
 For each method the official code builds its model around ``TinyResNet``
 (torch_tiny.py) from stored initial weights, and its own training loop
 (MIRA's ``Trainer.train_loop``, INTL's ``train``, a Lightning ``Trainer``
 fitting eztorch's ``SCEModel``, miossl's ``Trainer.train_epoch``, DINO's
-``train_one_epoch``: dino_run.py) runs 1
+``train_one_epoch``: dino_run.py, DeepCluster v2's ``init_memory`` and
+``train``: deepcluster_run.py) runs 1
 and 3 optimiser steps on stored, already cropped uint8 views (no
 photometric augmentation; both sides normalise them).  What the code
 needs but the computation does not use (wandb, data loaders, CUDA
@@ -46,9 +51,11 @@ COMMITS = {
     "sce_asym": "d8354719d9a4c79419294cb3a2298fca28bbe8c3",
     "mio": "cf1d6e5375803e46c74d361ae650403f70fc2b4c",
     "dino": "7c446df5b9f45747937fb0d72314eb9f7b66930a",
+    "deepclusterv2": "06b1b7cbaf6ba2a792300d79c7299db98b93b7f9",
 }
 REPOSITORY = {"mira": "mira", "intl": "intl", "intl_ema": "intl", "sce": "eztorch",
-              "sce_asym": "eztorch", "mio": "miossl", "dino": "dino"}
+              "sce_asym": "eztorch", "mio": "miossl", "dino": "dino",
+              "deepclusterv2": "swav"}
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 BATCH = 16
@@ -100,14 +107,17 @@ def main():
   parser.add_argument("--eztorch")
   parser.add_argument("--miossl")
   parser.add_argument("--dino")
+  parser.add_argument("--swav")
   parser.add_argument("--out", default=HERE)
   parser.add_argument("--only", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.only:
     from official_runs import RUNS  # pylint: disable=import-outside-toplevel
     from dino_run import run_dino  # pylint: disable=import-outside-toplevel
+    from deepcluster_run import run_deepclusterv2  # pylint: disable=import-outside-toplevel
     root = getattr(args, REPOSITORY[args.only])
-    meta, views, init, runs = {**RUNS, "dino": run_dino}[args.only](root)
+    runs_of = {**RUNS, "dino": run_dino, "deepclusterv2": run_deepclusterv2}
+    meta, views, init, runs = runs_of[args.only](root)
     save(os.path.join(args.out, f"{args.only}.npz"), args.only, meta, views, init, runs)
     return
   for method, repo in REPOSITORY.items():
