@@ -66,8 +66,8 @@ class SSLModel(nn.Module):
       return self._reconstruct(x, train)
     g, n = x.shape[:2]
     as_one_batch = lambda t: t.reshape((1, g * n) + t.shape[2:])
-    h = self.backbone(as_one_batch(x) if bn_pooling == "all" else x, train)
-    z = as_one_batch(h) if bn_pooling == "heads" else h
+    h = self.backbone_features(x, train, bn_pooling)
+    z = as_one_batch(h) if bn_pooling in ("heads", "all") else h
     out = self.heads(z, train, with_predictor)
     return {k: v.reshape((g, n) + v.shape[2:]) for k, v in out.items()}
 
