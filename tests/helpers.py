@@ -46,9 +46,9 @@ def tiny_split(n=64, size=16, seed=0):
 
 
 def tiny_model(method, dtype=jnp.float32):
-  """A 2-stage ResNet at 1/16 width, or for a method with a decoder (MAE)
-  a 1-block ViT of width 32 with 4 px patches."""
-  if method.head.decoder is not None:
+  """A 2-stage ResNet at 1/16 width, or for a method that masks patches
+  (MAE, iBOT) a 1-block ViT of width 32 with 4 px patches."""
+  if method.head.decoder is not None or method.head.patch_masks is not None:
     backbone = VisionTransformer(patch=4, dim=32, depth=1, heads=2, pos_embed="sincos_mae",
                                  dtype=dtype)
   else:

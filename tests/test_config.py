@@ -87,7 +87,7 @@ def _quickstart():
 
 @pytest.mark.parametrize("key,value,match", [
     ("method.name", "simclrr",
-     "valid method names: barlow_twins, byol, deepclusterv2, dino, intl"),
+     "valid method names: barlow_twins, byol, deepclusterv2, dino, ibot, intl"),
     ("model.name", "resnet9", "valid model names: resnet10, resnet18, resnet50"),
     ("data.name", "mnist", "valid dataset names: cifar10"),
     ("optim.name", "adagrad", "adam, adamw, larc, lars, sgd"),

@@ -28,7 +28,7 @@ from ssl_jax import sharding
 from ssl_jax.data.views import ViewSet, ViewSpec
 from ssl_jax.kernels import schedules
 from ssl_jax.methods import build_method
-from ssl_jax.models import ResNet, SSLModel
+from ssl_jax.models import ResNet, SSLModel, VisionTransformer
 from ssl_jax.models.inputs import Normalization
 from ssl_jax.models.resnet import BasicBlock
 from ssl_jax.train.augment import ViewAugmenter
@@ -93,8 +93,9 @@ def build_step(fx, records):
   meta = fx.meta
   method = build_method(ml_collections.ConfigDict(meta["method"]), meta["total_steps"],
                         meta["steps_per_epoch"], meta.get("num_examples", 0))
-  model = SSLModel(ResNet(stage_sizes=(1, 1), block=BasicBlock, width=1 / 16, stem="cifar"),
-                   method.head)
+  backbone = (VisionTransformer(**meta["vit"]) if "vit" in meta else
+              ResNet(stage_sizes=(1, 1), block=BasicBlock, width=1 / 16, stem="cifar"))
+  model = SSLModel(backbone, method.head)
   lr = jnp.asarray(records["lr"], jnp.float32)
   optim = helpers.OptimConfig(
       name=meta["optimizer"], weight_decay=meta["weight_decay"], momentum=meta["momentum"],
@@ -120,7 +121,7 @@ def initial_state(fx, method, tx):
   dim = method.head.projector.out_dim if method.head.projector else 0
   return TrainState(
       step=jnp.asarray(fx.meta.get("start_step", 0), jnp.int32), params=params,
-      batch_stats=v["batch_stats"],
+      batch_stats=v.get("batch_stats", {}),
       opt_state=tx.init(params), ema_params=v.get("ema_params", {}),
       ema_batch_stats=v.get("ema_batch_stats", {}),
       method_state={**method.init_state(jax.random.key(0), dim), **v.get("method_state", {})},
@@ -166,6 +167,7 @@ def compare(fx, ours, k, rtol=1e-5, update_rtol=1e-3):
       continue
     # Method state the fixture does not start (DeepCluster v2's bank) starts at 0.
     mine, start = ours[key], fx.init.get(key, np.zeros_like(theirs))
+    mine, theirs, start = (_without_noise(fx, key, x) for x in (mine, theirs, start))
     norm = np.linalg.norm(theirs)
     err = np.linalg.norm(mine - theirs) / max(norm, 1e-30)
     moved = np.linalg.norm(theirs - start)
@@ -181,6 +183,19 @@ def compare(fx, ours, k, rtol=1e-5, update_rtol=1e-3):
   return bad
 
 
+def _without_noise(fx, key, x):
+  """``x`` with the slices the fixture names as rounding noise set to 0: a
+  ViT's key bias (``qkv`` bias [D:2D]), whose gradient is 0 in exact
+  arithmetic (the softmax over keys ignores a shift common to them all), so
+  that AdamW's first updates of it, g / (|g| + eps), are the sign and size of
+  float32 rounding on either side."""
+  for name, (start, stop) in fx.meta.get("noise_slices", {}).items():
+    if key.split("/", 1)[1] == name:
+      x = x.copy()
+      x[start:stop] = 0
+  return x
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_step_equals_official(case):
   fx, after, losses, _ = run_ours(case)
@@ -192,7 +207,10 @@ def test_step_equals_official(case):
     # Three steps compound float32 rounding that depends on the CPU's
     # kernels: INTL's first BatchNorm shift is 1.1e-5 off after three on an
     # AVX-512 Xeon (below 1e-5 on the machine that first ran this test).
-    bad = compare(fx, after[k], k, rtol=1e-5 if k == 1 else 2e-5)
+    # iBOT's three AdamW steps: an element whose successive gradients cancel
+    # takes an update m / sqrt(v) that magnifies float32 rounding (its head's
+    # first bias: 0.0010271 here, 0.0010251 there; 1.2e-4 of the vector).
+    bad = compare(fx, after[k], k, rtol=fx.meta.get("rtol", [1e-5, 2e-5])[k > 1])
     assert not bad, f"{case}, {k} steps:\n" + "\n".join(bad)
 
 

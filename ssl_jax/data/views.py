@@ -138,6 +138,9 @@ VIEW_PRESETS = Registry("view preset", {
     # DINO's DataAugmentationDINO with main_dino.py's defaults (the ViT
     # recipe): 2 x 224 (0.4-1, BYOL's blur/solarize) + 8 x 96 (0.05-0.4, blur 0.5).
     "dino_multicrop": ViewSet(_asymmetric(224, 0.4) + _local(96, 0.05, 0.4, 8)),
+    # iBOT's DataAugmentationiBOT (DINO's) with the README's ViT commands:
+    # 2 x 224 (0.25-1) + 10 x 96 (0.05-0.25).
+    "ibot_multicrop": ViewSet(_asymmetric(224, 0.25) + _local(96, 0.05, 0.25, 10)),
     # DINO's ResNet-50 command (README): global 0.14-1, local 0.05-0.14.
     "dino_resnet_multicrop": ViewSet(_asymmetric(224, 0.14) + _local(96, 0.05, 0.14, 8)),
     # SwAV (main_swav.py): 2 x 224 (0.14-1) + 6 x 96 (0.05-0.14), colour

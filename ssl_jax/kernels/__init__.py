@@ -12,7 +12,8 @@ reductions over the global batch.
 from ssl_jax.kernels import iternorm
 from ssl_jax.kernels.contrastive import (mio_loss, mocov2_loss, mocov3_loss, nnclr_loss,
                                          simclr_loss)
-from ssl_jax.kernels.distillation import dino_center_update, dino_loss
+from ssl_jax.kernels.distillation import (dino_center_update, dino_loss, ibot_patch_center_update,
+                                          ibot_patch_loss)
 from ssl_jax.kernels.intl import intl_loss, intl_loss_terms, intl_trade_off, trace_loss
 from ssl_jax.kernels.iternorm import (centered_covariance, iter_norm,
                                       iter_norm_spectral_map,
@@ -33,7 +34,7 @@ from ssl_jax.kernels.whitening import cholesky_whiten, wmse_loss
 __all__ = [
     "barlow_twins_loss", "byol_loss", "centered_covariance", "cholesky_whiten",
     "cosine_similarity", "deepcluster_loss", "dino_center_update", "dino_loss",
-    "hard_cross_entropy",
+    "hard_cross_entropy", "ibot_patch_center_update", "ibot_patch_loss",
     "intl_loss", "intl_loss_terms", "intl_trade_off", "iter_norm",
     "iter_norm_spectral_map", "iternorm", "koleo_loss", "l2_normalize", "mae_loss", "mio_loss",
     "mira_loss",

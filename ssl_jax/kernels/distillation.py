@@ -42,3 +42,39 @@ def dino_center_update(center, teacher_logits, momentum=0.9):
   t = lax.stop_gradient(as_float(teacher_logits))
   batch_center = jnp.mean(jnp.reshape(t, (-1, t.shape[-1])), axis=0)
   return momentum * center + (1.0 - momentum) * batch_center
+
+
+def ibot_patch_loss(student_patch_logits, teacher_patch_logits, mask, center,
+                    student_temp=0.1, teacher_temp=0.07):
+  """iBOT's masked image modelling term: each global crop's masked patches
+  (student, mask tokens in) against the same crop's patches (teacher,
+  unmasked), official ``iBOTLoss`` (its ``loss2``):
+
+      L = mean_v mean_i  Σ_l m_vil CE(softmax((T_vil - c) / τ_t), S_vil / τ_s)
+                         / max(Σ_l m_vil, 1)
+
+  A crop with no masked patch contributes 0 (and still counts in the mean).
+
+  Args:
+    student_patch_logits: [V, N, L, K] of the masked crops.
+    teacher_patch_logits: [V, N, L, K] of the same crops, unmasked.
+    mask: [V, N, L], 1 where the student's patch was masked.
+    center: [K], the patch centre.
+  Returns:
+    float32 scalar.
+  """
+  s = as_float(student_patch_logits) / student_temp
+  t = lax.stop_gradient(as_float(teacher_patch_logits))
+  probs = jax.nn.softmax(lax.stop_gradient(t - center) / teacher_temp, axis=-1)
+  m = lax.stop_gradient(as_float(mask))
+  per_patch = soft_cross_entropy(probs, s)  # [V, N, L]
+  per_crop = jnp.sum(per_patch * m, axis=-1) / jnp.maximum(jnp.sum(m, axis=-1), 1.0)
+  return jnp.mean(per_crop)
+
+
+def ibot_patch_center_update(center, teacher_patch_logits, momentum=0.9):
+  """EMA of the teacher patch logits' mean (per crop over its patches, then
+  over crops: every crop has L patches, so the mean over all of them)."""
+  t = lax.stop_gradient(as_float(teacher_patch_logits))
+  batch_center = jnp.mean(jnp.reshape(t, (-1, t.shape[-1])), axis=0)
+  return momentum * center + (1.0 - momentum) * batch_center

@@ -12,6 +12,7 @@ METHODS = Registry("method", {
     "byol": regression.make_byol,
     "deepclusterv2": deepcluster.make,
     "dino": distillation.make,
+    "ibot": distillation.make_ibot,
     "intl": intl.make,
     "mae": masked.make,
     "mio": contrastive.make_mio,

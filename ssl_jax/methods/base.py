@@ -123,6 +123,12 @@ class Method:
     """Indices of the views the EMA teacher encodes (default: global crops)."""
     return tuple(range(num_global))
 
+  def masked_views(self, num_global: int) -> Tuple[int, ...]:
+    """Indices of the online views whose patches the model masks (iBOT's
+    global crops, with ``head.patch_masks``; default: none)."""
+    del num_global
+    return ()
+
   def prepare_params(self, params):
     """Online params as the step should use them (SwAV renormalises its
     prototypes here); the result is also what the step stores."""

@@ -5,6 +5,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from ssl_jax.models.block_masking import block_masks
 from ssl_jax.models.decoder import MaskedDecoder, patchify
 from ssl_jax.models.heads import MLP, HeadSpec, Prototypes
 
@@ -39,19 +40,25 @@ class SSLModel(nn.Module):
       if self.head.projector is None:
         raise ValueError("prototypes need a projector in front of them")
       self.prototypes = Prototypes(self.head.prototypes)
-    if self.head.decoder is not None:
+    if self.head.decoder is not None or self.head.patch_masks is not None:
       patch = getattr(self.backbone, "patch", None)
       if patch is None:
-        raise ValueError(f"a masked-image decoder needs a ViT backbone, got "
+        what = "decoder" if self.head.decoder is not None else "model (patch masks)"
+        raise ValueError(f"a masked-image {what} needs a ViT backbone, got "
                          f"{type(self.backbone).__name__}")
+    if self.head.decoder is not None:
       self.decoder = MaskedDecoder(self.head.decoder, patch * patch * 3, self.dtype)
 
-  def __call__(self, x, train: bool = True, bn_pooling: str = "per_view"):
+  def __call__(self, x, train: bool = True, bn_pooling: str = "per_view",
+               mask_patches: bool = False):
     """Returns {"features", "projection"?, "logits"?, "prediction"?}.
 
     ``bn_pooling``: one of ``BN_POOLINGS``, the layers whose BatchNorm
-    statistics are pooled over the G views.
+    statistics are pooled over the G views.  ``mask_patches``: with
+    ``head.patch_masks``, these views are masked (``_score_tokens``).
     """
+    if self.head.patch_masks is not None:
+      return self._score_tokens(x, train, masked=mask_patches, teacher=False)
     return self._forward(x, train, bn_pooling, with_predictor=True)
 
   def project(self, x, train: bool = True, bn_pooling: str = "per_view"):
@@ -62,6 +69,8 @@ class SSLModel(nn.Module):
   def _forward(self, x, train, bn_pooling, with_predictor):
     if bn_pooling not in BN_POOLINGS:
       raise ValueError(f"bn_pooling must be one of {BN_POOLINGS}, got {bn_pooling!r}")
+    if self.head.patch_masks is not None and not with_predictor:
+      return self._score_tokens(x, train, masked=False, teacher=True)
     if self.head.decoder is not None and with_predictor:
       return self._reconstruct(x, train)
     g, n = x.shape[:2]
@@ -105,6 +114,32 @@ class SSLModel(nn.Module):
     pred = self.decoder(flat(enc["cls"]), flat(enc["tokens"]), flat(enc["restore"]), grid)
     return {"features": enc["features"], "reconstruction": pred.reshape(shape + pred.shape[-1:]),
             "target": patchify(x.astype(jnp.float32), patch), "mask": enc["mask"]}
+
+  def _score_tokens(self, x, train, masked, teacher):
+    """iBOT: {"features", "projection" and "logits" [G, N, K] of the CLS
+    token}, plus "patch_logits" [G, N, L, K] of every patch token for the
+    teacher and for masked views, and "mask" [G, N, L] float32 (1: masked)
+    for masked views.  The masks come from the "masking" rng (none while
+    initialising, which still creates the mask token); the head is shared
+    between the CLS and the patch tokens (iBOT's ``shared_head``)."""
+    g, n = x.shape[:2]
+    grid = (x.shape[-3] // self.backbone.patch, x.shape[-2] // self.backbone.patch)
+    mask = jnp.zeros((g, n) + grid, bool)
+    if masked and not self.is_initializing():
+      mask = block_masks(self.make_rng("masking"), (g, n), *grid, self.head.patch_masks)
+    enc = self.backbone(x, train, patch_mask=mask)
+    scores_patches = teacher or masked
+    tokens = (jnp.concatenate([enc["cls"][:, :, None], enc["tokens"]], axis=2)
+              if scores_patches else enc["cls"])
+    projection = self.projector(tokens, train)
+    logits = self.prototypes(projection)
+    if not scores_patches:
+      return {"features": enc["features"], "projection": projection, "logits": logits}
+    out = {"features": enc["features"], "projection": projection[:, :, 0],
+           "logits": logits[:, :, 0], "patch_logits": logits[:, :, 1:]}
+    if masked:
+      out["mask"] = mask.reshape(g, n, -1).astype(jnp.float32)
+    return out
 
   def embed(self, x):
     """Inference mode on one batch [N, H, W, 3]: {"features" [N, C], "embedding" [N, D]?}.

@@ -83,11 +83,16 @@ class HeadSpec:
   decoder: a masked-image decoder (MAE, ``models.decoder.DecoderSpec``):
     the ViT encodes a random subset of the patches and the decoder predicts
     the pixels of all.
+  patch_masks: iBOT's blockwise masks
+    (``models.block_masking.BlockMaskSpec``): the ViT sees mask tokens in
+    the masked views' masked patches, and the projector and prototypes
+    score every patch token as well as the CLS token (one shared head).
   """
   projector: Optional[MLPSpec] = None
   predictor: Optional[MLPSpec] = None
   prototypes: Optional[PrototypeSpec] = None
   decoder: Optional[Any] = None
+  patch_masks: Optional[Any] = None
 
 
 class MLP(nn.Module):

@@ -56,6 +56,8 @@ def to_timm(params, fixed_positions=None) -> Dict[str, np.ndarray]:
   """
   out = {}
   for path, value in flax.traverse_util.flatten_dict(flax.core.unfreeze(params)).items():
+    if path == ("mask_token",):  # iBOT's pretraining input, not the backbone's
+      continue
     name, kind = _timm_name(path)
     out[name] = np.ascontiguousarray(_LAYOUT[kind][0](np.asarray(value, np.float32)))
   if fixed_positions is not None:

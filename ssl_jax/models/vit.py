@@ -182,6 +182,12 @@ class VisionTransformer(nn.Module):
   "features" (pooled as above, over the kept patches), "tokens" [G, N,
   keep, D] (the kept patches after the last LayerNorm), "cls" [G, N, D],
   "restore" and "mask" [G, N, L].
+
+  Called with ``patch_mask``, bool [G, N, h, w] on the input's patch grid,
+  the masked patches' embeddings are replaced by a learned ``mask_token``
+  (zeros at first) before the position embeddings are added (BEiT's and
+  iBOT's ``mask_model``), every patch goes through the blocks, and the
+  result is a dict: "features", "cls" [G, N, D] and "tokens" [G, N, L, D].
   """
   patch: int
   dim: int
@@ -195,7 +201,7 @@ class VisionTransformer(nn.Module):
   dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, x, train: bool = True, noise=None, keep=None):
+  def __call__(self, x, train: bool = True, noise=None, keep=None, patch_mask=None):
     if self.pool not in POOLS:
       raise ValueError(f"unknown pool {self.pool!r}; valid: {', '.join(POOLS)}")
     if self.pos_embed not in POS_EMBEDS:
@@ -207,6 +213,12 @@ class VisionTransformer(nn.Module):
     x = nn.Conv(self.dim, (self.patch, self.patch), (self.patch, self.patch), padding="VALID",
                 kernel_init=_patch_init, dtype=self.dtype, name="patch_embed")(x)
     b, gh, gw, d = x.shape
+    if patch_mask is not None:
+      if noise is not None:
+        raise ValueError("a ViT call takes MAE's noise or a patch mask, not both")
+      token = self.param("mask_token", nn.initializers.zeros, (1, d))
+      masked = patch_mask.reshape(b, gh, gw, 1)
+      x = jnp.where(masked, token.astype(self.dtype), x)
     if self.pos_embed != "learned":
       cls_pos, patch_pos = jnp.zeros((1, d)), fixed_position_table(self.pos_embed, gh, gw, d)
     else:
@@ -232,11 +244,13 @@ class VisionTransformer(nn.Module):
     if self.pool == "cls_mean":
       out = jnp.concatenate([out, jnp.mean(x[:, 1 + self.registers:], axis=1)], axis=-1)
     out = out.reshape(lead + out.shape[-1:])
-    if noise is None:
+    if noise is None and patch_mask is None:
       return out
     unflat = lambda t: t.reshape(lead + t.shape[1:])
-    return {"features": out, "cls": unflat(x[:, 0]), "tokens": unflat(x[:, 1 + self.registers:]),
-            "restore": unflat(restore), "mask": unflat(mask)}
+    result = {"features": out, "cls": unflat(x[:, 0]), "tokens": unflat(x[:, 1 + self.registers:])}
+    if noise is not None:
+      result.update(restore=unflat(restore), mask=unflat(mask))
+    return result
 
 
 # (dim, depth, heads): timm's vit_{tiny,small,base,large}_patch16_224.

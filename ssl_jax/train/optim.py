@@ -220,9 +220,10 @@ def make_optimizer(optim_config, lr_schedule, peak_lr=None, total_steps=None,
 
 def layer_decay_scales(params, decay):
   """BEiT's and MAE's layer-wise decay (``param_groups_lrd``) on a ViT's
-  parameters: the patch embedding, CLS token, registers and position table
-  are layer 0, ``block{i}`` is layer i, the rest (the final norm) layer
-  L + 1, and layer l's rate is scaled by decay^(L + 1 - l); L = depth."""
+  parameters: the patch embedding, CLS token, registers, position table
+  and iBOT's mask token are layer 0, ``block{i}`` is layer i, the rest (the
+  final norm) layer L + 1, and layer l's rate is scaled by
+  decay^(L + 1 - l); L = depth."""
   blocks = [k for k in params if k.startswith("block") and k[5:].isdigit()]
   if not blocks:
     raise ConfigError(f"optim.layer_decay applies to ViTs; the parameters have no blocks "
@@ -230,7 +231,7 @@ def layer_decay_scales(params, decay):
   depth = len(blocks)
 
   def layer(name):
-    if name in ("patch_embed", "cls_token", "pos_embed", "registers"):
+    if name in ("patch_embed", "cls_token", "pos_embed", "registers", "mask_token"):
       return 0
     return int(name[5:]) if name in blocks else depth + 1
   return {k: jax.tree.map(lambda _, l=layer(k): decay ** (depth + 1 - l), v)

@@ -24,16 +24,17 @@ class Schedules:
   ema_momentum: Optional[Callable] = None
 
 
-def group_by_shape(views: Sequence[jax.Array]):
-  """Lists of view indices sharing a shape, in order of first appearance."""
+def group_by_shape(views: Sequence[jax.Array], masked: Sequence[int] = ()):
+  """Lists of view indices sharing a shape (and being all in ``masked`` or
+  all out of it), in order of first appearance."""
   groups: Dict[tuple, list] = {}
   for i, v in enumerate(views):
-    groups.setdefault(tuple(v.shape), []).append(i)
+    groups.setdefault((tuple(v.shape), i in masked), []).append(i)
   return list(groups.values())
 
 
 def encode_views(model, params, batch_stats, views, train=True, method=None,
-                 bn_pooling="per_view", rng=None):
+                 bn_pooling="per_view", rng=None, masked=()):
   """Runs ``model`` on a list of views, one forward pass per view size.
 
   Views of one size are stacked to [G, N, H, W, 3]; ``bn_pooling`` says
@@ -44,31 +45,39 @@ def encode_views(model, params, batch_stats, views, train=True, method=None,
   DeepCluster v2's model, DINO's ``MultiCropWrapper``).  Running
   statistics are updated group after group.  ``rng``: the key of stochastic
   layers (a ViT's stochastic depth from ``fold_in(rng, g)`` for group g,
-  MAE's masking from ``fold_in(fold_in(rng, g), 1)``); None: they pass
-  everything.  ``method``: None (the online network) or ``project`` (the
-  teacher: no predictor).
+  MAE's and iBOT's masking from ``fold_in(fold_in(rng, g), 1)``); None:
+  they pass everything.  ``method``: None (the online network) or
+  ``project`` (the teacher: no predictor).  ``masked``: indices of the
+  views the online network masks (iBOT's global crops), run as groups of
+  their own with ``mask_patches=True``.
 
   Returns:
-    ({key: [V, N, ...]} in the order of ``views``, new batch_stats).
+    ({key: [V, N, ...]} in the order of ``views``, new batch_stats).  A key
+    only some views have (iBOT's "patch_logits" and "mask", of the masked
+    views) is stacked over those views, in order.
   """
-  groups = group_by_shape(views)
-  if bn_pooling == "all" and len(groups) > 1 and model.head.decoder is None:
+  groups = group_by_shape(views, masked)
+  if (bn_pooling == "all" and len(groups) > 1 and model.head.decoder is None
+      and model.head.patch_masks is None):
     return _encode_pooled_heads(model, params, batch_stats, views, groups, train, method,
                                 rng)
   per_view = [None] * len(views)
   for g, idx in enumerate(groups):
     x = jnp.stack([views[i] for i in idx])
+    kwargs = {"mask_patches": True} if idx[0] in masked else {}
     out, mutated = model.apply({"params": params, "batch_stats": batch_stats}, x,
-                               train=train, bn_pooling=bn_pooling, rngs=_group_rngs(rng, g),
-                               mutable=["batch_stats"], method=method)
+                               train=train, bn_pooling=bn_pooling, rngs=group_rngs(rng, g),
+                               mutable=["batch_stats"], method=method, **kwargs)
     batch_stats = mutated["batch_stats"]
     for j, i in enumerate(idx):
       per_view[i] = {k: v[j] for k, v in out.items()}
-  stacked = {k: jnp.stack([o[k] for o in per_view]) for k in per_view[0]}
+  keys = list(dict.fromkeys(k for o in per_view for k in o))
+  stacked = {k: jnp.stack([o[k] for o in per_view if k in o]) for k in keys}
   return stacked, batch_stats
 
 
-def _group_rngs(rng, g):
+def group_rngs(rng, g):
+  """The keys of view group g's stochastic layers (``encode_views``)."""
   if rng is None:
     return {}
   group_rng = jax.random.fold_in(rng, g)
@@ -82,7 +91,7 @@ def _encode_pooled_heads(model, params, batch_stats, views, groups, train, metho
   for g, idx in enumerate(groups):
     x = jnp.stack([views[i] for i in idx])
     h, mutated = model.apply({"params": params, "batch_stats": batch_stats}, x, train=train,
-                             bn_pooling="all", rngs=_group_rngs(rng, g),
+                             bn_pooling="all", rngs=group_rngs(rng, g),
                              mutable=["batch_stats"], method=type(model).backbone_features)
     batch_stats = mutated["batch_stats"]
     for j, i in enumerate(idx):
@@ -165,6 +174,7 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
   view_set = augmenter.view_set
   online_ids = method.online_views(len(view_set), view_set.num_global)
   target_ids = method.target_views(view_set.num_global)
+  masked = tuple(online_ids.index(i) for i in method.masked_views(view_set.num_global))
   encode = lambda *a, **k: encode_views(model, *a, bn_pooling=method.bn_pooling, **k)
 
   def step(state: TrainState, batch, rng):
@@ -183,7 +193,7 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
 
     def loss_fn(params):
       online, stats = encode(params, state.batch_stats, [views[i] for i in online_ids],
-                             rng=drop_rng)
+                             rng=drop_rng, masked=masked)
       loss, aux = method.objective(online, target, state.method_state, state.step, loss_rng,
                                    index=batch.get("index"))
       return loss, (aux, stats, online["features"][0])
