@@ -32,8 +32,8 @@ step 0) and its cosine starts at the peak again at step W, ours
 along the cosine; the hidden Linear layers carry no bias when BatchNorm
 follows them (the official keeps one, which the BatchNorm's mean removes);
 the heads start from PyTorch's default initialisation, not DINO's
-truncated normal (std 0.02); ``norm_last_layer=False`` (a trained g) is not
-offered.
+truncated normal (std 0.02).  ``norm_last_layer=False`` trains a gain g per
+prototype (``PrototypeSpec.learn_gain``), frozen with the prototypes.
 """
 import dataclasses
 from typing import Optional
@@ -109,11 +109,13 @@ class DINO(Method):
 
 def make(projector, num_prototypes=65536, student_temp=0.1, teacher_temp=0.04,
          warmup_teacher_temp=0.04, warmup_teacher_temp_epochs=0, center_momentum=0.9,
-         freeze_prototypes_epochs=1.0, ema_momentum=DINO.ema_momentum, steps_per_epoch=1):
+         freeze_prototypes_epochs=1.0, ema_momentum=DINO.ema_momentum, steps_per_epoch=1,
+         norm_last_layer=True):
   """DINO from config.method; ``projector`` is the head's MLP down to the
   bottleneck (the official: hidden 2048, 3 layers, out 256, GELU, no BN)."""
   head = HeadSpec(projector=mlp_spec(projector),
-                  prototypes=PrototypeSpec(num_prototypes, normalize_weights=True))
+                  prototypes=PrototypeSpec(num_prototypes, normalize_weights=True,
+                                           learn_gain=not norm_last_layer))
   return DINO(head=head, ema_momentum=ema_momentum, student_temp=student_temp,
               teacher_temp=teacher_temp, warmup_teacher_temp=warmup_teacher_temp,
               warmup_teacher_temp_epochs=warmup_teacher_temp_epochs,
@@ -142,9 +144,9 @@ class IBOT(DINO):
 
   Kept different: the masks are drawn inside the step from the step's key
   (same distribution as the official loader, tests/test_block_masking.py);
-  the student's separate patch layer (``shared_head=False``), the Swin
-  recipes' ``pred_start_epoch`` and a trained weight-norm gain
-  (``norm_last_layer=False``, the ViT-S recipe's) are not offered.
+  the student's separate patch layer (``shared_head=False``) and the Swin
+  recipes' ``pred_start_epoch`` are not offered.  ``norm_last_layer=False``
+  (the ViT recipes') trains the prototypes' gains, as DINO's.
   """
   collapse_hint = ("DINO's two collapse modes on the CLS token (a teacher temperature too "
                    "high or too low for the batch), or a patch term that dominates: a "
@@ -208,14 +210,15 @@ def make_ibot(projector, num_prototypes=8192, student_temp=0.1, teacher_temp=0.0
               center_momentum=0.9, patch_center_momentum=0.9, cls_weight=1.0,
               patch_weight=1.0, pred_ratio=(0.3,), pred_ratio_var=(0.0,), min_aspect=0.3,
               freeze_prototypes_epochs=1.0, ema_momentum=IBOT.ema_momentum,
-              steps_per_epoch=1):
+              steps_per_epoch=1, norm_last_layer=True):
   """iBOT from config.method, with main_ibot.py's defaults; ``pred_ratio``
   and ``pred_ratio_var`` are tuples (one ratio is drawn per crop) and
   ``min_aspect`` the smaller end of ``pred_aspect_ratio``."""
   as_tuple = lambda v: tuple(v) if isinstance(v, (list, tuple)) else (float(v),)
   masks = BlockMaskSpec(as_tuple(pred_ratio), as_tuple(pred_ratio_var), min_aspect)
   head = HeadSpec(projector=mlp_spec(projector),
-                  prototypes=PrototypeSpec(num_prototypes, normalize_weights=True),
+                  prototypes=PrototypeSpec(num_prototypes, normalize_weights=True,
+                                           learn_gain=not norm_last_layer),
                   patch_masks=masks)
   return IBOT(head=head, ema_momentum=ema_momentum, student_temp=student_temp,
               teacher_temp=teacher_temp, warmup_teacher_temp=warmup_teacher_temp,

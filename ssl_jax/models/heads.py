@@ -12,8 +12,9 @@ IterNorm in that many feature groups instead (VIbCReg).
 ``activation="gelu"`` (exact, PyTorch's nn.GELU) gives DINO's head.
 
 Prototypes score the L2-normalised projection against K unit vectors:
-``normalize(z) @ normalize(W)ᵀ`` (MIRA's weight-normalised head with g = 1)
-or, for SwAV, against W kept unit-norm by the method after every update.
+``normalize(z) @ normalize(W)ᵀ`` (MIRA's weight-normalised head with g = 1;
+a trained g per prototype with ``learn_gain``) or, for SwAV, against W kept
+unit-norm by the method after every update.
 Inputs are [G, N, D] like the backbone output.
 """
 import dataclasses
@@ -64,13 +65,19 @@ class MLPSpec:
 @dataclasses.dataclass(frozen=True)
 class PrototypeSpec:
   """K prototypes; ``normalize_weights``: score against W / ||W|| (MIRA)
-  rather than W itself (SwAV, which renormalises W after each update)."""
+  rather than W itself (SwAV, which renormalises W after each update);
+  ``learn_gain``: weight normalisation with a trained gain g per prototype,
+  g W / ||W|| (DINO's and iBOT's ``norm_last_layer=False``; g starts at 1
+  and is stored [K, 1] as PyTorch's ``weight_g``, so it is decayed as there)."""
   num: int
   normalize_weights: bool = True
+  learn_gain: bool = False
 
   def __post_init__(self):
     if self.num < 1:
       raise ValueError(f"number of prototypes must be >= 1, got {self.num}")
+    if self.learn_gain and not self.normalize_weights:
+      raise ValueError("a trained prototype gain needs normalised prototypes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,4 +138,6 @@ class Prototypes(nn.Module):
     w = self.param("kernel", prototype_init, (self.spec.num, z.shape[-1]), jnp.float32)
     if self.spec.normalize_weights:
       w = l2_normalize(w)
+    if self.spec.learn_gain:
+      w = self.param("gain", nn.initializers.ones, (self.spec.num, 1), jnp.float32) * w
     return jnp.einsum("...d,kd->...k", l2_normalize(z), w)

@@ -4,7 +4,8 @@ main_ibot.py's ``train_one_epoch`` runs as written on iBOT's own
 ``VisionTransformer`` (a micro one: patch 8, width 16, one block, the
 224 px base grid, so the 32 px global crops' position embeddings are
 interpolated) in ``MultiCropWrapper`` with ``iBOTHead`` (shared head, no
-BatchNorm, last layer weight-normalised with g = 1), ``iBOTLoss`` with both
+BatchNorm, last layer weight-normalised with a trained gain: the recipes'
+``--norm_last_layer false``), ``iBOTLoss`` with both
 teacher-temperature warm-ups and centres, AdamW on ``get_params_groups``
 with the per-iteration lr and weight-decay schedules, ``clip_gradients``,
 the last layer's gradients cancelled in epoch 0 and the teacher's EMA after
@@ -119,6 +120,7 @@ class _ViTMapping(torch_tiny.Mapping):
     for prefix, net in self.nets.items():
       self.add_module(net.head.mlp, "projector", prefix)
       self.add_tensor(net.head.last_layer.weight_v, prefix + "params/prototypes/kernel")
+      self.add_tensor(net.head.last_layer.weight_g, prefix + "params/prototypes/gain")
     self.add_tensor(student.backbone.masked_embed, "params/backbone/mask_token",
                     lambda t: t.detach().numpy().astype(np.float32),
                     lambda x: torch.from_numpy(np.asarray(x, np.float32).copy()))
@@ -198,9 +200,11 @@ def run_ibot(root):
           patch_size=VIT["patch"], embed_dim=VIT["dim"], depth=VIT["depth"],
           num_heads=VIT["heads"], mlp_ratio=4, qkv_bias=True, return_all_tokens=True,
           masked_im_modeling=masked)
+      # The recipes' --norm_last_layer false reaches the student only, as in
+      # train_ibot; the teacher's gain is an EMA of the student's all the same.
       head = main_ibot.iBOTHead(VIT["dim"], K, patch_out_dim=K, norm=None, act="gelu",
-                                norm_last_layer=True, shared_head=True, hidden_dim=HIDDEN,
-                                bottleneck_dim=BOTTLENECK)
+                                norm_last_layer=not masked, shared_head=True,
+                                hidden_dim=HIDDEN, bottleneck_dim=BOTTLENECK)
       nets.append(utils.MultiCropWrapper(backbone, head))
     loss = main_ibot.iBOTLoss(K, K, 2, len(SIZES) - 2, 0.04, 0.07, 0.04, 0.09, 2, EPOCHS)
     return nets[0], nets[1], loss
@@ -211,6 +215,8 @@ def run_ibot(root):
   init["ema_params/backbone/mask_token"] = init["params/backbone/mask_token"]
   init["method_state/center"] = rng.normal(0, 0.1, K).astype(np.float32)
   init["method_state/patch_center"] = rng.normal(0, 0.1, K).astype(np.float32)
+  init["params/prototypes/gain"] = rng.uniform(0.5, 1.5, (K, 1)).astype(np.float32)
+  init["ema_params/prototypes/gain"] = init["params/prototypes/gain"]
   runs = {}
   for k in (1, 3):
     student, teacher, loss = build()
@@ -266,5 +272,6 @@ def run_ibot(root):
                           warmup_teacher_patch_temp=0.04, warmup_teacher_temp_epochs=2,
                           center_momentum=0.9, patch_center_momentum=0.9,
                           pred_ratio=RATIOS, pred_ratio_var=RATIO_VARS,
-                          freeze_prototypes_epochs=1.0, ema_momentum=0.9))
+                          freeze_prototypes_epochs=1.0, ema_momentum=0.9,
+                          norm_last_layer=False))
   return meta, views, init, runs
