@@ -89,6 +89,8 @@ def validate(config):
          f"applies to adam and adamw, not {o.name}")
   _check(config.method.name != "mae" or config.model.name in VITS, "model.name", config.model.name,
          "must be a ViT for mae (its decoder reads the encoder's patch tokens)")
+  _check(config.method.name != "ibot" or config.model.name in VITS, "model.name",
+         config.model.name, "must be a ViT for ibot (it masks patch tokens and scores them)")
   _check(o.warmup_epochs >= 0, "optim.warmup_epochs", o.warmup_epochs, "must be >= 0")
   _check(0 <= o.end_lr_ratio <= 1, "optim.end_lr_ratio", o.end_lr_ratio, "must be in [0, 1]")
   _check(o.warmup_start_lr >= 0, "optim.warmup_start_lr", o.warmup_start_lr, "must be >= 0")

@@ -93,3 +93,17 @@ def test_ibot_needs_a_vit():
   with pytest.raises(ValueError, match="needs a ViT backbone"):
     build_model({"name": "resnet18"}, _method().head).init(
         jax.random.key(0), jnp.zeros((1, 1, 16, 16, 3)))
+
+
+@pytest.mark.parametrize("method", ["ibot", "mae"])
+def test_a_masked_image_method_on_a_resnet_is_a_config_error(method):
+  from configs import quickstart  # pylint: disable=g-import-not-at-top
+  from ssl_jax import config_check  # pylint: disable=g-import-not-at-top
+  config = quickstart.get_config(method)
+  with config.unlocked():
+    config.model.name = "resnet18"
+    config.model.pos_embed = "learned"
+    config.model.pool = "cls"
+    config.model.drop_path_rate = 0.0
+  with pytest.raises(ConfigError, match=f"must be a ViT for {method}"):
+    config_check.validate(config)
