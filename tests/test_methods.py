@@ -14,6 +14,7 @@ from ssl_jax.checkpoint import Checkpointer, abstract_state
 from ssl_jax.data import pipeline
 from ssl_jax.methods import METHODS, Method, build_method
 from ssl_jax.models import HeadSpec, MLPSpec, PrototypeSpec
+from ssl_jax.models.block_masking import BlockMaskSpec
 from ssl_jax.models.decoder import DecoderSpec
 from ssl_jax.registry import ConfigError
 from tests import helpers, kernel_refs
@@ -182,9 +183,9 @@ def _method_classes():
 def test_every_method_class_builds_a_valid_object_from_its_defaults_and_a_full_head():
   """Defaults are a recipe (a method that needs a teacher defaults to its
   momentum); a head missing a part the loss reads is refused by name."""
-  full = HeadSpec(projector=MLPSpec(hidden_dim=8, out_dim=4),
+  full = HeadSpec(projector=MLPSpec(hidden_dim=8, out_dim=4, hidden_bn=False),
                   predictor=MLPSpec(hidden_dim=8, out_dim=4), prototypes=PrototypeSpec(6),
-                  decoder=DecoderSpec(dim=8, depth=1, heads=2))
+                  decoder=DecoderSpec(dim=8, depth=1, heads=2), patch_masks=BlockMaskSpec())
   classes = _method_classes()
   assert len(classes) == len(METHODS)
   for cls in classes:

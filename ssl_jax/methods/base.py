@@ -50,7 +50,7 @@ class Method:
       ``ema_momentum`` must be set (MoCo, BYOL, SCE); those methods default
       it to their recipe's.
     required_heads: the parts of ``head`` the loss reads besides the
-      projector ("predictor", "prototypes", "decoder").
+      projector ("predictor", "prototypes", "decoder", "patch_masks").
     online_crops: which views the online network encodes: "all" (local
       crops too, for methods with a multi-crop form) or "global" (the global
       crops only; local crops in the view set are left unused).

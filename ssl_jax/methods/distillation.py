@@ -158,14 +158,13 @@ class IBOT(DINO):
   cls_weight: float = 1.0
   patch_weight: float = 1.0
 
+  required_heads = ("prototypes", "patch_masks")
   bn_pooling = "per_view"  # no BatchNorm: the head is refused one below
 
   def __post_init__(self):
     super().__post_init__()
     require_positive(self, "teacher_patch_temp", "warmup_teacher_patch_temp")
     require_unit_interval(self, "patch_center_momentum")
-    if self.head.patch_masks is None:
-      raise ValueError("iBOT needs head.patch_masks")
     projector = self.head.projector
     if projector.hidden_bn or projector.last_bn or projector.last_iternorm_groups:
       raise ValueError("iBOT's head scores patch tokens and takes no BatchNorm here: set "
