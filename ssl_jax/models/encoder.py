@@ -57,20 +57,19 @@ class SSLModel(nn.Module):
     statistics are pooled over the G views.  ``mask_patches``: with
     ``head.patch_masks``, these views are masked (``_score_tokens``).
     """
-    if self.head.patch_masks is not None:
-      return self._score_tokens(x, train, masked=mask_patches, teacher=False)
-    return self._forward(x, train, bn_pooling, with_predictor=True)
+    return self._forward(x, train, bn_pooling, with_predictor=True, mask_patches=mask_patches)
 
   def project(self, x, train: bool = True, bn_pooling: str = "per_view"):
     """Teacher pass: {"features", "projection"?, "logits"?}, never the
     predictor; with a decoder, the encoder on every patch, unmasked."""
     return self._forward(x, train, bn_pooling, with_predictor=False)
 
-  def _forward(self, x, train, bn_pooling, with_predictor):
+  def _forward(self, x, train, bn_pooling, with_predictor, mask_patches=False):
     if bn_pooling not in BN_POOLINGS:
       raise ValueError(f"bn_pooling must be one of {BN_POOLINGS}, got {bn_pooling!r}")
-    if self.head.patch_masks is not None and not with_predictor:
-      return self._score_tokens(x, train, masked=False, teacher=True)
+    if self.head.patch_masks is not None:  # the teacher scores every patch, unmasked
+      return self._score_tokens(x, train, masked=mask_patches and with_predictor,
+                                teacher=not with_predictor)
     if self.head.decoder is not None and with_predictor:
       return self._reconstruct(x, train)
     g, n = x.shape[:2]
