@@ -219,6 +219,8 @@ def test_the_quickstart_has_a_recipe_for_every_registered_method():
   from ssl_jax.methods import METHODS  # pylint: disable=g-import-not-at-top
   quickstart = load(os.path.join(ROOT, "configs", "quickstart.py"))
   assert set(quickstart.METHODS) == set(METHODS)
-  for name in METHODS:
+  for name in [*METHODS, *quickstart.VARIANTS]:
     config_check.validate(quickstart.get_config(name))
     build_method(quickstart.get_config(name).method, total_steps=100, num_examples=1000)
+  for name, (method, _) in quickstart.VARIANTS.items():
+    assert quickstart.get_config(name).method.name == method
