@@ -86,6 +86,7 @@ def baselines(dataset, workdir, method="intl"):
   with config.unlocked():
     config.data.name = dataset
   run = pretrain.build_run(config)
+  label = _backbone_name(config.model).replace(", ", "_")
   init_rng = jax.random.split(jax.random.key(config.train.seed))[0]
   state = jax.jit(lambda r: pretrain.init_state(run, r))(init_rng)
   size = run.views.views[0].size
@@ -93,7 +94,7 @@ def baselines(dataset, workdir, method="intl"):
                                    size, 500)
   variables = evaluator.variables(state, 0)
   os.makedirs(workdir, exist_ok=True)
-  path = os.path.join(workdir, f"random_init_{config.model.name}.safetensors")
+  path = os.path.join(workdir, f"random_init_{label}.safetensors")
   backbones.save(backbones.Backbone(
       model=config.model.to_dict(),
       variables={"params": variables["params"]["backbone"],
@@ -104,7 +105,7 @@ def baselines(dataset, workdir, method="intl"):
           "pixel_linear": pixels.pixel_linear_top1(run.dataset),
           "init_knn": evaluator(state, 0)[0]["knn_top1"],
           "init_linear": linear_probe(path, dataset, os.path.join(
-              workdir, f"random_linear_{config.model.name}"))}
+              workdir, f"random_linear_{label}"))}
 
 
 def print_header(dataset, bases):
@@ -134,17 +135,27 @@ def print_row(base, r):
         flush=True)
 
 
+def _backbone_name(model):
+  """What a random initialisation's baselines depend on: MAE's ViT reads CLS
+  and mean patch token with fixed position embeddings, iBOT's the CLS token."""
+  if model.name.startswith("vit"):
+    return f"{model.name}, {model.pool}, {model.pos_embed}"
+  return model.name
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--workdir", default="/tmp/quality")
-  parser.add_argument("--methods", default=",".join(sorted(quickstart.METHODS)))
+  parser.add_argument("--methods", default=",".join(sorted([*quickstart.METHODS,
+                                                            *quickstart.VARIANTS])),
+                      help="quickstart recipes: method names, or names in its VARIANTS")
   parser.add_argument("--datasets", default=",".join(DATASETS))
   parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
   parser.add_argument("--json", help="also write every number to this file")
   args = parser.parse_args()
   results = {}
   methods = args.methods.split(",")
-  backbone = {m: quickstart.get_config(m).model.name for m in methods}
+  backbone = {m: _backbone_name(quickstart.get_config(m).model) for m in methods}
   for dataset in args.datasets.split(","):
     # One set of baselines per quickstart backbone (MAE's ViT, the others' ResNet).
     bases = {}
