@@ -2,11 +2,12 @@
 
 CPU-sized pretraining on the built-in ``synthetic`` dataset: a narrow
 ResNet-18 (CIFAR stem, 1/8 width) at 24 px, 6 epochs of batch 128 (64 for
-the methods whose recipe says so; MAE and iBOT train ViT-Tiny/4, iBOT for
-3 epochs), k-NN on the held-out split every 100 steps.  Nothing is
-downloaded; a 2-core CPU finishes in about 5 minutes (the ViTs in 25-35).  INTL by default; any method with
-``--config=configs/quickstart.py:simclr`` (method names as in
-``ssl_jax/methods/__init__.py``).  The heads are scaled down with the
+the methods whose recipe says so; MAE and iBOT train ViT-Tiny/4), k-NN on
+the held-out split every 100 steps.  Nothing is downloaded; a 2-core CPU
+finishes in about 5 minutes (the ViTs in 25-60, by the machine).  INTL by
+default; any method with ``--config=configs/quickstart.py:simclr`` (method
+names as in ``ssl_jax/methods/__init__.py``, or a name in ``VARIANTS``:
+``dino_vit`` is DINO on iBOT's ViT-Tiny/4).  The heads are scaled down with the
 backbone; the losses and their hyper-parameters are the papers', except
 where a recipe below says why, with the numbers of ``bench/quality.py``
 (one recipe per method across its three built-in datasets, ``synthetic``,
@@ -26,8 +27,8 @@ class Recipe(NamedTuple):
   """A method's quickstart: config.method fields, optimiser, base lr, weight
   decay, and the global batch (smaller for the methods that learn per step
   rather than per example within the CPU budget: twice the steps), the
-  view preset (ReSSL's teacher takes a weak view), the backbone (MAE and
-  iBOT need a ViT) and the epochs (fewer for iBOT's costly ViT steps)."""
+  view preset (ReSSL's teacher takes a weak view) and the backbone (MAE
+  and iBOT need a ViT)."""
   fields: dict
   optimizer: str
   base_lr: float
@@ -36,7 +37,6 @@ class Recipe(NamedTuple):
   views: str = "synthetic"
   model: Optional[dict] = None  # config.model of a ViT recipe; None: the narrow ResNet-18
   optim: Optional[dict] = None  # further config.optim keys (MAE's Adam betas)
-  epochs: int = 6
 
 
 # DINO's head and teacher on ViT-Tiny/4 with stochastic depth, for iBOT and
@@ -185,18 +185,17 @@ METHODS = {
              norm_pix_loss=False), "adamw", 2e-3, 0.05, batch_size=64, views="mae_synthetic",
         model=dict(name="vit_tiny4", pos_embed="sincos_mae", pool="cls_mean"),
         optim=dict(beta2=0.95)),
-    # iBOT on ViT-Tiny/4 (MAE's backbone) for 3 epochs: a step costs 2.7 s
-    # on 2 cores (the teacher and the masked student each on both 37-token
-    # global crops), so 6 would take 45 minutes.  DINO's KoLeo 0.3 (its
-    # recipe above: its CLS term alone collapses at this scale) and MAE's
-    # AdamW at base lr 2e-3: synthetic k-NN 14.8 -> 22.4, linear probe 33.5
-    # (docs/quality.md).  Without stochastic depth, at base lr 4e-3 and with
-    # the paper's clipping at 3.0: 21.3, 19.5, 19.4 at steps 100-300 (this
-    # recipe: 19.2, 22.4, 21.3).
+    # iBOT on ViT-Tiny/4 (MAE's backbone, the CLS token as features), with
+    # MAE's AdamW at base lr 2e-3 and DINO's KoLeo 0.3: synthetic k-NN
+    # 14.8 -> 27.6, linear probe 34.3 (docs/quality.md).  In 3 epochs
+    # (468 steps) k-NN ended at 22.4, short of a 10-point gain; without
+    # stochastic depth, at base lr 4e-3 and with the paper's clipping at
+    # 3.0 it was lower at steps 100-300 (21.3, 19.5, 19.4 against 19.2,
+    # 22.4, 21.3).
     "ibot": Recipe(
         dict(_VIT_DISTILLATION, teacher_patch_temp=0.07, warmup_teacher_patch_temp=0.04,
              pred_ratio=(0.0, 0.3), pred_ratio_var=(0.0, 0.2)),
-        "adamw", 2e-3, 0.04, batch_size=64, epochs=3, model=_VIT_TINY),
+        "adamw", 2e-3, 0.04, batch_size=64, model=_VIT_TINY),
     # MIO without KoLeo: digits 21.2 % at rank 6.9, below raw pixels (27.4 %).
     "mio": Recipe(
         dict(projector=_PROJ, temperature_pos=0.5, temperature_neg=0.5, lam=1.0,
@@ -235,7 +234,7 @@ def get_config(method="intl"):
   c.data.name = "synthetic"
   c.data.views = recipe.views
   c.train.batch_size = recipe.batch_size
-  c.train.epochs = recipe.epochs
+  c.train.epochs = 6
   c.train.log_every = 20
   c.optim.name = recipe.optimizer
   c.optim.base_lr = recipe.base_lr
