@@ -99,7 +99,8 @@ def build_step(fx, records):
   lr = jnp.asarray(records["lr"], jnp.float32)
   optim = helpers.OptimConfig(
       name=meta["optimizer"], weight_decay=meta["weight_decay"], momentum=meta["momentum"],
-      trust_coefficient=meta.get("trust_coefficient", 0.001), exclude_bias_and_norm=True,
+      trust_coefficient=meta.get("trust_coefficient", 0.001),
+      exclude_bias_and_norm=meta.get("exclude_bias_and_norm", True),
       weight_decay_end=meta.get("weight_decay_end"), clip_grad=meta.get("clip_grad"))
   tx = make_optimizer(optim, lambda s: lr[s], total_steps=meta["total_steps"],
                       own_parts=tuple(method.frozen_parts(0)))

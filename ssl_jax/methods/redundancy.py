@@ -60,7 +60,13 @@ class WMSE(Method):
   """W-MSE (Ermolov et al.): whitening in random sub-batches of
   ``whiten_size`` (``None``: the whole batch), ``whiten_iters`` splits;
   ``detach_second``: solo-learn's simplified loss (no gradient into the
-  second view of each pair) instead of the authors' (both views)."""
+  second view of each pair) instead of the authors' (both views).
+
+  One step equals the authors' train.py (htdt/self-supervised; Adam with
+  L2, backbone statistics per view, head statistics over both views,
+  ``tests/test_official_steps.py``) but for one parametrisation: their
+  head's Linear before BatchNorm has a bias, which gets no gradient in
+  training mode and only shifts the running mean; ours has none."""
   collapse_hint = ("whitening splits too small for the embedding (at least twice its width), a "
                    "shrinkage eps that undoes the whitening, or SGD where the paper uses Adam: the "
                    "backbone can put its information in directions of tiny variance")

@@ -1,7 +1,7 @@
 """Fixtures: what the official training code computes in 1 and 3 steps.
 
     python tests/official/generate.py --mira=DIR --intl=DIR --eztorch=DIR --miossl=DIR \
-        --dino=DIR --swav=DIR --ibot=DIR
+        --dino=DIR --swav=DIR --ibot=DIR --wmse=DIR
 
 Each DIR is a checkout of the official repository; the fixtures were made
 from these commits (``COMMITS``) in a virtual environment of its own
@@ -15,11 +15,13 @@ omegaconf==2.3.1``; PyTorch's CPU build, the last three for eztorch):
     facebookresearch/dino 7c446df5b9f45747937fb0d72314eb9f7b66930a
     facebookresearch/swav 06b1b7cbaf6ba2a792300d79c7299db98b93b7f9
     bytedance/ibot       da316d82636a7a7356835ef224b13d5f3ace0489
+    htdt/self-supervised d9662c8d07dafd194a9045375f4f6aa09f5b03e9 (W-MSE)
 
 (DeepCluster v2's fixture, from swav, was made with torch 2.14.1 and numpy
 2.4.6, with scipy and pandas, which main_deepclusterv2.py imports.  iBOT's
 was made in ssl_jax's own environment, torch 2.13.0's CPU build beside
-JAX: its masks are the ones ssl_jax's step draws, ibot_run.py.)
+JAX: its masks are the ones ssl_jax's step draws, ibot_run.py.  W-MSE's
+was made in ssl_jax's environment too, with tqdm, which train.py imports.)
 
 For each method the official code builds its model around ``TinyResNet``
 (torch_tiny.py) from stored initial weights, and its own training loop
@@ -27,7 +29,7 @@ For each method the official code builds its model around ``TinyResNet``
 fitting eztorch's ``SCEModel``, miossl's ``Trainer.train_epoch``, DINO's
 ``train_one_epoch``: dino_run.py, DeepCluster v2's ``init_memory`` and
 ``train``: deepcluster_run.py, iBOT's ``train_one_epoch`` on its own micro
-ViT: ibot_run.py) runs 1
+ViT: ibot_run.py, W-MSE's train.py: wmse_run.py) runs 1
 and 3 optimiser steps on stored, already cropped uint8 views (no
 photometric augmentation; both sides normalise them).  What the code
 needs but the computation does not use (wandb, data loaders, CUDA
@@ -57,10 +59,11 @@ COMMITS = {
     "dino": "7c446df5b9f45747937fb0d72314eb9f7b66930a",
     "deepclusterv2": "06b1b7cbaf6ba2a792300d79c7299db98b93b7f9",
     "ibot": "da316d82636a7a7356835ef224b13d5f3ace0489",
+    "wmse": "d9662c8d07dafd194a9045375f4f6aa09f5b03e9",
 }
 REPOSITORY = {"mira": "mira", "intl": "intl", "intl_ema": "intl", "sce": "eztorch",
               "sce_asym": "eztorch", "mio": "miossl", "dino": "dino",
-              "deepclusterv2": "swav", "ibot": "ibot"}
+              "deepclusterv2": "swav", "ibot": "ibot", "wmse": "wmse"}
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 BATCH = 16
@@ -114,6 +117,7 @@ def main():
   parser.add_argument("--dino")
   parser.add_argument("--swav")
   parser.add_argument("--ibot")
+  parser.add_argument("--wmse")
   parser.add_argument("--out", default=HERE)
   parser.add_argument("--only", help=argparse.SUPPRESS)
   args = parser.parse_args()
@@ -122,8 +126,10 @@ def main():
     from dino_run import run_dino  # pylint: disable=import-outside-toplevel
     from deepcluster_run import run_deepclusterv2  # pylint: disable=import-outside-toplevel
     from ibot_run import run_ibot  # pylint: disable=import-outside-toplevel
+    from wmse_run import run_wmse  # pylint: disable=import-outside-toplevel
     root = getattr(args, REPOSITORY[args.only])
-    runs_of = {**RUNS, "dino": run_dino, "deepclusterv2": run_deepclusterv2, "ibot": run_ibot}
+    runs_of = {**RUNS, "dino": run_dino, "deepclusterv2": run_deepclusterv2, "ibot": run_ibot,
+               "wmse": run_wmse}
     meta, views, init, runs = runs_of[args.only](root)
     save(os.path.join(args.out, f"{args.only}.npz"), args.only, meta, views, init, runs)
     return
