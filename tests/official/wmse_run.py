@@ -64,12 +64,13 @@ class _Recorder(torch.optim.Adam):
     return super().step(closure)
 
 
-def _argv(fname, epochs):
+def _argv(fname):
+  """One epoch of the stored batches."""
   return ["train.py", "--method", "w_mse", "--dataset", "imagenet", "--arch", "tiny_resnet",
           "--bs", str(generate.BATCH), "--w_size", str(generate.BATCH), "--w_iter", "1",
           "--emb", str(EMB), "--head_size", str(HEAD), "--head_layers", "2",
           "--lr", str(LR), "--adam_l2", str(L2), "--lr_step", "none",
-          "--epoch", str(epochs), "--eval_every", "1000", "--num_workers", "0",
+          "--epoch", "1", "--eval_every", "1000", "--num_workers", "0",
           "--fname", fname]
 
 
@@ -86,17 +87,14 @@ def run_wmse(root):
   views = generate.make_views(4, SIZES, max(official_runs.STEPS))
   torch.optim.Adam = _Recorder  # train.py calls optim.Adam, this module
 
-  def build():
-    sys.argv = _argv("unused", 1)
-    return get_method("w_mse")(official_cfg.get_cfg())
-
-  init = torch_tiny.randomize(_mapping(build()), seed=5)
+  sys.argv = _argv("unused")
+  start = get_method("w_mse")(official_cfg.get_cfg())
+  init = torch_tiny.randomize(_mapping(start), seed=5)
   init[PRE_BN_BIAS] = np.zeros_like(init[PRE_BN_BIAS])
+  _mapping(start).load(init)
   runs = {}
   with tempfile.TemporaryDirectory() as tmp:
     fname = os.path.join(tmp, "init.pt")
-    start = build()
-    _mapping(start).load(init)
     torch.save(start.state_dict(), fname)
     del init[PRE_BN_BIAS]
     for k in official_runs.STEPS:
@@ -114,10 +112,11 @@ def run_wmse(root):
       sys.modules["methods.w_mse"].WMSE.forward = recorded
       _Recorder.lrs = []
       torch.manual_seed(0)  # the same permutations (and so roundings) in both runs
-      sys.argv = _argv(fname, 1)
+      sys.argv = _argv(fname)
       loop = runpy.run_path(os.path.join(root, "train.py"), run_name="__main__")
       sys.modules["methods.w_mse"].WMSE.forward = forward
-      runs[k] = (_export(loop["model"], _Recorder.lrs), {"loss": losses, "lr": list(_Recorder.lrs)})
+      lrs = list(_Recorder.lrs)
+      runs[k] = (_export(loop["model"], lrs), {"loss": losses, "lr": lrs})
   meta = dict(sizes=SIZES, num_global=2, steps_per_epoch=3, total_steps=3, optimizer="adam",
               weight_decay=L2, momentum=0.9, exclude_bias_and_norm=False,
               noise_slices={"projector/linear2/bias": [0, EMB]},
