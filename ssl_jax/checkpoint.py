@@ -10,7 +10,9 @@ unrestorable instead of a run that resumes from garbage.
 next step boundary: save, then exit 0.  A second Ctrl-C aborts at once.
 """
 import errno
+import logging as pylogging
 import os
+import re
 import signal
 import sys
 import threading
@@ -80,15 +82,37 @@ def abstract_state(init_fn, *args, sharding):
       lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), shapes)
 
 
+# The absl status codes tensorstore puts in front of its error messages.
+_TENSORSTORE_ERROR = re.compile(
+    r"(ABORTED|CANCELLED|DATA_LOSS|FAILED_PRECONDITION|INTERNAL|INVALID_ARGUMENT|NOT_FOUND|"
+    r"OUT_OF_RANGE|PERMISSION_DENIED|RESOURCE_EXHAUSTED|UNAVAILABLE|UNKNOWN): ")
+
+
+class _UnretrievedReadFilter(pylogging.Filter):
+  """Drops asyncio's "Task exception was never retrieved" for a tensorstore
+  read: once one read of a restore fails, nobody awaits the others."""
+
+  def filter(self, record):
+    exc = record.exc_info[1] if record.exc_info else None
+    return not (record.getMessage().startswith("Task exception was never retrieved")
+                and exc is not None and _TENSORSTORE_ERROR.match(str(exc)))
+
+
 def _drop_late_restore_callbacks():
-  """Silences the "Event loop is closed" errors of a failed restore.
+  """Silences the late errors of a failed restore.
 
   When one array of a checkpoint fails to read, orbax's event loop ends
-  while tensorstore still reads the others; each finished read then calls
-  into the closed loop and Python prints a traceback (hundreds for a
-  corrupt manifest) after the failure was already handled.  Only those are
-  dropped; every other unraisable error reaches the previous hook.
+  while tensorstore still reads the others; each read that finishes then
+  either calls into the closed loop ("Event loop is closed", an unraisable
+  error) or leaves a failed task nobody awaits (asyncio logs "Task
+  exception was never retrieved" when it is collected), and Python prints a
+  traceback (hundreds for a corrupt manifest) after the failure was already
+  handled.  Only those are dropped; every other unraisable error reaches the
+  previous hook and every other asyncio error is logged.
   """
+  asyncio_log = pylogging.getLogger("asyncio")
+  if not any(isinstance(f, _UnretrievedReadFilter) for f in asyncio_log.filters):
+    asyncio_log.addFilter(_UnretrievedReadFilter())
   previous = sys.unraisablehook
   if getattr(previous, "drops_late_restore_callbacks", False):
     return
