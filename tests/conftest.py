@@ -36,6 +36,9 @@ def pytest_sessionfinish(session, exitstatus):
 
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+# The launch scripts' two-process runs, shared by test_launch and test_multihost.
+from tests.launched_runs import slurm_run, tpu_pod_run  # noqa: E402,F401  pylint: disable=g-import-not-at-top,wrong-import-position,unused-import
+
 
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory):

@@ -1,4 +1,5 @@
-"""2 processes x 4 CPU devices (jax.distributed on localhost) match 1 process x 8."""
+"""2 processes x 4 CPU devices (jax.distributed on localhost, started by the
+launch scripts: tests/launched_runs.py) match 1 process x 8."""
 import os
 import shutil
 import subprocess
@@ -8,23 +9,21 @@ import jax
 import numpy as np
 import pytest
 
-from tests.end_to_end import ROOT, TINY, env_with_devices as _env, free_port
+from tests.end_to_end import ROOT, env_with_devices as _env
 from tests.end_to_end import params as _params, records as _records
-from tests.gcs_server import BUCKET
+from tests.launched_runs import POD_WORKDIR, RUN, STEPS
 
-# Cross-process reductions may sum in another order than in-process ones
-# (gradients differ in the 7th digit after one step), and a 16-example batch
-# through BatchNorm and whitening amplifies that ~100x per step: two steps
-# keep the comparison at float32 precision.
-STEPS = 2
-# One worker runs the module, so the reference runs below happen once.
+# STEPS (2): cross-process reductions may sum in another order than
+# in-process ones (gradients differ in the 7th digit after one step), and a
+# 16-example batch through BatchNorm and whitening amplifies that ~100x per
+# step: two steps keep the comparison at float32 precision.
+# One worker runs the module and test_launch's runs, so each run happens once.
 pytestmark = pytest.mark.xdist_group("multihost")
 
 
 def _launch(workdir, env):
-  args = [sys.executable, "-m", "ssl_jax.main", f"--workdir={workdir}", *TINY,
-          f"--config.train.total_steps={STEPS}", "--config.checkpoint.every_steps=1",
-          "--config.eval.every_steps=0"]
+  """The launch scripts' run, started directly."""
+  args = [sys.executable, "-m", "ssl_jax.main", f"--workdir={workdir}", *RUN]
   return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
 
@@ -33,16 +32,6 @@ def _finish(proc, timeout=420):
   out, _ = proc.communicate(timeout=timeout)
   assert proc.returncode == 0, out[-3000:]
   return out
-
-
-def _two_processes(workdir):
-  """The run as 2 processes x 4 devices (jax.distributed on localhost)."""
-  port = free_port()
-  procs = [_launch(workdir, _env(4, JAX_COORDINATOR_ADDRESS=f"localhost:{port}",
-                                 JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(i)))
-           for i in range(2)]
-  for proc in procs:
-    _finish(proc)
 
 
 @pytest.fixture(scope="module")
@@ -54,27 +43,29 @@ def single(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def two_local(tmp_path_factory):
-  """The run as 2 processes x 4 devices on a local disk."""
-  workdir = str(tmp_path_factory.mktemp("two") / "run")
-  _two_processes(workdir)
+def two_local(slurm_run):
+  """The run as 2 processes x 4 devices on a local disk: launch/slurm_multi_gpu.sbatch's."""
+  proc, logs, _, workdir = slurm_run
+  assert proc.returncode == 0, proc.stderr[-2000:] + logs[-3000:]
   return workdir
 
 
 @pytest.mark.parametrize("storage", ["local", "gs"])
 def test_two_processes_match_one_process_with_the_same_devices(storage, single, tmp_path,
                                                                request):
-  """On a local disk, and on a bucket both processes share (only process 0
-  writes the logs; orbax writes the checkpoint collectively)."""
+  """On a local disk (the SLURM script's run), and on a bucket both processes
+  share (the TPU pod script's: only process 0 writes the logs; orbax writes
+  the checkpoint collectively)."""
   if storage == "gs":
     gcs = request.getfixturevalue("gcs")
-    multi = f"gs://{BUCKET}/multihost"
-    _two_processes(multi)
+    launches, _ = request.getfixturevalue("tpu_pod_run")
+    assert all(proc.returncode == 0 for proc, _ in launches), launches[-1][1][-3000:]
+    multi = POD_WORKDIR
   else:
     multi = request.getfixturevalue("two_local")
   if storage == "gs":  # read back what the processes wrote to the bucket
     local = tmp_path / "from_bucket"
-    gcs.get(f"{BUCKET}/multihost/", str(local), recursive=True)
+    gcs.get(POD_WORKDIR.removeprefix("gs://") + "/", str(local), recursive=True)
     assert sorted(os.listdir(local / "checkpoints")) == ["1", "2"]
     multi_records = str(local)
   else:
