@@ -95,7 +95,7 @@ class _UnretrievedReadFilter(pylogging.Filter):
   def filter(self, record):
     exc = record.exc_info[1] if record.exc_info else None
     return not (record.getMessage().startswith("Task exception was never retrieved")
-                and exc is not None and _TENSORSTORE_ERROR.match(str(exc)))
+                and _TENSORSTORE_ERROR.match(str(exc)))
 
 
 def _drop_late_restore_callbacks():

@@ -88,8 +88,8 @@ def _slurm_job_id():
 @pytest.fixture(scope="session")
 def tpu_pod_run(gcs, tmp_path_factory):
   """launch/tpu_pod.sh run twice (--create, then a relaunch) into
-  POD_WORKDIR: [(process, the workers' logs)] per launch, and the stub's
-  call log."""
+  POD_WORKDIR, each launch succeeding: the workers' logs of each launch, and
+  the stub's call log."""
   tmp_path = tmp_path_factory.mktemp("tpu_pod")
   env = env_with_devices(4, drop=("JAX_", "PYTHONPATH"),
                          PATH=f"{_stub_bin(tmp_path)}:{os.environ['PATH']}",
@@ -97,22 +97,20 @@ def tpu_pod_run(gcs, tmp_path_factory):
                          STUB_PORT=str(free_port()))
   launch = [os.path.join(ROOT, "launch", "tpu_pod.sh"), "--name=pod", "--zone=local",
             f"--repo={ROOT}", "--", *RUN, f"--workdir={POD_WORKDIR}"]
-  launches = []
+  logs = []
   for attempt in ("--create", None):
     proc = subprocess.run(launch[:1] + ([attempt] if attempt else []) + launch[1:], env=env,
                           capture_output=True, text=True, timeout=600, check=False)
-    logs = "".join((tmp_path / "workers" / f"worker{i}.log").read_text() for i in (0, 1))
-    launches.append((proc, logs))
-    if proc.returncode != 0:
-      break
-  return launches, (tmp_path / "calls").read_text()
+    logs.append("".join((tmp_path / "workers" / f"worker{i}.log").read_text() for i in (0, 1)))
+    assert proc.returncode == 0, proc.stderr[-2000:] + logs[-1][-3000:]
+  return logs, (tmp_path / "calls").read_text()
 
 
 @pytest.fixture(scope="session")
 def slurm_run(tmp_path_factory):
   """launch/slurm_multi_gpu.sbatch run as SLURM runs a batch script, into a
-  local directory both tasks see: (process, the tasks' logs, srun's call
-  log, the run's directory)."""
+  local directory both tasks see, succeeding: (the tasks' logs, srun's
+  call log, the run's directory)."""
   tmp_path = tmp_path_factory.mktemp("slurm")
   bin_dir = tmp_path / "bin"
   bin_dir.mkdir()
@@ -129,4 +127,5 @@ def slurm_run(tmp_path_factory):
        f"--workdir={workdir}"],
       env=env, capture_output=True, text=True, timeout=600, check=False)
   logs = "".join((tmp_path / "tasks" / f"task{i}.log").read_text() for i in (0, 1))
-  return proc, logs, (tmp_path / "calls").read_text(), workdir
+  assert proc.returncode == 0, proc.stderr[-2000:] + logs[-3000:]
+  return logs, (tmp_path / "calls").read_text(), workdir

@@ -71,10 +71,7 @@ def test_tpu_pod_runs_its_worker_command_as_two_processes_on_a_bucket(gcs, tpu_p
   """launch/tpu_pod.sh itself, with gcloud and pip stubbed: the workers clone
   the repository, and the command the script builds trains a tiny run as two
   processes into the local GCS server; the relaunch resumes it."""
-  launches, calls = tpu_pod_run
-  for proc, logs in launches:
-    assert proc.returncode == 0, proc.stderr[-2000:] + logs[-3000:]
-  assert len(launches) == 2
+  logs, calls = tpu_pod_run
   assert calls.count("gcloud compute tpus tpu-vm create pod") == 1
   pip_calls = [line for line in calls.splitlines() if line.startswith("pip install")]
   # Each of 2 workers at each of 2 launches: the requirements, then jax[tpu].
@@ -83,7 +80,7 @@ def test_tpu_pod_runs_its_worker_command_as_two_processes_on_a_bucket(gcs, tpu_p
   workdir = launched_runs.POD_WORKDIR.removeprefix("gs://")
   checkpoints = gcs.find(f"{workdir}/checkpoints")
   assert f"{workdir}/checkpoints/2/commit_success.txt" in checkpoints
-  assert f"Resumed from {launched_runs.POD_WORKDIR}/checkpoints at step 2" in launches[1][1]
+  assert f"Resumed from {launched_runs.POD_WORKDIR}/checkpoints at step 2" in logs[1]
   records = [json.loads(line) for line in gcs.cat(f"{workdir}/metrics.jsonl").splitlines()]
   assert [r["step"] for r in records if "loss" in r] == [1, 2]
 
@@ -94,8 +91,7 @@ def test_slurm_script_runs_its_step_as_two_tasks_on_a_shared_directory(slurm_run
   srun stubbed: JAX finds the two tasks from the SLURM variables alone and
   they train a tiny run into a directory both see (a cluster's shared file
   system; runs on a bucket are launch/tpu_pod.sh's test)."""
-  proc, logs, calls, workdir = slurm_run
-  assert proc.returncode == 0, proc.stderr[-2000:] + logs[-3000:]
+  logs, calls, workdir = slurm_run
   assert calls.startswith("srun --kill-on-bad-exit=1 env ")
   assert "global batch 16, 8 devices" in logs  # 2 tasks x 4 devices joined
   assert os.path.exists(os.path.join(workdir, "checkpoints", "2", "commit_success.txt"))
