@@ -3,12 +3,15 @@ import os
 import shutil
 import tempfile
 
-# LLVM optimisation level 0 halves XLA:CPU compile times; the tests run tiny
-# shapes, so compiling dominates them, not running.
+# The tests run tiny shapes, so compiling dominates them, not running: LLVM
+# optimisation level 0 halves XLA:CPU compile times, and the older loop
+# emitters in place of the fusion emitters cut another third (a method's
+# test step: 5.8 -> 3.8 s).
 os.environ["XLA_FLAGS"] = " ".join(
     [os.environ.get("XLA_FLAGS", ""),
      "--xla_force_host_platform_device_count=8",
-     "--xla_backend_optimization_level=0"]).strip()
+     "--xla_backend_optimization_level=0",
+     "--xla_cpu_use_fusion_emitters=false"]).strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")

@@ -204,14 +204,20 @@ def test_step_equals_official(case):
     for name in fx.records[1]:  # the 1-step run is the 3-step run's start
       n = len(fx.records[1][name])
       np.testing.assert_allclose(fx.records[1][name], fx.records[3][name][:n], rtol=1e-12)
-    np.testing.assert_allclose(losses[:k], fx.records[k]["loss"], rtol=1e-5)
     # Three steps compound float32 rounding that depends on the CPU's
-    # kernels: INTL's first BatchNorm shift is 1.1e-5 off after three on an
-    # AVX-512 Xeon (below 1e-5 on the machine that first ran this test).
-    # iBOT's three AdamW steps: an element whose successive gradients cancel
-    # takes an update m / sqrt(v) that magnifies float32 rounding (its head's
-    # first bias: 0.0010271 here, 0.0010251 there; 1.2e-4 of the vector).
-    bad = compare(fx, after[k], k, rtol=fx.meta.get("rtol", [1e-5, 2e-5])[k > 1])
+    # kernels and on XLA's code generation: INTL's first BatchNorm shift is
+    # 1.1e-5 off after three on an AVX-512 Xeon (below 1e-5 on the machine
+    # that first ran this test).  iBOT's three AdamW steps: an element whose
+    # successive gradients cancel takes an update m / sqrt(v) that magnifies
+    # float32 rounding (its head's first bias: 0.0010271 here, 0.0010251
+    # there; 1.2e-4 of the vector), so its fixture names a looser bound for
+    # the variables after three steps, and the losses computed from them
+    # (1.0e-5 off with XLA:CPU's loop emitters) share it.
+    rtol = fx.meta.get("rtol", [1e-5, 2e-5])
+    np.testing.assert_allclose(losses[:1], fx.records[k]["loss"][:1], rtol=1e-5)
+    np.testing.assert_allclose(losses[1:k], fx.records[k]["loss"][1:],
+                               rtol=rtol[1] if "rtol" in fx.meta else 1e-5)
+    bad = compare(fx, after[k], k, rtol=rtol[k > 1])
     assert not bad, f"{case}, {k} steps:\n" + "\n".join(bad)
 
 
