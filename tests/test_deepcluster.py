@@ -50,7 +50,17 @@ def test_kmeans_equals_the_official_cluster_memory(official):
       init = rows[official[f"init_rows{h}"]]
       centroids, assignments = kernels.spherical_kmeans(
           jnp.asarray(bank), jnp.asarray(valid), jnp.asarray(init), 10, block=64)
-      np.testing.assert_array_equal(np.asarray(assignments), official["assignments"][h])
+      # Equal but where two centroids tie to rounding for an example (the
+      # fixture's head 2 has two equal centroids; which one wins depends on
+      # the order of the dot product's sums, so on the CPU).
+      ours, want = np.asarray(assignments), official["assignments"][h]
+      differ = np.nonzero(ours != want)[0]
+      scores = bank[differ] @ np.asarray(centroids).T
+      rows = np.arange(len(differ))
+      assert np.all(want[differ] >= 0) and np.all(ours[differ] >= 0), differ
+      np.testing.assert_allclose(scores[rows, ours[differ]], scores[rows, want[differ]],
+                                 rtol=0, atol=1e-12)
+      assert len(differ) <= 2, differ
       np.testing.assert_allclose(np.asarray(centroids), official[f"centroids{h}"],
                                  rtol=1e-10, atol=1e-12)
   finally:
