@@ -137,9 +137,11 @@ def print_row(base, r):
 
 def _backbone_name(model):
   """What a random initialisation's baselines depend on: MAE's ViT reads CLS
-  and mean patch token with fixed position embeddings, iBOT's the CLS token."""
+  and mean patch token with fixed position embeddings, iBOT's the CLS token
+  (after a convolutional stem)."""
   if model.name.startswith("vit"):
-    return f"{model.name}, {model.pool}, {model.pos_embed}"
+    stem = ", conv_stem" if model.patch_stem == "conv" else ""
+    return f"{model.name}, {model.pool}, {model.pos_embed}{stem}"
   return model.name
 
 

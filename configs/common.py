@@ -54,6 +54,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.pos_embed = "learned"          # or MoCo v3's / MAE's fixed "sincos" / "sincos_mae"
   c.model.pool = "cls"                   # features: CLS token, or "cls_mean" (with the mean patch token)
   c.model.freeze_patch_embed = False     # MoCo v3's frozen random patch projection
+  c.model.patch_stem = "linear"          # or "conv": Xiao et al. 2021's convolutional stem
 
   c.data = data_config("imagenet2012")
   c.data.views = "asymmetric_imagenet"  # augmentation preset (ssl_jax/data/views.py)

@@ -45,6 +45,7 @@ def validate(config):
   from ssl_jax.data.views import VIEW_PRESETS, views_of  # pylint: disable=g-import-not-at-top
   from ssl_jax.methods import METHODS  # pylint: disable=g-import-not-at-top
   from ssl_jax.models import BACKBONES, STEMS, VITS  # pylint: disable=g-import-not-at-top
+  from ssl_jax.models.vit import PATCH_STEMS  # pylint: disable=g-import-not-at-top
   from ssl_jax.train.optim import OPTIMIZERS  # pylint: disable=g-import-not-at-top
 
   check_finite(config)
@@ -91,6 +92,13 @@ def validate(config):
          "must be a ViT for mae (its decoder reads the encoder's patch tokens)")
   _check(config.method.name != "ibot" or config.model.name in VITS, "model.name",
          config.model.name, "must be a ViT for ibot (it masks patch tokens and scores them)")
+  stem = config.model.get("patch_stem", "linear")
+  _check(stem in PATCH_STEMS, "model.patch_stem", stem, f"choose one of: {', '.join(PATCH_STEMS)}")
+  _check(stem == "linear" or config.model.name in VITS, "model.patch_stem", stem,
+         f"applies to ViTs, not {config.model.name}")
+  _check(stem == "linear" or config.method.name != "mae", "model.patch_stem", stem,
+         "must be linear for mae (its encoder must not see the removed patches through "
+         "their neighbours' stem)")
   _check(o.warmup_epochs >= 0, "optim.warmup_epochs", o.warmup_epochs, "must be >= 0")
   _check(0 <= o.end_lr_ratio <= 1, "optim.end_lr_ratio", o.end_lr_ratio, "must be in [0, 1]")
   _check(o.warmup_start_lr >= 0, "optim.warmup_start_lr", o.warmup_start_lr, "must be >= 0")

@@ -81,8 +81,8 @@ def test_unknown_evaluation_protocol_lists_the_valid_ones(name, protocol):
     load(os.path.join(ROOT, "configs", name)).get_config(protocol)
 
 
-def _quickstart():
-  return load(os.path.join(ROOT, "configs", "quickstart.py")).get_config()
+def _quickstart(method="intl"):
+  return load(os.path.join(ROOT, "configs", "quickstart.py")).get_config(method)
 
 
 @pytest.mark.parametrize("key,value,match", [
@@ -106,13 +106,22 @@ def test_unknown_names_list_the_valid_ones(key, value, match):
     ("train.batch_size", 0), ("optim.base_lr", -0.1), ("optim.momentum", 1.0),
     ("eval.knn_temperature", 0.0), ("eval.knn_k", 0), ("train.total_steps", -5),
     ("optim.clip_grad", 0.0), ("optim.weight_decay_end", -0.1),
-    ("model.freeze_patch_embed", True),
+    ("model.freeze_patch_embed", True), ("model.patch_stem", "conv"),
+    ("model.patch_stem", "convs"),
 ])
 def test_out_of_range_values_name_the_key(key, value):
   config = _quickstart()
   section, field = key.split(".")
   config[section][field] = value
   with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+    config_check.validate(config)
+
+
+def test_mae_refuses_a_stem_that_mixes_patches():
+  config = _quickstart("mae")
+  config.model.patch_stem = "conv"
+  with pytest.raises(ConfigError, match="model.patch_stem='conv' is out of range: must be "
+                                        "linear for mae"):
     config_check.validate(config)
 
 

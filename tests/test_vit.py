@@ -233,3 +233,64 @@ def test_a_fixed_table_vit_exports_its_table_as_timms_position_embeddings(kind, 
   assert back.model["pos_embed"] == kind
   for a, b in zip(jax.tree.leaves(back.variables["params"]), jax.tree.leaves(variables["params"])):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def _torch_conv_stem(state, images):
+  """The convolutional stem from its exported tensors, in plain torch:
+  3x3/2 convolutions, LayerNorm over channels and exact GELU, then the 1x1
+  projection; [N, H, W, 3] -> [N, H/p, W/p, D]."""
+  import torch  # pylint: disable=g-import-not-at-top
+  import torch.nn.functional as F  # pylint: disable=g-import-not-at-top
+  t = lambda name: torch.from_numpy(np.asarray(state[f"patch_embed.{name}"], np.float64))
+  x = torch.from_numpy(np.asarray(images, np.float64)).permute(0, 3, 1, 2)
+  layer = 1
+  while f"patch_embed.conv{layer}.weight" in state:
+    x = F.conv2d(x, t(f"conv{layer}.weight"), stride=2, padding=1).permute(0, 2, 3, 1)
+    x = F.layer_norm(x, x.shape[-1:], t(f"norm{layer}.weight"), t(f"norm{layer}.bias"), 1e-6)
+    x = F.gelu(x).permute(0, 3, 1, 2)
+    layer += 1
+  x = F.conv2d(x, t("proj.weight"), t("proj.bias"))
+  return x.permute(0, 2, 3, 1).numpy()
+
+
+def test_a_convolutional_stem_equals_its_torch_layers_and_travels_in_the_file(tmp_path):
+  from safetensors.numpy import load_file, save_file  # pylint: disable=g-import-not-at-top
+  from ssl_jax import backbone as backbones  # pylint: disable=g-import-not-at-top
+  from ssl_jax.models.vit import ConvStem  # pylint: disable=g-import-not-at-top
+  model = {"name": "vit_tiny4", "patch_stem": "conv"}
+  x = jax.random.normal(jax.random.key(1), (2, 1, 24, 24, 3))
+  variables = build_backbone(model).init(jax.random.key(0), x, train=False)
+  # Norm gains and biases away from 1 and 0, so a misplaced one shows.
+  params = jax.tree.map(lambda v: v + 0.3 * jax.random.normal(jax.random.key(v.size), v.shape),
+                        variables["params"])
+  assert sorted(params["patch_embed"]) == ["conv1", "conv2", "norm1", "norm2", "proj"]
+  exported = backbones.Backbone(model=model, variables={"params": params, "batch_stats": {}},
+                                mean=(0.5,) * 3, std=(0.25,) * 3, image_size=24)
+  backbones.save(exported, str(tmp_path / "vit.safetensors"))
+  state = load_file(str(tmp_path / "vit.safetensors"))
+  assert state["patch_embed.conv2.weight"].shape == (96, 48, 3, 3)
+  ours = ConvStem(4, 192).apply({"params": params["patch_embed"]}, x[:, 0])
+  assert ours.shape == (2, 6, 6, 192)
+  np.testing.assert_allclose(np.asarray(ours), _torch_conv_stem(state, x[:, 0]),
+                             rtol=1e-4, atol=1e-5)
+  # Read back with its metadata, and from the weights alone (no metadata).
+  save_file(state, str(tmp_path / "bare.safetensors"))
+  for name in ("vit", "bare"):
+    back = backbones.load_backbone(str(tmp_path / f"{name}.safetensors"))
+    assert back.model["name"] == "vit_tiny4" and back.model["patch_stem"] == "conv"
+    for a, b in zip(jax.tree.leaves(back.variables["params"]), jax.tree.leaves(params)):
+      np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_convolutional_stem_refuses_what_it_cannot_embed():
+  x = jnp.zeros((1, 1, 24, 24, 3))
+  with pytest.raises(ValueError, match="unknown patch_stem 'convs'"):
+    build_backbone({"name": "vit_tiny4", "patch_stem": "convs"}).init(jax.random.key(0), x)
+  with pytest.raises(ValueError, match="power of 2 above 1, got 6"):
+    VisionTransformer(patch=6, dim=8, depth=1, heads=2, patch_stem="conv").init(
+        jax.random.key(0), x)
+  # MAE's encoder sees a subset of patches: a stem that mixes neighbours
+  # would show it the removed ones.
+  vit = build_backbone({"name": "vit_tiny4", "patch_stem": "conv"})
+  with pytest.raises(ValueError, match="MAE's masking needs each patch embedded on its own"):
+    vit.init(jax.random.key(0), x, noise=jnp.zeros((1, 1, 36)), keep=9)

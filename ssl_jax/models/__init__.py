@@ -13,7 +13,7 @@ from ssl_jax.registry import ConfigError, Registry
 # "not used" for the other family (a saved model dict may lack newer keys).
 _RESNET_KEYS = {"width": 1.0, "stem": "imagenet", "zero_init_residual": False}
 _VIT_KEYS = {"drop_path_rate": 0.0, "layerscale": None, "registers": 0, "num_heads": None,
-             "pos_embed": "learned", "pool": "cls"}
+             "pos_embed": "learned", "pool": "cls", "patch_stem": "linear"}
 
 
 def _settings(model: Mapping[str, Any], own, other):

@@ -8,7 +8,9 @@ uses the same names): ``patch_embed.proj`` a Conv2d [D, 3, p, p],
 LayerNorm ``norm``.  Linear weights are [out, in] there and [in, out] here;
 LayerNorm ``weight`` is our ``scale``.  Registers (``reg_token`` [1, R, D])
 have no position embedding here, as in DINOv2; timm's own reg_tokens models
-differ in that.
+differ in that.  A convolutional stem (``patch_stem="conv"``) keeps its
+layers' names under ``patch_embed.`` (``conv1``, ``norm1``, ..., and its
+1x1 ``proj``), torch's layouts.
 """
 import re
 from typing import Any, Dict
@@ -19,6 +21,7 @@ import numpy as np
 from ssl_jax.models.vit import SIZES, fixed_position_table
 
 _BLOCK = re.compile(r"block(\d+)")
+_STEM_CONV = re.compile(r"patch_embed\.conv\d+\.weight")
 # Our module in a block -> timm's.
 _IN_BLOCK = {"norm1": "norm1", "qkv": "attn.qkv", "proj": "attn.proj", "norm2": "norm2",
              "fc1": "mlp.fc1", "fc2": "mlp.fc2"}
@@ -36,8 +39,10 @@ def _timm_name(path):
   if not modules:  # pos_embed, cls_token, registers
     return {"registers": "reg_token"}.get(leaf, leaf), "token"
   block = _BLOCK.fullmatch(modules[0])
-  if block is None:  # patch_embed, norm
-    prefix = "patch_embed.proj" if modules[0] == "patch_embed" else modules[0]
+  if block is None:  # patch_embed (its convolutional stem's layers under it), norm
+    prefix = modules[0]
+    if prefix == "patch_embed":
+      prefix += "." + (modules[1] if len(modules) > 1 else "proj")
     return f"{prefix}.{_LEAF[leaf]}", "conv" if leaf == "kernel" else "plain"
   prefix = f"blocks.{int(block.group(1)) - 1}"
   if len(modules) == 1:  # ls1 / ls2 (LayerScale gains)
@@ -98,6 +103,9 @@ def architecture(state_dict, names) -> Dict[str, Any]:
   state dict; ``names``: our ViT names -> (size, patch).  LayerScale's
   value there only says the gains exist: the loaded ones replace it."""
   dim, _, patch, _ = np.shape(state_dict["patch_embed.proj.weight"])
+  stem_convs = sum(1 for k in state_dict if _STEM_CONV.fullmatch(k))
+  if stem_convs:  # a convolutional stem: each layer halves the side, then a 1x1 projection
+    patch = 2 ** stem_convs
   depth = 1 + max(int(k.split(".")[1]) for k in state_dict if k.startswith("blocks."))
   ours = {(SIZES[size][:2], p): name for name, (size, p) in names.items()}
   name = ours.get(((dim, depth), patch))
@@ -106,4 +114,5 @@ def architecture(state_dict, names) -> Dict[str, Any]:
                      f"of ssl_jax's ({', '.join(names)})")
   registers = np.shape(state_dict["reg_token"])[1] if "reg_token" in state_dict else 0
   return {"name": name, "registers": registers,
-          "layerscale": 1.0 if "blocks.0.ls1.gamma" in state_dict else None}
+          "layerscale": 1.0 if "blocks.0.ls1.gamma" in state_dict else None,
+          "patch_stem": "conv" if stem_convs else "linear"}

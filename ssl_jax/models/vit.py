@@ -102,6 +102,34 @@ class Block(nn.Module):
 
 
 POS_EMBEDS = ("learned", "sincos", "sincos_mae")
+PATCH_STEMS = ("linear", "conv")
+
+
+class ConvStem(nn.Module):
+  """Xiao et al. 2021's convolutional stem in place of the p x p / p patch
+  projection: log2(p) 3x3 stride-2 convolutions whose widths double up to
+  D/2 (48, 96 for ViT-Tiny/4), each followed by a LayerNorm over channels
+  and GELU (their BatchNorm and ReLU, without batch statistics), then a 1x1
+  convolution to D.  [B, H, W, 3] -> [B, H/p, W/p, D].  A patch's embedding
+  sees up to 3 px of its neighbours, so iBOT's masked patches (replaced
+  after the stem) leave a trace in the visible ones next to them, and MAE's
+  encoder, which must not see its removed patches, refuses it."""
+  patch: int
+  dim: int
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    layers = self.patch.bit_length() - 1
+    if self.patch != 1 << layers or layers == 0:
+      raise ValueError(f"a convolutional stem needs a patch side that is a power of 2 above 1, "
+                       f"got {self.patch}")
+    for i in range(layers):
+      x = nn.Conv(self.dim >> (layers - i), (3, 3), (2, 2), padding=((1, 1), (1, 1)),
+                  use_bias=False, dtype=self.dtype, name=f"conv{i + 1}")(x)
+      x = nn.gelu(nn.LayerNorm(epsilon=1e-6, dtype=self.dtype, name=f"norm{i + 1}")(x),
+                  approximate=False)
+    return nn.Conv(self.dim, (1, 1), dtype=self.dtype, name="proj")(x)
 
 
 def sincos_position_embedding(gh, gw, dim, temperature=10000.0):
@@ -175,6 +203,8 @@ class VisionTransformer(nn.Module):
       sine-cosine table (``sincos_position_embedding``) for the input's grid,
       zero for the CLS token, no parameter, or "sincos_mae": MAE's
       (``mae_sincos_position_embedding``).
+    patch_stem: "linear" (the p x p / p projection) or "conv"
+      (``ConvStem``); both are the module ``patch_embed``.
 
   Called with ``noise`` [G, N, L] (L patches) and ``keep``, the blocks see
   the CLS token, the registers and only the ``keep`` patches of lowest
@@ -198,6 +228,7 @@ class VisionTransformer(nn.Module):
   registers: int = 0
   pool: str = "cls"
   pos_embed: str = "learned"
+  patch_stem: str = "linear"
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -206,12 +237,20 @@ class VisionTransformer(nn.Module):
       raise ValueError(f"unknown pool {self.pool!r}; valid: {', '.join(POOLS)}")
     if self.pos_embed not in POS_EMBEDS:
       raise ValueError(f"unknown pos_embed {self.pos_embed!r}; valid: {', '.join(POS_EMBEDS)}")
+    if self.patch_stem not in PATCH_STEMS:
+      raise ValueError(f"unknown patch_stem {self.patch_stem!r}; valid: {', '.join(PATCH_STEMS)}")
     lead = x.shape[:-3]
     # A side that is not a multiple of the patch loses its remainder (the
     # last rows and columns), as DINO's strided patch convolution does.
     x = x.reshape((-1,) + x.shape[-3:]).astype(self.dtype)
-    x = nn.Conv(self.dim, (self.patch, self.patch), (self.patch, self.patch), padding="VALID",
-                kernel_init=_patch_init, dtype=self.dtype, name="patch_embed")(x)
+    if self.patch_stem == "conv":
+      if noise is not None:
+        raise ValueError("MAE's masking needs each patch embedded on its own; a convolutional "
+                         "stem mixes neighbouring patches")
+      x = ConvStem(self.patch, self.dim, self.dtype, name="patch_embed")(x)
+    else:
+      x = nn.Conv(self.dim, (self.patch, self.patch), (self.patch, self.patch), padding="VALID",
+                  kernel_init=_patch_init, dtype=self.dtype, name="patch_embed")(x)
     b, gh, gw, d = x.shape
     if patch_mask is not None:
       if noise is not None:
