@@ -92,8 +92,8 @@ def validate(config):
          "must be a ViT for mae (its decoder reads the encoder's patch tokens)")
   _check(config.method.name != "ibot" or config.model.name in VITS, "model.name",
          config.model.name, "must be a ViT for ibot (it masks patch tokens and scores them)")
-  stem = config.model.get("patch_stem", "linear")
-  _check(stem in PATCH_STEMS, "model.patch_stem", stem, f"choose one of: {', '.join(PATCH_STEMS)}")
+  _choice(config, ("model", "patch_stem"), PATCH_STEMS)
+  stem = config.model.patch_stem
   _check(stem == "linear" or config.model.name in VITS, "model.patch_stem", stem,
          f"applies to ViTs, not {config.model.name}")
   _check(stem == "linear" or config.method.name != "mae", "model.patch_stem", stem,
