@@ -1,7 +1,7 @@
 """Train-step speed per method: images/s, compile time, memory, MFU, method overhead.
 
     python bench/train_step.py [--quick] [--methods=intl,simclr] [--model=resnet18]
-        [--width=0.125] [--stem=cifar] [--size=24] [--batch=128] [--steps=10]
+        [--width=0.125] [--stem=cifar] [--patch_stem=conv] [--size=24] [--batch=128] [--steps=10]
         [--precision=float32] [--crop_canvas=N] [--recipes=imagenet]
 
 For each method, its quickstart config (``configs/quickstart.py:METHOD``;
@@ -47,13 +47,14 @@ import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from bench.timing import median_seconds  # pylint: disable=g-import-not-at-top,wrong-import-position
-from configs import quickstart  # pylint: disable=g-import-not-at-top,wrong-import-position
+from configs import common, quickstart  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.train.augment import ViewAugmenter, augment_views  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax import sharding  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.data.views import VIEW_PRESETS  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.methods import build_method  # pylint: disable=g-import-not-at-top,wrong-import-position
-from ssl_jax.models import build_model  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.models import VITS, build_model  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.models.inputs import Normalization  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ssl_jax.models.vit import PATCH_STEMS  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.train.optim import make_optimizer  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.kernels.schedules import ema_momentum, warmup_cosine  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ssl_jax.train.state import init_train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -87,7 +88,14 @@ def _config(method, args):
     c = importlib.import_module(f"configs.{method}_imagenet").get_config().unlock()
   else:
     c = quickstart.get_config(method).unlock()
-  c.model.name, c.model.width, c.model.stem = args.model, args.width, args.stem
+  c.model.name = args.model
+  if args.model in VITS:  # a ResNet recipe's width and stem do not apply
+    base = common.base_config().model
+    c.model.width, c.model.stem = base.width, base.stem
+  else:
+    c.model.width, c.model.stem = args.width, args.stem
+  if args.patch_stem:
+    c.model.patch_stem = args.patch_stem
   c.train.batch_size = args.batch
   c.train.precision = args.precision
   return c
@@ -279,6 +287,8 @@ def add_arguments(parser):
   parser.add_argument("--model", default="resnet18")
   parser.add_argument("--width", type=float, default=0.125)
   parser.add_argument("--stem", default="cifar", choices=("cifar", "imagenet"))
+  parser.add_argument("--patch_stem", default=None, choices=PATCH_STEMS,
+                      help="a ViT's patch embedding; default the recipe's")
   parser.add_argument("--size", type=int, default=24, help="side of the first view")
   parser.add_argument("--batch", type=int, default=128, help="global batch")
   parser.add_argument("--steps", type=int, default=10)
@@ -301,7 +311,8 @@ def main():
   peak = peak_flops(DTYPES[args.precision], args.quick)
   device = jax.devices()[0]
   print(f"{device.device_kind} x{jax.device_count()} ({device.platform}), jax "
-        f"{jax.__version__}, {time.strftime('%Y-%m-%d')}: {args.model} x{args.width}, "
+        f"{jax.__version__}, {time.strftime('%Y-%m-%d')}: {args.model} x{args.width}"
+        f"{f', patch stem {args.patch_stem}' if args.patch_stem else ''}, "
         f"batch {args.batch}, {args.precision}; measured matmul peak "
         f"{peak / 1e12:.3f} TFLOP/s\n")
   print("| method | views (px) | ms/step | images/s | compile (s) | memory | GFLOP/step | "

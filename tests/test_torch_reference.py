@@ -77,9 +77,9 @@ def test_the_colour_ops_equal_ours():
 
 
 def _tiny_args(**kw):
-  args = dict(recipes="quickstart", model="resnet18", width=1.0, stem="imagenet", size=16,
-              batch=8, steps=1, rounds=1, precision="float32", crop_canvas=None,
-              no_compile=True, shares=False, profile_dir="")
+  args = dict(recipes="quickstart", model="resnet18", width=1.0, stem="imagenet",
+              patch_stem=None, size=16, batch=8, steps=1, rounds=1, precision="float32",
+              crop_canvas=None, no_compile=True, shares=False, profile_dir="")
   return argparse.Namespace(**{**args, **kw})
 
 
