@@ -27,11 +27,8 @@ from ssl_jax import sharding  # pylint: disable=g-import-not-at-top,wrong-import
 
 def compare(name, args, mesh):
   """One row: the step with each patch embedding, timed in alternating rounds."""
-  prepared = []
-  for stem in ("linear", "conv"):
-    args.patch_stem = stem
-    prepared.append(train_step.prepare(name, args, mesh))
-  linear, conv = prepared
+  linear, conv = (train_step.prepare(name, argparse.Namespace(**{**vars(args), "patch_stem": stem}),
+                                     mesh) for stem in ("linear", "conv"))
   a, b = paired_median_seconds(linear.run, conv.run, args.steps)
   print(f"| {name} | {a * 1e3:.0f} | {b * 1e3:.0f} | {b / a:.2f} | "
         f"{linear.flops / 1e9:.1f} | {conv.flops / 1e9:.1f} | "
@@ -44,6 +41,8 @@ def main():
   train_step.add_arguments(parser)
   parser.set_defaults(model="vit_tiny4", batch=64, steps=5)
   args = parser.parse_args()
+  if args.patch_stem:
+    parser.error("--patch_stem: this script times the step with each")
   device = jax.devices()[0]
   print(f"{device.device_kind} x{jax.device_count()} ({device.platform}), jax "
         f"{jax.__version__}, {time.strftime('%Y-%m-%d')}: {args.model}, {args.size} px, "
