@@ -65,15 +65,25 @@ _IMPORT_NOISE = ("oneDNN custom operations are on",
 
 
 def _import_tensorflow_quietly():
-  """``import tensorflow`` with its native stderr lines filtered: the known
-  noise dropped, anything else passed on."""
+  """``import tensorflow`` with its native stderr lines filtered (the known
+  noise dropped, anything else passed on) and without Keras.
+
+  ssl_jax uses tf.data alone, and TensorFlow imports Keras eagerly, which
+  costs every run's start 2 s of CPU.  Keras is hidden only while TensorFlow
+  imports (it skips Keras when that fails); ``tf.keras`` still loads it on
+  first use."""
   sys.stderr.flush()
   saved = os.dup(2)
+  hide_keras = "keras" not in sys.modules
   with tempfile.TemporaryFile() as captured:
     os.dup2(captured.fileno(), 2)
     try:
+      if hide_keras:
+        sys.modules["keras"] = None  # `import keras` raises ImportError
       import tensorflow as tf  # pylint: disable=g-import-not-at-top
     finally:
+      if hide_keras and sys.modules.get("keras", 0) is None:
+        del sys.modules["keras"]
       os.dup2(saved, 2)
       os.close(saved)
       captured.seek(0)
@@ -84,7 +94,10 @@ def _import_tensorflow_quietly():
 
 
 def hide_gpus_from_tensorflow():
-  _import_tensorflow_quietly().config.set_visible_devices([], "GPU")
+  """Imports TensorFlow (for tf.data) with no GPU; returns the module."""
+  tf = _import_tensorflow_quietly()
+  tf.config.set_visible_devices([], "GPU")
+  return tf
 
 
 def maybe_initialize_distributed():

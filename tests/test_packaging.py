@@ -7,6 +7,8 @@ import zipfile
 
 import pytest
 
+from ssl_jax import main
+
 from tests.end_to_end import ROOT
 
 
@@ -54,3 +56,20 @@ def test_a_shipped_config_is_named_from_any_directory_and_printed(tmp_path):
   assert proc.stderr.strip().splitlines()[-1].startswith(
       "error: --config=quickstar: no such file and no shipped config of that name; "
       "shipped configs: barlow_twins_cifar10,")
+
+
+def test_the_entry_point_imports_tensorflow_without_gpus_keras_or_its_noise(tmp_path):
+  """TensorFlow's eager import of Keras is skipped (2 s of every start);
+  Keras still loads when asked for."""
+  code = ("import sys\n"
+          "from ssl_jax import main\n"
+          "tf = main.hide_gpus_from_tensorflow()\n"
+          "print(sorted(m for m in sys.modules if m.split('.')[0] == 'keras'))\n"
+          "print(tf.config.get_visible_devices('GPU'))\n"
+          "print(tf.keras.layers.Dense.__module__)\n")
+  env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "0"}
+  proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                        capture_output=True, text=True, timeout=120, check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.splitlines() == ["[]", "[]", "keras.src.layers.core.dense"]
+  assert not any(noise in proc.stderr for noise in main._IMPORT_NOISE), proc.stderr
