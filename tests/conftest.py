@@ -31,15 +31,6 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1")
 
 
-def pytest_xdist_auto_num_workers(config):
-  """``-n auto``: one worker more than there are cores.  Many tests wait on
-  processes of their own (runs stopped, killed, resumed; two-process runs
-  meeting at barriers), which leaves a core idle while a worker waits; the
-  extra worker takes that time."""
-  del config
-  return len(os.sched_getaffinity(0)) + 1
-
-
 def pytest_sessionfinish(session, exitstatus):
   del session, exitstatus
   if _OWN_CACHE_DIR is not None:  # only in the process that made it
