@@ -53,6 +53,10 @@ def test_non_finite_step_is_skipped_and_counted(split):
   helpers.assert_trees_close(state.params, before.params, rtol=0, atol=0)
   helpers.assert_trees_close(state.opt_state, before.opt_state, rtol=0, atol=0)
   assert int(state.method_state["count"]) == 1
+  # The guard is computed once: folded into every leaf's select it cost
+  # about 70 ands per leaf here and a third of the step's compile time.
+  compiled = fn.lower(state, batch, jax.random.key(1)).compile().as_text()
+  assert compiled.count(" and(") < 2 * len(jax.tree.leaves(state))
 
 
 def test_step_traces_once_and_moves_nothing_implicitly(split):

@@ -105,9 +105,18 @@ def _encode_pooled_heads(model, params, batch_stats, views, groups, train, metho
           mutated["batch_stats"])
 
 
-def _all_finite(tree):
-  leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
-  return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
+def _all_finite(*trees):
+  """Whether every leaf of ``trees`` is finite, as one scalar flag.
+
+  The per-leaf flags are sorted and the first read: XLA folds a reduction
+  over stacked scalars into a chain of ands and fusion copies that chain
+  into every consumer of the flag (one select per state leaf), so compile
+  time grew with leaves x leaves.  A sort is neither folded nor copied.
+  """
+  flags = [jnp.all(jnp.isfinite(x)) for tree in trees for x in jax.tree.leaves(tree)]
+  if not flags:
+    return jnp.bool_(True)
+  return jax.lax.sort(jnp.stack(flags).astype(jnp.int32))[0] == 1
 
 
 def _select(ok, new, old):
@@ -208,8 +217,7 @@ def make_train_step(model, method, tx: optax.GradientTransformation,
 
     # What is written must be finite too: an infinite lr or an overflowing
     # optimiser turns finite gradients into non-finite parameters.
-    ok = (jnp.isfinite(loss) & _all_finite(grads) & _all_finite(params)
-          & _all_finite(opt_state))
+    ok = _all_finite(loss, grads, params, opt_state)
     params = _select(ok, params, state.params)
     new = state.replace(
         step=state.step + 1, params=params,
