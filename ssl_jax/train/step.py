@@ -114,8 +114,6 @@ def _all_finite(*trees):
   time grew with leaves x leaves.  A sort is neither folded nor copied.
   """
   flags = [jnp.all(jnp.isfinite(x)) for tree in trees for x in jax.tree.leaves(tree)]
-  if not flags:
-    return jnp.bool_(True)
   return jax.lax.sort(jnp.stack(flags).astype(jnp.int32))[0] == 1
 
 
