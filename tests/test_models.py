@@ -6,6 +6,7 @@ import pytest
 
 from ssl_jax.models import (HeadSpec, MLPSpec, PrototypeSpec, Prototypes, ResNet, ResNet10,
                             ResNet18, ResNet50, SSLModel)
+from ssl_jax.models import batch_axes
 from ssl_jax.models.resnet import BasicBlock, BottleneckBlock
 from ssl_jax.models.batchnorm import BatchNorm
 
@@ -110,6 +111,24 @@ def test_batchnorm_matches_pytorch_semantics():
   y_eval = bn.apply({**variables, "batch_stats": stats}, x, train=False)
   np.testing.assert_allclose(np.asarray(y_eval),
                              (x - want_mean) / np.sqrt(want_var + 1e-5), rtol=1e-4, atol=1e-4)
+  # group_axis=1: the same on [N, G, C], the ResNet's example-major layout.
+  y_t, mutated_t = BatchNorm(group_axis=1).apply(variables, x.swapaxes(0, 1), train=True,
+                                                 mutable=["batch_stats"])
+  np.testing.assert_allclose(np.asarray(y_t).swapaxes(0, 1), np.asarray(y), rtol=1e-6, atol=1e-6)
+  for key in ("mean", "var"):
+    np.testing.assert_allclose(np.asarray(mutated_t["batch_stats"][key]),
+                               np.asarray(stats[key]), rtol=1e-6)
+
+
+def test_batch_axes_merge_example_major_and_split_back():
+  """[G, N, ...] -> [N * G, ...] keeps each example's views together, so a
+  split of N over devices stays a split of the merged axis."""
+  x = jnp.arange(2 * 3 * 4).reshape(2, 3, 4)
+  merged = batch_axes.merge(x, 2)
+  np.testing.assert_array_equal(np.asarray(merged[:2]), np.asarray(x[:, 0]))
+  np.testing.assert_array_equal(np.asarray(batch_axes.split(merged, (2, 3))), np.asarray(x))
+  np.testing.assert_array_equal(np.asarray(batch_axes.split(batch_axes.merge(x[0], 1), (3,))),
+                                np.asarray(x[0]))
 
 
 def test_intl_projector_layout():

@@ -35,12 +35,14 @@ def train_mode_moments(model, variables, *args, method=None):
 
 
 class BatchNorm(nn.Module):
-  """BatchNorm over axes 1..ndim-2 of a [G, N, ..., C] input.
+  """BatchNorm over every axis of a [G, N, ..., C] input but the group axis
+  and the features.
 
   Matches ``torch.nn.BatchNorm*d``: normalises with the biased batch
   variance, tracks running statistics with ``momentum`` (PyTorch's 0.1 is
   our 0.9) and the unbiased variance, folding the G groups in one after
-  the other as G calls would.
+  the other as G calls would.  ``group_axis=1`` takes [N, G, ..., C]
+  (the ResNet's example-major layout, ``batch_axes``).
   """
   momentum: float = 0.9
   epsilon: float = 1e-5
@@ -48,6 +50,7 @@ class BatchNorm(nn.Module):
   use_scale: bool = True
   use_bias: bool = True
   scale_init: Any = nn.initializers.ones
+  group_axis: int = 0
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -56,11 +59,11 @@ class BatchNorm(nn.Module):
     ra_var = self.variable("batch_stats", "var", jnp.ones, (features,), jnp.float32)
     x32 = x.astype(jnp.float32)
     if train:
-      axes = tuple(range(1, x.ndim - 1))
+      axes = tuple(a for a in range(x.ndim - 1) if a != self.group_axis)
       mean = jnp.mean(x32, axis=axes, keepdims=True)
       var = jnp.mean(jnp.square(x32 - mean), axis=axes, keepdims=True)
       if not self.is_initializing():
-        count = x[0].size // features
+        count = x.size // (x.shape[self.group_axis] * features)
         unbiased = var * (count / max(count - 1, 1))
         means = mean.reshape(-1, features)
         variances = unbiased.reshape(-1, features)

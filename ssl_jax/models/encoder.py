@@ -5,6 +5,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from ssl_jax.models import batch_axes
 from ssl_jax.models.block_masking import block_masks
 from ssl_jax.models.decoder import MaskedDecoder, patchify
 from ssl_jax.models.heads import MLP, HeadSpec, Prototypes
@@ -16,6 +17,16 @@ from ssl_jax.models.heads import MLP, HeadSpec, Prototypes
 # DeepCluster v2; with views of several sizes the step's ``encode_views``
 # runs the backbone per size and the heads once on every view).
 BN_POOLINGS = ("per_view", "heads", "all")
+
+
+def _one_batch(t):
+  """[G, N, ...] -> [1, N * G, ...], example-major (``batch_axes``)."""
+  return batch_axes.merge(t, 2)[None]
+
+
+def _from_one_batch(t, g, n):
+  """The inverse of ``_one_batch``."""
+  return batch_axes.split(t[0], (g, n))
 
 
 class SSLModel(nn.Module):
@@ -73,11 +84,11 @@ class SSLModel(nn.Module):
     if self.head.decoder is not None and with_predictor:
       return self._reconstruct(x, train)
     g, n = x.shape[:2]
-    as_one_batch = lambda t: t.reshape((1, g * n) + t.shape[2:])
     h = self.backbone_features(x, train, bn_pooling)
-    z = as_one_batch(h) if bn_pooling in ("heads", "all") else h
-    out = self.heads(z, train, with_predictor)
-    return {k: v.reshape((g, n) + v.shape[2:]) for k, v in out.items()}
+    if bn_pooling == "per_view":
+      return self.heads(h, train, with_predictor)
+    out = self.heads(_one_batch(h), train, with_predictor)
+    return {k: _from_one_batch(v, g, n) for k, v in out.items()}
 
   def backbone_features(self, x, train: bool = True, bn_pooling: str = "per_view"):
     """The backbone alone on [G, N, H, W, 3] -> [G, N, C] (statistics pooled
@@ -85,7 +96,7 @@ class SSLModel(nn.Module):
     g, n = x.shape[:2]
     if bn_pooling != "all":
       return self.backbone(x, train)
-    return self.backbone(x.reshape((1, g * n) + x.shape[2:]), train).reshape(g, n, -1)
+    return _from_one_batch(self.backbone(_one_batch(x), train), g, n)
 
   def heads(self, z, train: bool = True, with_predictor: bool = True):
     """The heads on features [G, N, C], BatchNorm statistics per g:
@@ -109,9 +120,9 @@ class SSLModel(nn.Module):
     noise = (jnp.zeros(shape) if self.is_initializing()
              else jax.random.uniform(self.make_rng("masking"), shape))
     enc = self.backbone(x, train, noise=noise, keep=self.head.decoder.kept(shape[-1]))
-    flat = lambda t: t.reshape((-1,) + t.shape[2:])
+    flat = lambda t: batch_axes.merge(t, 2)
     pred = self.decoder(flat(enc["cls"]), flat(enc["tokens"]), flat(enc["restore"]), grid)
-    return {"features": enc["features"], "reconstruction": pred.reshape(shape + pred.shape[-1:]),
+    return {"features": enc["features"], "reconstruction": batch_axes.split(pred, shape[:2]),
             "target": patchify(x.astype(jnp.float32), patch), "mask": enc["mask"]}
 
   def _score_tokens(self, x, train, masked, teacher):

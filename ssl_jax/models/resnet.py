@@ -1,7 +1,10 @@
 """ResNet-18/50 backbones (He et al. 2016, torchvision layout) in Flax.
 
 Inputs are [G, N, H, W, 3] (see ``batchnorm.py`` for the group axis) and the
-output is the global-average-pooled feature [G, N, C].  Two stems:
+output is the global-average-pooled feature [G, N, C].  In between the
+activations are [N, G, H, W, C], example-major, so the convolutions merge
+the two batch axes without gathering a batch split over devices
+(``batch_axes``).  Two stems:
 ``"imagenet"`` (7x7/2 conv + 3x3/2 max-pool) and ``"cifar"`` (3x3/1 conv, no
 pool), as in the INTL and solo-learn code for 32 px images.  Padding is
 explicit so shapes and receptive fields match PyTorch exactly.
@@ -12,6 +15,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from ssl_jax.models import batch_axes
 from ssl_jax.models.batchnorm import BatchNorm
 
 STEMS = ("imagenet", "cifar")
@@ -34,7 +38,7 @@ def _last_norm_init(zero_init_residual):
 
 
 class BasicBlock(nn.Module):
-  """Two 3x3 convs; ResNet-18/34."""
+  """Two 3x3 convs; ResNet-18/34.  [N, G, H, W, C] -> [N, G, H', W', C']."""
   features: int
   stride: int = 1
   dtype: Any = jnp.float32
@@ -43,7 +47,7 @@ class BasicBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x, train):
-    norm = functools.partial(BatchNorm, dtype=self.dtype)
+    norm = functools.partial(BatchNorm, dtype=self.dtype, group_axis=1)
     y = _conv(self.features, 3, self.stride, self.dtype)(x)
     y = nn.relu(norm()(y, train))
     y = _conv(self.features, 3, 1, self.dtype)(y)
@@ -54,7 +58,8 @@ class BasicBlock(nn.Module):
 
 
 class BottleneckBlock(nn.Module):
-  """1x1 - 3x3 (strided, torchvision v1.5) - 1x1 x4; ResNet-50."""
+  """1x1 - 3x3 (strided, torchvision v1.5) - 1x1 x4; ResNet-50.
+  [N, G, H, W, C] -> [N, G, H', W', 4 * features]."""
   features: int
   stride: int = 1
   dtype: Any = jnp.float32
@@ -63,7 +68,7 @@ class BottleneckBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x, train):
-    norm = functools.partial(BatchNorm, dtype=self.dtype)
+    norm = functools.partial(BatchNorm, dtype=self.dtype, group_axis=1)
     y = nn.relu(norm()(_conv(self.features, 1, 1, self.dtype)(x), train))
     y = nn.relu(norm()(_conv(self.features, 3, self.stride, self.dtype)(y), train))
     last_norm = norm(scale_init=_last_norm_init(self.zero_init_residual))
@@ -105,23 +110,26 @@ class ResNet(nn.Module):
     """x: [G, N, H, W, 3] float -> [G, N, num_features] float32."""
     if self.stem not in STEMS:
       raise ValueError(f"unknown stem {self.stem!r}; valid stems: {', '.join(STEMS)}")
-    x = x.astype(self.dtype)
+    if x.ndim != 5:
+      raise ValueError(f"a ResNet takes [G, N, H, W, 3], got shape {x.shape}")
+    x = batch_axes.examples_first(x.astype(self.dtype), 2)
+    norm = functools.partial(BatchNorm, dtype=self.dtype, group_axis=1, name="stem_bn")
     if self.stem == "imagenet":
       x = _conv(self.base_width, 7, 2, self.dtype, name="stem_conv")(x)
-      x = nn.relu(BatchNorm(dtype=self.dtype, name="stem_bn")(x, train))
-      lead = x.shape[:-3]  # nn.max_pool takes a single batch axis
+      x = nn.relu(norm()(x, train))
+      lead = x.shape[:-3]  # nn.max_pool takes a single batch axis ([N, G]: example-major)
       x = nn.max_pool(x.reshape((-1,) + x.shape[-3:]), (3, 3), (2, 2),
                       padding=((1, 1), (1, 1)))
       x = x.reshape(lead + x.shape[1:])
     else:
       x = _conv(self.base_width, 3, 1, self.dtype, name="stem_conv")(x)
-      x = nn.relu(BatchNorm(dtype=self.dtype, name="stem_bn")(x, train))
+      x = nn.relu(norm()(x, train))
     for i, num_blocks in enumerate(self.stage_sizes):
       for j in range(num_blocks):
         stride = 2 if i > 0 and j == 0 else 1
         x = self.block(self.base_width * 2 ** i, stride, self.dtype,
                        self.zero_init_residual, name=f"stage{i + 1}_block{j + 1}")(x, train)
-    return jnp.mean(x.astype(jnp.float32), axis=(-3, -2))
+    return batch_axes.examples_back(jnp.mean(x.astype(jnp.float32), axis=(-3, -2)), 2)
 
 
 # ResNet-10: one basic block per stage, the smallest of the family (tests, CPU demos).

@@ -17,6 +17,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from ssl_jax.models import batch_axes
+
 POOLS = ("cls", "cls_mean")
 BASE_IMAGE_SIZE = 224
 
@@ -242,7 +244,8 @@ class VisionTransformer(nn.Module):
     lead = x.shape[:-3]
     # A side that is not a multiple of the patch loses its remainder (the
     # last rows and columns), as DINO's strided patch convolution does.
-    x = x.reshape((-1,) + x.shape[-3:]).astype(self.dtype)
+    merge = lambda t: batch_axes.merge(t, len(lead))
+    x = merge(x).astype(self.dtype)
     if self.patch_stem == "conv":
       if noise is not None:
         raise ValueError("MAE's masking needs each patch embedded on its own; a convolutional "
@@ -256,7 +259,7 @@ class VisionTransformer(nn.Module):
       if noise is not None:
         raise ValueError("a ViT call takes MAE's noise or a patch mask, not both")
       token = self.param("mask_token", nn.initializers.zeros, (1, d))
-      masked = patch_mask.reshape(b, gh, gw, 1)
+      masked = merge(patch_mask).reshape(b, gh, gw, 1)
       x = jnp.where(masked, token.astype(self.dtype), x)
     if self.pos_embed != "learned":
       cls_pos, patch_pos = jnp.zeros((1, d)), fixed_position_table(self.pos_embed, gh, gw, d)
@@ -272,7 +275,7 @@ class VisionTransformer(nn.Module):
       tokens.append(jnp.broadcast_to(reg, (b, self.registers, d)).astype(self.dtype))
     patches = (x + patch_pos.astype(self.dtype)).reshape(b, gh * gw, d)
     if noise is not None:
-      patches, restore, mask = random_masking(patches, noise.reshape(b, gh * gw), keep)
+      patches, restore, mask = random_masking(patches, merge(noise).reshape(b, gh * gw), keep)
     tokens.append(patches)
     x = jnp.concatenate(tokens, axis=1)
     for i in range(self.depth):
@@ -282,10 +285,10 @@ class VisionTransformer(nn.Module):
     out = x[:, 0]
     if self.pool == "cls_mean":
       out = jnp.concatenate([out, jnp.mean(x[:, 1 + self.registers:], axis=1)], axis=-1)
-    out = out.reshape(lead + out.shape[-1:])
+    out = batch_axes.split(out, lead)
     if noise is None and patch_mask is None:
       return out
-    unflat = lambda t: t.reshape(lead + t.shape[1:])
+    unflat = lambda t: batch_axes.split(t, lead)
     result = {"features": out, "cls": unflat(x[:, 0]), "tokens": unflat(x[:, 1 + self.registers:])}
     if noise is not None:
       result.update(restore=unflat(restore), mask=unflat(mask))
