@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import optax
 
 from ssl_jax.train.augment import ViewAugmenter
+from ssl_jax.models import batch_axes
 from ssl_jax.models.linear import probe_step
 from ssl_jax.train.state import TrainState
 
@@ -97,11 +98,11 @@ def _encode_pooled_heads(model, params, batch_stats, views, groups, train, metho
     for j, i in enumerate(idx):
       features[i] = h[j]
   v, n = len(views), features[0].shape[0]
-  z = jnp.concatenate(features)[None]
+  z = batch_axes.merge(jnp.stack(features), 2)[None]  # example-major: stays split
   out, mutated = model.apply({"params": params, "batch_stats": batch_stats}, z, train=train,
                              with_predictor=method is None, mutable=["batch_stats"],
                              method=type(model).heads)
-  return ({k: x.reshape((v, n) + x.shape[2:]) for k, x in out.items()},
+  return ({k: batch_axes.split(x[0], (v, n)) for k, x in out.items()},
           mutated["batch_stats"])
 
 
