@@ -196,6 +196,22 @@ def test_dino_center_update_is_an_ema_of_the_teacher_mean():
                              rtol=1e-5)
 
 
+@pytest.mark.parametrize("update", [K.dino_center_update, K.ibot_patch_center_update])
+def test_a_centre_update_on_8_devices_reduces_without_gathering_the_logits(update):
+  """Teacher logits [V, N, ..., K] split over N: the mean is one all-reduce
+  of K numbers, not every device's logits gathered onto each."""
+  rng = np.random.default_rng(14)
+  teacher = rng.normal(size=(2, 16, 3, 5)).astype(np.float32)
+  if update is K.dino_center_update:
+    teacher = teacher[:, :, 0]
+  split = jax.device_put(teacher, NamedSharding(sharding.make_mesh(), P(None, "data")))
+  center = jnp.zeros(5)
+  fn = jax.jit(update, static_argnums=2)
+  np.testing.assert_allclose(np.asarray(fn(center, split, 0.9)),
+                             0.1 * teacher.reshape(-1, 5).mean(0), rtol=1e-5, atol=1e-7)
+  assert "all-gather" not in fn.lower(center, split, 0.9).compile().as_text()
+
+
 def test_wmse_gradient_reaches_both_views_symmetrically():
   """The official norm_mse_loss has no stop-gradient: swapping the views
   swaps the gradients."""

@@ -38,9 +38,11 @@ def dino_loss(student_logits, teacher_logits, center, student_temp=0.1,
 
 
 def dino_center_update(center, teacher_logits, momentum=0.9):
-  """EMA of the teacher logits' mean over all teacher views and the batch."""
+  """EMA of the teacher logits' mean over all teacher views and the batch.
+  (A mean over the axes as they are: flattening views and examples first
+  would gather every device's logits onto each.)"""
   t = lax.stop_gradient(as_float(teacher_logits))
-  batch_center = jnp.mean(jnp.reshape(t, (-1, t.shape[-1])), axis=0)
+  batch_center = jnp.mean(t, axis=tuple(range(t.ndim - 1)))
   return momentum * center + (1.0 - momentum) * batch_center
 
 
@@ -76,5 +78,5 @@ def ibot_patch_center_update(center, teacher_patch_logits, momentum=0.9):
   """EMA of the teacher patch logits' mean (per crop over its patches, then
   over crops: every crop has L patches, so the mean over all of them)."""
   t = lax.stop_gradient(as_float(teacher_patch_logits))
-  batch_center = jnp.mean(jnp.reshape(t, (-1, t.shape[-1])), axis=0)
+  batch_center = jnp.mean(t, axis=tuple(range(t.ndim - 1)))
   return momentum * center + (1.0 - momentum) * batch_center
