@@ -37,7 +37,7 @@ import os
 import statistics
 import sys
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -202,6 +202,7 @@ class Prepared:
   shapes: tuple       # the views' sides
   plain_seconds: Callable  # (repeats) -> seconds of a plain fwd+bwd step
   part_seconds: Callable   # (repeats) -> {"teacher", "local"}: seconds or None
+  compiled: Any            # the compiled step (its per-device cost and HLO)
 
 
 def prepare(name, args, mesh):
@@ -229,7 +230,7 @@ def prepare(name, args, mesh):
                                         repeats)
   flops = _flops(lowered, jitted, holder["state"], batch, rng)
   return Prepared(run, flops, _memory(compiled), compile_s, tuple(shapes), plain,
-                  parts)
+                  parts, compiled)
 
 
 def _part_seconds(model, method, views, state, batch, dtype, repeats):
