@@ -37,6 +37,8 @@ def test_stems_downsample_like_the_references(ctor, blocks, stem, size, want_spa
   assert not any(f"block{blocks + 1}" in name for name in stages)  # blocks per stage
   last = stages[f"stage4_block{blocks}"]["__call__"][0]
   assert last.shape[2:4] == (want_spatial, want_spatial)
+  with pytest.raises(ValueError, match=r"a ResNet takes \[G, N, H, W, 3\], got shape"):
+    model.apply(variables, x[0], train=False)  # one batch axis: no view axis to keep apart
 
 
 def _two_view_model(seed):

@@ -113,17 +113,17 @@ class ResNet(nn.Module):
     if x.ndim != 5:
       raise ValueError(f"a ResNet takes [G, N, H, W, 3], got shape {x.shape}")
     x = batch_axes.examples_first(x.astype(self.dtype), 2)
-    norm = functools.partial(BatchNorm, dtype=self.dtype, group_axis=1, name="stem_bn")
+    stem_bn = BatchNorm(dtype=self.dtype, group_axis=1, name="stem_bn")
     if self.stem == "imagenet":
       x = _conv(self.base_width, 7, 2, self.dtype, name="stem_conv")(x)
-      x = nn.relu(norm()(x, train))
+      x = nn.relu(stem_bn(x, train))
       lead = x.shape[:-3]  # nn.max_pool takes a single batch axis ([N, G]: example-major)
       x = nn.max_pool(x.reshape((-1,) + x.shape[-3:]), (3, 3), (2, 2),
                       padding=((1, 1), (1, 1)))
       x = x.reshape(lead + x.shape[1:])
     else:
       x = _conv(self.base_width, 3, 1, self.dtype, name="stem_conv")(x)
-      x = nn.relu(norm()(x, train))
+      x = nn.relu(stem_bn(x, train))
     for i, num_blocks in enumerate(self.stage_sizes):
       for j in range(num_blocks):
         stride = 2 if i > 0 and j == 0 else 1
